@@ -1,0 +1,44 @@
+"""Evidence files attached to an appeal."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import Appeal, EvidenceKind
+
+from .storage import evidence_upload_to, get_evidence_storage
+
+
+class Evidence(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being processed")
+        READY = "ready", _("Ready")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind"), max_length=32, choices=EvidenceKind.choices)
+    file = models.FileField(storage=get_evidence_storage, upload_to=evidence_upload_to, max_length=200)
+    original_name = models.CharField(_("original file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    perceptual_hash = models.CharField(_("perceptual hash"), max_length=64, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(_("reason"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_by_appellant = models.BooleanField(default=True)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "kind"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"

@@ -1,0 +1,148 @@
+"""Accept evidence by content, not by name (SPEC §6).
+
+`evidence_sniff` reads an uploaded file, decides what it really is from its bytes, enforces the per-file
+limits and returns what the rest of the system needs to know about it. Every refusal is a
+`ValidationError` with a message in the user's language.
+"""
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+PDF_TYPE = "application/pdf"
+CSV_TYPE = "text/csv"
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Chinese spreadsheet exports are often GBK/GB18030.
+
+# Pillow refuses images over twice this many pixels outright; we also turn its warning into an error.
+Image.MAX_IMAGE_PIXELS = settings.EVIDENCE_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class SniffedFile:
+    content_type: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in IMAGE_TYPES
+
+
+def _digest(uploaded) -> tuple[str, int]:
+    sha = hashlib.sha256()
+    size = 0
+    uploaded.seek(0)
+    for chunk in uploaded.chunks():
+        sha.update(chunk)
+        size += len(chunk)
+    uploaded.seek(0)
+    return sha.hexdigest(), size
+
+
+def _head(uploaded, length: int = 8192) -> bytes:
+    uploaded.seek(0)
+    head = uploaded.read(length)
+    uploaded.seek(0)
+    return head
+
+
+def _too_large(limit: int) -> ValidationError:
+    return ValidationError(
+        _("This file is too large: the limit is %(limit)s.") % {"limit": filesizeformat(limit)},
+        code="file_too_large",
+    )
+
+
+def _check_image(uploaded, content_type: str) -> tuple[int, int]:
+    max_pixels = settings.EVIDENCE_MAX_PIXELS
+    too_many_pixels = ValidationError(
+        _("This image has too many pixels: the limit is %(mp)d megapixels.") % {"mp": max_pixels // 1_000_000},
+        code="image_too_many_pixels",
+    )
+    unreadable = ValidationError(
+        _("This image is damaged or incomplete and cannot be read. Please take the photo again."),
+        code="image_unreadable",
+    )
+    uploaded.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(uploaded) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise too_many_pixels
+                if image.format != IMAGE_TYPES[content_type]:
+                    raise unreadable
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many_pixels from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise unreadable from None
+    finally:
+        uploaded.seek(0)
+    return width, height
+
+
+def evidence_sniff(uploaded) -> SniffedFile:
+    """An image (JPEG, PNG, WebP) or a PDF, whatever the file is called."""
+    if not uploaded.size:
+        raise ValidationError(_("This file is empty."), code="file_empty")
+    head = _head(uploaded)
+    kind = filetype.guess(head)
+    content_type = kind.mime if kind else ""
+    if content_type in IMAGE_TYPES:
+        if uploaded.size > settings.EVIDENCE_MAX_IMAGE_BYTES:
+            raise _too_large(settings.EVIDENCE_MAX_IMAGE_BYTES)
+        width, height = _check_image(uploaded, content_type)
+        sha256, size = _digest(uploaded)
+        return SniffedFile(content_type, size, sha256, width, height)
+    if content_type == PDF_TYPE and head.startswith(b"%PDF-"):
+        if uploaded.size > settings.EVIDENCE_MAX_PDF_BYTES:
+            raise _too_large(settings.EVIDENCE_MAX_PDF_BYTES)
+        sha256, size = _digest(uploaded)
+        return SniffedFile(content_type, size, sha256)
+    raise ValidationError(
+        _(
+            "“%(name)s” is not a JPEG, PNG or WebP image or a PDF. We check what a file contains, "
+            "not its name: please upload a photo, a screenshot or a PDF."
+        )
+        % {"name": uploaded.name},
+        code="file_type",
+    )
+
+
+def csv_sniff(uploaded) -> tuple[SniffedFile, str]:
+    """A CSV of records: plain text in UTF-8 or GB18030, at most 2 MB. Returns it decoded."""
+    if not uploaded.size:
+        raise ValidationError(_("This file is empty."), code="file_empty")
+    if uploaded.size > settings.EVIDENCE_MAX_CSV_BYTES:
+        raise _too_large(settings.EVIDENCE_MAX_CSV_BYTES)
+    uploaded.seek(0)
+    raw = uploaded.read()
+    uploaded.seek(0)
+    not_csv = ValidationError(
+        _("“%(name)s” is not a CSV text file. Export the table as CSV (comma-separated) and try again.")
+        % {"name": uploaded.name},
+        code="file_type",
+    )
+    if b"\x00" in raw or filetype.guess(raw[:8192]) is not None:
+        raise not_csv
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise not_csv
+    return SniffedFile(CSV_TYPE, len(raw), hashlib.sha256(raw).hexdigest()), text

@@ -1,0 +1,82 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from evidence.models import Evidence
+
+from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord
+
+
+@admin.register(AppealType)
+class AppealTypeAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh_hans", "name_en", "risk", "sla_hours", "is_active", "position")
+    list_editable = ("is_active", "position")
+    search_fields = ("code", "name_zh_hans", "name_en")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RechargeRecordInline(ReadOnlyInline):
+    model = RechargeRecord
+
+
+class LoginDeviceRecordInline(ReadOnlyInline):
+    model = LoginDeviceRecord
+
+
+class EvidenceInline(ReadOnlyInline):
+    model = Evidence
+    fields = ("kind", "original_name", "content_type", "size", "sha256", "status", "created_at")
+    readonly_fields = fields
+
+
+class AppealEventInline(ReadOnlyInline):
+    model = AppealEvent
+    fields = ("created_at", "kind", "actor", "actor_label", "from_state", "to_state", "public", "comment")
+    readonly_fields = fields
+
+
+@admin.register(Appeal)
+class AppealAdmin(admin.ModelAdmin):
+    """Appeals are read-only here: their state changes only through the workflow's services."""
+
+    list_display = ("reference", "appeal_type", "state", "contact_email", "sla_due_at", "created_at")
+    list_filter = ("state", "appeal_type")
+    search_fields = ("reference", "contact_email", "account_identifier", "registered_phone")
+    date_hierarchy = "created_at"
+    list_select_related = ("appeal_type",)
+    readonly_fields = ("id_number_masked",)
+    exclude = ("id_number_hmac", "id_number_last4")
+    inlines = [RechargeRecordInline, LoginDeviceRecordInline, EvidenceInline, AppealEventInline]
+
+    @admin.display(description=_("ID number"))
+    def id_number_masked(self, obj):
+        return obj.id_number_masked
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "template", "to", "status", "attempts", "sent_at")
+    list_filter = ("status", "template")
+    search_fields = ("to", "subject")
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,361 @@
+"""The public appeal form: appeal fields, structured records (rows or CSV) and evidence files."""
+
+import csv
+import io
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from evidence.validation import csv_sniff, evidence_sniff
+
+from .models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
+
+MAINLAND_ID = re.compile(r"^\d{17}[\dX]$")
+OTHER_ID = re.compile(r"^[A-Z0-9]{5,32}$")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def id_number_normalise(value: str) -> str:
+    return re.sub(r"[\s\-]", "", value or "").upper()
+
+
+def id_number_validate(number: str) -> None:
+    """Mainland resident ID (18 characters, with its check character) or another document number."""
+    if MAINLAND_ID.match(number):
+        total = sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True))
+        if ID_CHECK[total % 11] != number[17]:
+            raise ValidationError(
+                _("This ID number is not valid: please check each digit (the last one may be X)."),
+                code="id_checksum",
+            )
+    elif not OTHER_ID.match(number):
+        raise ValidationError(
+            _("Enter the ID number as printed on the document: letters and digits only."), code="id_format"
+        )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name, as in Django's documentation."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [d for d in data if d] if isinstance(data, (list, tuple)) else ([data] if data else [])
+        if not files:
+            super().clean(None, initial)  # raises the "required" error when the kind is required
+            return []
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class AppealForm(forms.ModelForm):
+    id_number = forms.CharField(
+        label=gettext_lazy("ID number"),
+        max_length=40,
+        help_text=gettext_lazy("Used only to check your identity. We never store it in full."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "contact_email", "contact_phone", "language",
+            "account_identifier", "registered_phone", "new_phone", "device_model",
+            "letter_background", "letter_steps_taken", "letter_request",
+        ]
+        widgets = {
+            "contact_email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "contact_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+            "registered_phone": forms.TextInput(attrs={"inputmode": "tel"}),
+            "new_phone": forms.TextInput(attrs={"inputmode": "tel"}),
+            "letter_background": forms.Textarea(attrs={"rows": 4}),
+            "letter_steps_taken": forms.Textarea(attrs={"rows": 3}),
+            "letter_request": forms.Textarea(attrs={"rows": 2}),
+        }
+        help_texts = {
+            "contact_email": gettext_lazy("We send your reference and a tracking link here."),
+            "account_identifier": gettext_lazy("The account name or ID on the platform, as it appears in the app."),
+            "letter_background": gettext_lazy("What happened, when, and what error message you saw."),
+            "letter_steps_taken": gettext_lazy("What you already tried, e.g. self-service unbind, customer service calls."),
+            "letter_request": gettext_lazy("What you want us to do."),
+        }
+
+    def __init__(self, *args, appeal_type: AppealType, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appeal_type = appeal_type
+        for name in ("new_phone", "device_model"):
+            if name not in appeal_type.required_fields:
+                del self.fields[name]
+        for name in appeal_type.required_fields:
+            if name in self.fields:
+                self.fields[name].required = True
+        id_field = self.fields["id_number"]
+        if appeal_type.id_number_rule == IdNumberRule.LAST4:
+            id_field.label = _("Last 4 characters of your ID number")
+            id_field.max_length = 4
+            id_field.widget.attrs.update(maxlength="4", inputmode="text")
+        elif appeal_type.id_number_rule == IdNumberRule.OPTIONAL:
+            id_field.required = False
+        self.fields["language"].initial = self._current_language()
+
+    def _current_language(self) -> str:
+        from django.utils.translation import get_language
+
+        return "en" if (get_language() or "").startswith("en") else "zh-hans"
+
+    def clean_id_number(self) -> str:
+        number = id_number_normalise(self.cleaned_data.get("id_number", ""))
+        if not number:
+            return ""
+        if self.appeal_type.id_number_rule == IdNumberRule.LAST4:
+            if not re.fullmatch(r"[0-9X]{4}", number):
+                raise ValidationError(_("Enter exactly the last 4 characters of your ID number."), code="id_last4")
+        else:
+            id_number_validate(number)
+        return number
+
+
+class RechargeRecordForm(forms.ModelForm):
+    class Meta:
+        model = RechargeRecord
+        fields = ["order_number", "amount", "currency", "paid_at", "product"]
+        widgets = {"paid_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "CNY").upper()
+
+
+class LoginDeviceRecordForm(forms.ModelForm):
+    class Meta:
+        model = LoginDeviceRecord
+        fields = ["seen_at", "ip_address", "device_model", "device_id", "location"]
+        widgets = {"seen_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+
+RechargeRecordFormSet = forms.formset_factory(RechargeRecordForm, extra=1, can_delete=True, max_num=200)
+LoginDeviceRecordFormSet = forms.formset_factory(LoginDeviceRecordForm, extra=1, can_delete=True, max_num=200)
+
+# CSV column names accepted for each record kind (English or Chinese headers).
+RECHARGE_COLUMNS = {
+    "order_number": ("order_number", "order", "订单号"),
+    "amount": ("amount", "金额"),
+    "currency": ("currency", "币种"),
+    "paid_at": ("paid_at", "paid at", "time", "支付时间"),
+    "product": ("product", "商品"),
+}
+DEVICE_COLUMNS = {
+    "seen_at": ("seen_at", "seen at", "time", "登录时间"),
+    "ip_address": ("ip_address", "ip", "ip地址"),
+    "device_model": ("device_model", "device", "设备型号"),
+    "device_id": ("device_id", "mac", "设备id", "设备标识"),
+    "location": ("location", "地点", "登录地点"),
+}
+
+
+def records_parse_csv(text: str, form_class, columns: dict) -> tuple[list[dict], list[str]]:
+    """Rows validated by the same form as the on-screen rows. Returns (rows, per-row errors)."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        return [], [_("The CSV file has no header row.")]
+    aliases = {alias: field for field, names in columns.items() for alias in names}
+    fields = [aliases.get(h.strip().lower()) for h in header]
+    if not any(fields):
+        expected = ", ".join(columns)
+        return [], [_("The CSV header was not recognised. Use the columns: %(columns)s.") % {"columns": expected}]
+    rows, errors = [], []
+    for line_number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        data = {f: v.strip() for f, v in zip(fields, values, strict=False) if f}
+        form = form_class(data=data)
+        if form.is_valid():
+            rows.append(form.cleaned_data)
+        else:
+            for field, field_errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else field
+                errors.append(
+                    _("Row %(row)d, %(field)s: %(error)s")
+                    % {"row": line_number, "field": label, "error": " ".join(field_errors)}
+                )
+    return rows, errors
+
+
+class EvidenceUploadForm(forms.Form):
+    """One file input per evidence kind (several files each), and the optional record CSVs."""
+
+    recharge_csv = forms.FileField(
+        label=gettext_lazy("Recharge records as CSV (optional)"), required=False,
+        help_text=gettext_lazy("Columns: order_number, amount, currency, paid_at, product."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    device_csv = forms.FileField(
+        label=gettext_lazy("Login device records as CSV (optional)"), required=False,
+        help_text=gettext_lazy("Columns: seen_at, ip_address, device_model, device_id, location."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def __init__(self, *args, appeal_type: AppealType, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appeal_type = appeal_type
+        if not appeal_type.collects_records:
+            del self.fields["recharge_csv"]
+            del self.fields["device_csv"]
+        for kind in self.kinds_for(appeal_type):
+            required = kind in appeal_type.required_evidence
+            label = EvidenceKind(kind).label
+            self.fields[f"evidence_{kind}"] = MultipleFileField(
+                label=label if required else _("%(kind)s (optional)") % {"kind": label},
+                required=required,
+                error_messages={"required": _("Please upload: %(kind)s.") % {"kind": label}},
+            )
+        self.sniffed: dict[str, list] = {}
+        self.recharge_rows: list[dict] = []
+        self.device_rows: list[dict] = []
+
+    @staticmethod
+    def kinds_for(appeal_type: AppealType) -> list[str]:
+        required = [k for k in appeal_type.required_evidence if k in EvidenceKind.values]
+        optional = [EvidenceKind.RECHARGE_RECORD, EvidenceKind.DEVICE_LOG] if appeal_type.collects_records else []
+        optional += [EvidenceKind.SCREENSHOT, EvidenceKind.OTHER]
+        return required + [str(k) for k in optional if k not in required]
+
+    @property
+    def evidence_field_names(self) -> list[str]:
+        return [name for name in self.fields if name.startswith("evidence_")]
+
+    def clean(self):
+        cleaned = super().clean()
+        total_files = total_bytes = 0
+        for name in self.evidence_field_names:
+            files = cleaned.get(name) or []
+            if not files:
+                continue
+            accepted, errors = [], []
+            for uploaded in files:
+                try:
+                    accepted.append((uploaded, evidence_sniff(uploaded)))
+                except ValidationError as exc:
+                    errors.extend(exc.messages)
+            if errors:
+                self.add_error(name, errors)
+                cleaned.pop(name, None)
+                continue
+            self.sniffed[name.removeprefix("evidence_")] = accepted
+            total_files += len(accepted)
+            total_bytes += sum(s.size for _u, s in accepted)
+        for name, form_class, columns, target in (
+            ("recharge_csv", RechargeRecordForm, RECHARGE_COLUMNS, "recharge_rows"),
+            ("device_csv", LoginDeviceRecordForm, DEVICE_COLUMNS, "device_rows"),
+        ):
+            uploaded = cleaned.get(name)
+            if not uploaded:
+                continue
+            try:
+                sniffed, text = csv_sniff(uploaded)
+            except ValidationError as exc:
+                self.add_error(name, exc)
+                continue
+            rows, row_errors = records_parse_csv(text, form_class, columns)
+            if row_errors:
+                self.add_error(name, row_errors[:20])
+                continue
+            setattr(self, target, rows)
+            kind = EvidenceKind.RECHARGE_RECORD if name == "recharge_csv" else EvidenceKind.DEVICE_LOG
+            self.sniffed.setdefault(str(kind), []).append((uploaded, sniffed))
+            total_files += 1
+            total_bytes += sniffed.size
+        if total_files > settings.EVIDENCE_MAX_FILES:
+            raise ValidationError(
+                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+                % {"max": settings.EVIDENCE_MAX_FILES, "count": total_files},
+                code="too_many_files",
+            )
+        if total_bytes > settings.EVIDENCE_MAX_TOTAL_BYTES:
+            raise ValidationError(
+                _("The files are too large together: at most %(max)s per appeal.")
+                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
+                code="too_much_data",
+            )
+        return cleaned
+
+    def files_to_store(self) -> list[tuple[str, object, object]]:
+        return [(kind, uploaded, sniffed) for kind, items in self.sniffed.items() for uploaded, sniffed in items]
+
+
+class AppealSubmissionForm:
+    """The whole appeal page: validates all its parts together, so every error shows at once."""
+
+    def __init__(self, *, appeal_type: AppealType, data=None, files=None):
+        self.appeal_type = appeal_type
+        self.appeal = AppealForm(data, appeal_type=appeal_type)
+        self.uploads = EvidenceUploadForm(data, files, appeal_type=appeal_type)
+        self.recharge = RechargeRecordFormSet(data, prefix="recharge") if appeal_type.collects_records else None
+        self.devices = LoginDeviceRecordFormSet(data, prefix="device") if appeal_type.collects_records else None
+        self.records_errors: list[str] = []
+
+    @staticmethod
+    def _rows(formset) -> list[dict]:
+        return [
+            f.cleaned_data for f in formset.forms
+            if f.cleaned_data and f.has_changed() and not f.cleaned_data.get("DELETE")
+        ]
+
+    def is_valid(self) -> bool:
+        parts = [self.appeal, self.uploads] + [f for f in (self.recharge, self.devices) if f is not None]
+        valid = all([p.is_valid() for p in parts])  # a list, so every part is validated
+        if valid and self.appeal_type.collects_records:
+            self.recharge_rows = self._strip(self._rows(self.recharge)) + self.uploads.recharge_rows
+            self.device_rows = self._strip(self._rows(self.devices)) + self.uploads.device_rows
+            if len(self.recharge_rows) < self.appeal_type.min_recharge_records:
+                self.records_errors.append(
+                    _("Add at least %(n)d recharge record(s): a row below or a CSV file.")
+                    % {"n": self.appeal_type.min_recharge_records}
+                )
+            if len(self.device_rows) < self.appeal_type.min_device_records:
+                self.records_errors.append(
+                    _("Add at least %(n)d login device record(s): a row below or a CSV file.")
+                    % {"n": self.appeal_type.min_device_records}
+                )
+            valid = not self.records_errors
+        elif valid:
+            self.recharge_rows, self.device_rows = [], []
+        return valid
+
+    @property
+    def appeal_fields(self) -> dict:
+        return {k: v for k, v in self.appeal.cleaned_data.items() if k in AppealForm.Meta.fields}
+
+    @staticmethod
+    def _strip(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "DELETE"} for row in rows]
+
+
+class TrackForm(forms.Form):
+    reference = forms.CharField(
+        label=gettext_lazy("Appeal reference"), max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "AP-XXXX-XXXX", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    email = forms.EmailField(label=gettext_lazy("Contact e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip().upper()
+
+
+class WithdrawForm(forms.Form):
+    comment = forms.CharField(
+        label=gettext_lazy("Why are you withdrawing? (optional)"), required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(label=gettext_lazy("Yes, withdraw my appeal. This cannot be undone."))

@@ -1,0 +1,50 @@
+"""Idempotent demo data for development: appeal types, groups and demo staff users."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from tickets.appeal_types import appeal_types_seed
+from tickets.models import AppealType
+
+DEMO_USERS = (
+    # username, password, groups, is_superuser
+    ("agent", "agent-demo-2026", ["agents"], False),
+    ("supervisor", "supervisor-demo-2026", ["agents", "supervisors"], False),
+    ("admin", "admin-demo-2026", [], True),
+)
+
+GROUP_PERMISSIONS = {
+    "agents": ["tickets.view_appeal", "tickets.view_appealtype", "evidence.view_evidence"],
+    "supervisors": ["tickets.view_appeal", "tickets.view_appealtype", "evidence.view_evidence"],
+}
+
+
+class Command(BaseCommand):
+    help = "Create appeal types, the agents/supervisors groups and demo staff users (development only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DJANGO_DEBUG off.")
+
+    @transaction.atomic
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates users with published passwords: development only (use --force).")
+        created = appeal_types_seed(AppealType)
+        self.stdout.write(f"appeal types: {AppealType.objects.count()} ({created} created)")
+        for name, codenames in GROUP_PERMISSIONS.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            perms = [Permission.objects.get(content_type__app_label=c.split(".")[0], codename=c.split(".")[1]) for c in codenames]
+            group.permissions.set(perms)
+        User = get_user_model()
+        self.stdout.write("demo logins (http://127.0.0.1:8000/accounts/login/):")
+        for username, password, groups, is_superuser in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            user.is_staff = True
+            user.is_superuser = is_superuser
+            user.set_password(password)
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=groups))
+            self.stdout.write(f"  {username:<11} {password}")

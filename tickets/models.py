@@ -1,0 +1,281 @@
+"""Appeals, their types, structured records, audit events and the e-mail outbox."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+# Letters and digits that cannot be mistaken for one another when read aloud or typed from paper.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def reference_generate() -> str:
+    """`AP-7K3Q-9XWD`: short, human-readable, not sequential (31^8 ≈ 8.5e11 values)."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"AP-{chars[:4]}-{chars[4:]}"
+
+
+class EvidenceKind(models.TextChoices):
+    ID_FRONT = "id_front", _("ID card, front")
+    ID_BACK = "id_back", _("ID card, back")
+    ID_HANDHELD = "id_handheld", _("Photo of you holding the ID card")
+    RECHARGE_RECORD = "recharge_record", _("Recharge record")
+    DEVICE_LOG = "device_log", _("Login device record")
+    CARRIER_CERTIFICATE = "carrier_certificate", _("Carrier deactivation certificate")
+    SCREENSHOT = "screenshot", _("Screenshot")
+    OTHER = "other", _("Other")
+
+
+class Risk(models.TextChoices):
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class IdNumberRule(models.TextChoices):
+    FULL = "full", _("Full ID number required")
+    LAST4 = "last4", _("Last 4 characters required")
+    OPTIONAL = "optional", _("Optional")
+
+
+class AppealType(models.Model):
+    """A kind of appeal, with what it requires. Seeded by a data migration; editable in admin."""
+
+    # Appeal fields an appeal type may make required on the form.
+    REQUIRABLE_FIELDS = ("account_identifier", "registered_phone", "new_phone", "device_model")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    self_help_zh_hans = models.TextField(_("self-help steps (Chinese)"), blank=True, help_text=_("One step per line."))
+    self_help_en = models.TextField(_("self-help steps (English)"), blank=True, help_text=_("One step per line."))
+    required_evidence = models.JSONField(
+        _("required evidence kinds"), default=list, blank=True,
+        help_text=_("Evidence kinds the appellant must upload, e.g. [\"id_front\", \"id_back\"]."),
+    )
+    required_fields = models.JSONField(
+        _("required appeal fields"), default=list, blank=True,
+        help_text=_("Any of: account_identifier, registered_phone, new_phone, device_model."),
+    )
+    id_number_rule = models.CharField(
+        _("ID number"), max_length=10, choices=IdNumberRule.choices, default=IdNumberRule.FULL
+    )
+    min_recharge_records = models.PositiveSmallIntegerField(_("minimum recharge records"), default=0)
+    min_device_records = models.PositiveSmallIntegerField(_("minimum login device records"), default=0)
+    sla_hours = models.PositiveIntegerField(_("SLA target (hours)"), default=72)
+    risk = models.CharField(_("risk"), max_length=10, choices=Risk.choices, default=Risk.HIGH)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("open for new appeals"), default=True)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("appeal type")
+        verbose_name_plural = _("appeal types")
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    def _localised(self, field: str) -> str:
+        lang = (get_language() or settings.LANGUAGE_CODE).lower()
+        suffix = "en" if lang.startswith("en") else "zh_hans"
+        return getattr(self, f"{field}_{suffix}") or getattr(self, f"{field}_zh_hans")
+
+    @property
+    def name(self) -> str:
+        return self._localised("name")
+
+    @property
+    def self_help_steps(self) -> list[str]:
+        return [line.strip() for line in self._localised("self_help").splitlines() if line.strip()]
+
+    @property
+    def collects_records(self) -> bool:
+        return bool(self.min_recharge_records or self.min_device_records)
+
+
+class AppealState(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    AWAITING_INFO = "awaiting_info", _("Waiting for your information")
+    PENDING_APPROVAL = "pending_approval", _("Pending second approval")
+    ESCALATED = "escalated", _("Escalated")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATES = (
+    AppealState.SUBMITTED,
+    AppealState.IN_REVIEW,
+    AppealState.AWAITING_INFO,
+    AppealState.PENDING_APPROVAL,
+    AppealState.ESCALATED,
+)
+
+
+class AppealQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Appeal(ConcurrentTransitionMixin, models.Model):
+    class Language(models.TextChoices):
+        ZH_HANS = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    reference = models.CharField(_("reference"), max_length=12, unique=True, default=reference_generate, editable=False)
+    appeal_type = models.ForeignKey(AppealType, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("appeal type"))
+    state = FSMField(_("state"), default=AppealState.SUBMITTED, choices=AppealState.choices, protected=True, db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_appeals", verbose_name=_("assignee"),
+    )
+
+    contact_email = models.EmailField(_("contact e-mail"), db_index=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS)
+
+    account_identifier = models.CharField(_("account name or ID"), max_length=150, blank=True, db_index=True)
+    registered_phone = models.CharField(_("registered phone"), max_length=32, blank=True)
+    new_phone = models.CharField(_("new phone"), max_length=32, blank=True)
+    device_model = models.CharField(_("device model"), max_length=100, blank=True)
+
+    # The ID number itself is never stored: an HMAC of the normalised number for matching, and the
+    # last four characters for display.
+    id_number_hmac = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
+
+    letter_background = models.TextField(_("background"))
+    letter_steps_taken = models.TextField(_("steps already taken"))
+    letter_request = models.TextField(_("request"))
+
+    sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True, db_index=True)
+    sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True, db_index=True)
+    submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = AppealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def id_number_masked(self) -> str:
+        return f"{'*' * 14}{self.id_number_last4}" if self.id_number_last4 else ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # --- Transitions (the only way `state` changes; services wrap them, see tickets/services.py) ---
+
+    @transition(field=state, source=list(OPEN_STATES), target=AppealState.WITHDRAWN)
+    def withdraw(self):
+        self.closed_at = timezone.now()
+        self.sla_due_at = None
+        self.sla_warn_at = None
+
+
+class RechargeRecord(models.Model):
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="recharge_records")
+    order_number = models.CharField(_("order number"), max_length=64)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    paid_at = models.DateTimeField(_("paid at"))
+    product = models.CharField(_("product"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["paid_at"]
+        verbose_name = _("recharge record")
+        verbose_name_plural = _("recharge records")
+
+
+class LoginDeviceRecord(models.Model):
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="device_records")
+    seen_at = models.DateTimeField(_("seen at"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    device_model = models.CharField(_("device model"), max_length=100)
+    device_id = models.CharField(_("device ID / MAC"), max_length=100, blank=True)
+    location = models.CharField(_("location"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["seen_at"]
+        verbose_name = _("login device record")
+        verbose_name_plural = _("login device records")
+
+
+class AppealEvent(models.Model):
+    """The audit trail: every transition and every message, in order."""
+
+    class Kind(models.TextChoices):
+        SUBMIT = "submit", _("Appeal submitted")
+        WITHDRAW = "withdraw", _("Withdrawn by the appellant")
+        TRACKING_LINK = "tracking_link", _("Tracking link requested")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who acted when there is no user: "appellant" or "system".
+    actor_label = models.CharField(max_length=32, blank=True)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    public = models.BooleanField(default=True, help_text=_("Shown to the appellant on the status page."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["appeal", "created_at"])]
+
+
+class OutboundEmail(models.Model):
+    """The outbox: written in the transaction that causes the e-mail, delivered by Celery after it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
+    template = models.CharField(max_length=64)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="outbox_pending_idx",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.to} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        # Stable per row: a resend after a crash carries the same Message-ID, so mail systems can
+        # recognise it as the same message.
+        domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+        return f"<outbox-{self.pk}@{domain}>"

@@ -1,0 +1,138 @@
+"""Appeal services: one function per action. Each locks what it changes, runs the transition, writes
+the audit event and queues its e-mails through the outbox, all in one transaction (STYLE.md §1-2)."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from evidence.models import Evidence
+from evidence.storage import evidence_storage, evidence_upload_to
+
+from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, RechargeRecord
+from .notifications import outbox_enqueue
+from .tracking import tracking_url
+
+logger = logging.getLogger(__name__)
+
+SLA_WARN_FRACTION = 0.75
+
+
+def id_number_hmac(normalised: str) -> str:
+    """The matching key for an ID number; the number itself is never stored."""
+    return salted_hmac("tickets.id-number", normalised, secret=settings.ID_NUMBER_HMAC_KEY, algorithm="sha256").hexdigest()
+
+
+def _sla_times(start, hours: int):
+    target = timedelta(hours=hours)
+    return start + target, start + target * SLA_WARN_FRACTION
+
+
+def appeal_submit(
+    *,
+    appeal_type: AppealType,
+    fields: dict,
+    id_number: str,
+    recharge_rows: list[dict],
+    device_rows: list[dict],
+    files: list[tuple],
+    ip: str | None = None,
+) -> Appeal:
+    """File an appeal: the appeal, its records and its evidence files in one transaction, and the
+    acknowledgement in the outbox. If anything fails, nothing is kept, not even files on disk."""
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
+            RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
+            LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
+            for kind, uploaded, sniffed in files:
+                name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
+                stored_names.append(name)
+                Evidence.objects.create(
+                    appeal=appeal,
+                    kind=kind,
+                    file=name,
+                    original_name=(uploaded.name or "")[-255:],
+                    content_type=sniffed.content_type,
+                    size=sniffed.size,
+                    sha256=sniffed.sha256,
+                    width=sniffed.width,
+                    height=sniffed.height,
+                )
+            AppealEvent.objects.create(
+                appeal=appeal, kind=AppealEvent.Kind.SUBMIT, actor_label="appellant",
+                to_state=appeal.state, public=True,
+            )
+            outbox_enqueue(
+                template="acknowledgement",
+                to=appeal.contact_email,
+                language=appeal.language,
+                appeal=appeal,
+                context={"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())},
+            )
+    except BaseException:
+        for name in stored_names:
+            evidence_storage.delete(name)
+        raise
+    return appeal
+
+
+def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip: str | None) -> Appeal:
+    now = timezone.now()
+    due, warn = _sla_times(now, appeal_type.sla_hours)
+    for _attempt in range(5):
+        appeal = Appeal(
+            appeal_type=appeal_type,
+            created_at=now,
+            sla_due_at=due,
+            sla_warn_at=warn,
+            submitted_ip=ip,
+            id_number_last4=id_number[-4:] if id_number else "",
+            id_number_hmac=id_number_hmac(id_number) if len(id_number) > 4 else "",
+            **fields,
+        )
+        try:
+            with transaction.atomic():  # a savepoint: a reference collision retries with a new one
+                appeal.save()
+            return appeal
+        except IntegrityError:
+            if not Appeal.objects.filter(reference=appeal.reference).exists():
+                raise
+    raise IntegrityError("could not allocate a unique appeal reference")
+
+
+@transaction.atomic
+def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
+    appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    from_state = appeal.state
+    appeal.withdraw()  # TransitionNotAllowed when the appeal is already decided or closed
+    appeal.save()
+    AppealEvent.objects.create(
+        appeal=appeal, kind=AppealEvent.Kind.WITHDRAW, actor_label="appellant",
+        from_state=from_state, to_state=appeal.state, comment=comment, public=True,
+    )
+    outbox_enqueue(
+        template="withdrawn", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+        context={"tracking_url": tracking_url(appeal.reference)},
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_tracking_link_send(*, reference: str, email: str) -> None:
+    """Mail a tracking link when the reference and e-mail match an appeal. Says nothing either way,
+    so the look-up cannot be used to learn which references or e-mails exist."""
+    appeal = Appeal.objects.filter(reference=reference.strip().upper(), contact_email__iexact=email.strip()).first()
+    if appeal is None:
+        return
+    AppealEvent.objects.create(
+        appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label="appellant", public=False
+    )
+    outbox_enqueue(
+        template="tracking_link", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+        context={"tracking_url": tracking_url(appeal.reference)},
+    )

@@ -1,0 +1,40 @@
+"""Signed, expiring tracking links: the appellant proves control of the contact e-mail by holding one."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "tickets.tracking-link"
+
+
+class TrackingLinkInvalid(Exception):
+    pass
+
+
+class TrackingLinkExpired(TrackingLinkInvalid):
+    pass
+
+
+def tracking_token_make(reference: str) -> str:
+    return signing.dumps({"r": reference}, salt=SALT, compress=True)
+
+
+def tracking_token_read(token: str) -> str:
+    """The appeal reference the token was made for; raises TrackingLinkExpired / TrackingLinkInvalid."""
+    max_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise TrackingLinkExpired from exc
+    except signing.BadSignature as exc:
+        raise TrackingLinkInvalid from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("r"), str):
+        raise TrackingLinkInvalid
+    return payload["r"]
+
+
+def tracking_url(reference: str) -> str:
+    path = reverse("tickets:status", kwargs={"token": tracking_token_make(reference)})
+    return f"{settings.SITE_URL}{path}"

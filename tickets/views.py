@@ -1,0 +1,122 @@
+"""Public pages: appeal types, the appeal form, confirmation, tracking look-up and the status page."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_fsm import TransitionNotAllowed
+from django_ratelimit.decorators import ratelimit
+
+from .forms import AppealSubmissionForm, TrackForm, WithdrawForm
+from .models import Appeal, AppealEvent, AppealType
+from .services import appeal_submit, appeal_tracking_link_send, appeal_withdraw
+from .tracking import TrackingLinkExpired, TrackingLinkInvalid, tracking_token_read
+
+
+def _rate(setting_name: str):
+    return lambda group, request: getattr(settings, setting_name)
+
+
+def _track_reference_key(group, request) -> str:
+    return request.POST.get("reference", "").strip().upper() or "-"
+
+
+def rate_limited(request, exception=None):
+    return render(request, "tickets/rate_limited.html", status=429)
+
+
+def home(request):
+    appeal_types = AppealType.objects.filter(is_active=True)
+    return render(request, "tickets/home.html", {"appeal_types": appeal_types})
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_rate("RATELIMIT_SUBMIT_PER_IP"), method="POST", block=True)
+def appeal_new(request, type_code: str):
+    appeal_type = get_object_or_404(AppealType, code=type_code, is_active=True)
+    if request.method == "POST":
+        form = AppealSubmissionForm(appeal_type=appeal_type, data=request.POST, files=request.FILES)
+        if form.is_valid():
+            appeal = appeal_submit(
+                appeal_type=appeal_type,
+                fields=form.appeal_fields,
+                id_number=form.appeal.cleaned_data["id_number"],
+                recharge_rows=form.recharge_rows,
+                device_rows=form.device_rows,
+                files=form.uploads.files_to_store(),
+                ip=request.META.get("REMOTE_ADDR"),
+            )
+            return redirect("tickets:submitted", reference=appeal.reference)
+        messages.error(request, _("Your appeal was not sent yet: please correct the fields marked below."))
+        status = 400
+    else:
+        form = AppealSubmissionForm(appeal_type=appeal_type)
+        status = 200
+    context = {"appeal_type": appeal_type, "form": form, "limits": _upload_limits()}
+    return render(request, "tickets/appeal_form.html", context, status=status)
+
+
+def _upload_limits() -> dict:
+    return {
+        "max_files": settings.EVIDENCE_MAX_FILES,
+        "total": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES),
+        "image": filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES),
+        "csv": filesizeformat(settings.EVIDENCE_MAX_CSV_BYTES),
+        "megapixels": settings.EVIDENCE_MAX_PIXELS // 1_000_000,
+    }
+
+
+def appeal_submitted(request, reference: str):
+    appeal = get_object_or_404(Appeal.objects.select_related("appeal_type"), reference=reference)
+    return render(request, "tickets/appeal_submitted.html", {"appeal": appeal})
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_rate("RATELIMIT_TRACK_PER_IP"), method="POST", block=True)
+@ratelimit(key=_track_reference_key, rate=_rate("RATELIMIT_TRACK_PER_REFERENCE"), method="POST", block=True)
+def appeal_track(request):
+    form = TrackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        appeal_tracking_link_send(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
+        return render(request, "tickets/track_sent.html")
+    return render(request, "tickets/track.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _appeal_from_token(token: str) -> Appeal:
+    reference = tracking_token_read(token)
+    appeal = (
+        Appeal.objects.select_related("appeal_type")
+        .prefetch_related(
+            "evidence",
+            Prefetch("events", queryset=AppealEvent.objects.filter(public=True), to_attr="public_events"),
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+@require_http_methods(["GET", "POST"])
+def appeal_status(request, token: str):
+    try:
+        appeal = _appeal_from_token(token)
+    except TrackingLinkExpired:
+        return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
+    except TrackingLinkInvalid:
+        return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
+    withdraw_form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and withdraw_form.is_valid():
+        try:
+            appeal_withdraw(appeal=appeal, comment=withdraw_form.cleaned_data["comment"])
+        except TransitionNotAllowed:
+            messages.error(request, _("This appeal can no longer be withdrawn: it has already been decided or closed."))
+        else:
+            messages.success(request, _("Your appeal has been withdrawn. We have sent you a confirmation e-mail."))
+        return redirect("tickets:status", token=token)
+    return render(request, "tickets/appeal_status.html", {"appeal": appeal, "withdraw_form": withdraw_form, "token": token})
