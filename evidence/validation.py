@@ -84,6 +84,12 @@ def _check_image(uploaded, content_type: str) -> tuple[int, int]:
                 if image.format != IMAGE_TYPES[content_type]:
                     raise unreadable
                 image.verify()
+            # verify() misses truncated data; decoding does. JPEGs decode at 1/8 scale (draft mode).
+            uploaded.seek(0)
+            with Image.open(uploaded) as image:
+                if image.format == "JPEG":
+                    image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+                image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_many_pixels from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):

@@ -1,0 +1,119 @@
+"""Shared test fixtures: private storage in a temp dir, a clean Redis, a real SMTP server, a real
+Celery worker. Settings come from the environment (see the Makefile's `test` target)."""
+
+import email
+import email.policy
+import os
+import socket
+import threading
+
+import pytest
+import redis
+from django.conf import settings
+
+from tickets.appeal_types import appeal_types_seed
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def evidence_root(settings, tmp_path):
+    root = tmp_path / "evidence"
+    root.mkdir()
+    settings.EVIDENCE_ROOT = root
+    return root
+
+
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    """The cache (rate-limit counters) lives in the test run's own Redis database; empty it around each test."""
+    client = _redis_for(settings.REDIS_CACHE_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_databases_are_the_tests_own():
+    """Refuse to run against a Redis database a real deployment may use, and clean up at the end."""
+    for url in (settings.REDIS_URL, settings.REDIS_CACHE_URL):
+        assert not url.rstrip("/").endswith(("/0", ":6379")), (
+            f"tests must use their own Redis database index, not {url} (see the Makefile's test target)"
+        )
+    yield
+    for url in {settings.REDIS_URL, settings.REDIS_CACHE_URL}:
+        _redis_for(url).flushdb()
+
+
+@pytest.fixture
+def appeal_types(db):
+    """The seeded appeal types (transactional tests flush the data migration's rows, so seed again)."""
+    from tickets.models import AppealType
+
+    appeal_types_seed(AppealType)
+    return {t.code: t for t in AppealType.objects.all()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self._arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._arrived:
+            self.messages.append(message)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int = 1, timeout: float = 30) -> list:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        assert len(self.messages) >= count, f"expected {count} e-mail(s), got {len(self.messages)}"
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server(settings):
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (in a thread of this process) consuming the test run's Redis queue.
+    It sees only committed data, hence the transactional database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from supportdesk.celery import app
+
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
+        yield worker
+    app.control.purge()

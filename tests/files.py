@@ -1,0 +1,96 @@
+"""Sample files for tests, made on the fly: real photos, PDFs, CSVs and bad inputs."""
+
+import io
+import os
+import struct
+import zlib
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw
+
+
+def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False) -> bytes:
+    """A photo-like image: a gradient with shapes and a little noise (so it compresses like a photo)."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for i in range(12):
+        x, y = (seed * 97 + i * 131) % width, (seed * 53 + i * 71) % height
+        draw.ellipse([x, y, x + width // 6, y + height // 6], fill=((seed * 40 + i * 20) % 255, 120, (i * 30) % 255))
+    noise = Image.frombytes("L", (width, height), os.urandom(width * height)).convert("RGB")
+    image = Image.blend(image, noise, 0.08)
+    buffer = io.BytesIO()
+    kwargs = {}
+    if exif_gps and fmt == "JPEG":
+        exif = Image.Exif()
+        exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0), 3: "E", 4: (121.0, 28.0, 0.0)}
+        kwargs["exif"] = exif
+    image.save(buffer, fmt, quality=88, **kwargs) if fmt in ("JPEG", "WEBP") else image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def jpeg(name="photo.jpg", **kwargs) -> SimpleUploadedFile:
+    return upload(name, photo_bytes(**kwargs), "image/jpeg")
+
+
+def pdf_bytes() -> bytes:
+    """A minimal, well-formed one-page PDF."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def noise_png_bytes(megabytes: float) -> bytes:
+    """A PNG of random pixels, uncompressed: its size is about `megabytes`."""
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5)
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def large_canvas_png_bytes(width: int, height: int) -> bytes:
+    """A real, small PNG with many pixels (one colour compresses to almost nothing)."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def png_bomb_bytes(width=100_000, height=100_000) -> bytes:
+    """A PNG whose header claims a huge size (a decompression bomb): only the header is forged."""
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr_start = 8 + 8  # signature, then length + "IHDR"
+    data[ihdr_start:ihdr_start + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[12:ihdr_start + 13])) & 0xFFFFFFFF
+    data[ihdr_start + 13:ihdr_start + 17] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+def elf_executable_bytes() -> bytes:
+    """The start of a Linux executable: what a renamed program looks like to a content sniffer."""
+    header = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x02\x00\x3e\x00\x01\x00\x00\x00"
+    return header + os.urandom(4096)
+
+
+def truncated_jpeg_bytes() -> bytes:
+    data = photo_bytes(400, 300)
+    return data[: len(data) // 3]

@@ -1,0 +1,73 @@
+"""factory-boy factories and a builder for valid appeal-form submissions."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from tests import files
+from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule
+
+# A mainland resident ID number with a correct check character (the standard's published example).
+VALID_ID_NUMBER = "11010519491231002X"
+
+
+class AppealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appeal
+
+    appeal_type = factory.LazyFunction(lambda: AppealType.objects.get(code="realname_unbind"))
+    contact_email = factory.Sequence(lambda n: f"appellant{n}@example.com")
+    language = "en"
+    account_identifier = factory.Sequence(lambda n: f"user{n:05d}")
+    id_number_last4 = "002X"
+    letter_background = "I cannot unbind my real-name verification; the app says unbind invalid."
+    letter_steps_taken = "Tried the self-service unbind twice."
+    letter_request = "Please unbind my real-name verification."
+    sla_due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=72))
+    sla_warn_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=54))
+
+
+def submission(appeal_type: AppealType, **overrides) -> dict:
+    """A complete, valid POST body (with files) for the appeal form of this type."""
+    data = {
+        "contact_email": "li.lei@example.com",
+        "contact_phone": "+86 138 0013 8000",
+        "language": "en",
+        "account_identifier": "lilei_2019",
+        "registered_phone": "13800138000",
+        "letter_background": "Since 2026-11-01 the app says 'unbind invalid' when I try to unbind.",
+        "letter_steps_taken": "Self-service unbind twice; called customer service once.",
+        "letter_request": "Please restore control of my account.",
+        "id_number": VALID_ID_NUMBER,
+    }
+    if "new_phone" in appeal_type.required_fields:
+        data["new_phone"] = "13900139000"
+    if "device_model" in appeal_type.required_fields:
+        data["device_model"] = "Huawei Mate 60"
+    if appeal_type.id_number_rule == IdNumberRule.LAST4:
+        data["id_number"] = "002X"
+    for index, kind in enumerate(appeal_type.required_evidence, start=1):
+        if kind == EvidenceKind.CARRIER_CERTIFICATE:
+            data[f"evidence_{kind}"] = files.upload("certificate.pdf", files.pdf_bytes(), "application/pdf")
+        else:
+            data[f"evidence_{kind}"] = files.jpeg(f"{kind}.jpg", seed=index)
+    if appeal_type.collects_records:
+        data.update(records_management(recharge=1, device=1))
+        data.update({
+            "recharge-0-order_number": "TX20261101001", "recharge-0-amount": "68.00",
+            "recharge-0-currency": "CNY", "recharge-0-paid_at": "2026-11-01T20:15", "recharge-0-product": "Game coins",
+            "device-0-seen_at": "2026-10-30T08:00", "device-0-ip_address": "203.0.113.7",
+            "device-0-device_model": "iPhone 15", "device-0-device_id": "AA:BB:CC:DD:EE:FF", "device-0-location": "Shanghai",
+        })
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def records_management(recharge: int, device: int) -> dict:
+    return {
+        "recharge-TOTAL_FORMS": str(recharge), "recharge-INITIAL_FORMS": "0",
+        "recharge-MIN_NUM_FORMS": "0", "recharge-MAX_NUM_FORMS": "200",
+        "device-TOTAL_FORMS": str(device), "device-INITIAL_FORMS": "0",
+        "device-MIN_NUM_FORMS": "0", "device-MAX_NUM_FORMS": "200",
+    }
