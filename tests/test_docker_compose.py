@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SETTINGS_FILE = ROOT / "supportdesk" / "settings.py"
+DEPLOYMENT_GUIDE = ROOT / "docs" / "deployment.md"
 
 SERVICES = ("web", "worker", "beat", "postgres", "redis", "mailpit")
 APP_SERVICES = ("web", "worker", "beat")
@@ -298,6 +299,12 @@ def test_settings_parser_finds_the_variables_settings_reads():
     names = settings_env_names()
     assert {"DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DATABASE_URL", "EMAIL_URL"} <= names
     assert REQUIRED_VARIABLES <= names
+
+
+def test_deployment_guide_lists_every_variable_the_settings_read():
+    guide = DEPLOYMENT_GUIDE.read_text(encoding="utf-8")
+    missing = sorted(name for name in settings_env_names() if f"`{name}`" not in guide)
+    assert not missing, f"docs/deployment.md does not describe {missing}"
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

@@ -119,4 +119,5 @@ def appeal_status(request, token: str):
         else:
             messages.success(request, _("Your appeal has been withdrawn. We have sent you a confirmation e-mail."))
         return redirect("tickets:status", token=token)
-    return render(request, "tickets/appeal_status.html", {"appeal": appeal, "withdraw_form": withdraw_form, "token": token})
+    context = {"appeal": appeal, "withdraw_form": withdraw_form}
+    return render(request, "tickets/appeal_status.html", context, status=400 if withdraw_form.errors else 200)

@@ -1,0 +1,38 @@
+"""Django admin: appeal types are editable; appeals are read-only."""
+
+import pytest
+from django.urls import reverse
+
+from tests.tickets.factories import AppealFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_edits_an_appeal_type(admin_client, appeal_types):
+    appeal_type = appeal_types["emergency_freeze"]
+    url = reverse("admin:tickets_appealtype_change", args=[appeal_type.pk])
+    assert admin_client.get(url).status_code == 200
+    data = {
+        "code": appeal_type.code, "name_zh_hans": appeal_type.name_zh_hans, "name_en": "Emergency freeze",
+        "self_help_zh_hans": appeal_type.self_help_zh_hans, "self_help_en": appeal_type.self_help_en,
+        "required_evidence": "[]", "required_fields": '["registered_phone"]', "id_number_rule": "last4",
+        "min_recharge_records": 0, "min_device_records": 0, "sla_hours": 3, "risk": "urgent", "position": 0,
+        "is_active": "on",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    appeal_type.refresh_from_db()
+    assert (appeal_type.sla_hours, appeal_type.name_en) == (3, "Emergency freeze")
+
+
+def test_admin_shows_appeals_read_only_with_the_id_number_masked(admin_client, appeal_types):
+    appeal = AppealFactory()
+    url = reverse("admin:tickets_appeal_change", args=[appeal.pk])
+    response = admin_client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "**************002X" in html
+    assert appeal.id_number_hmac not in html or not appeal.id_number_hmac
+    assert admin_client.post(url, {"contact_email": "evil@example.com"}).status_code == 403
+    appeal.refresh_from_db()
+    assert appeal.contact_email != "evil@example.com"
+    assert admin_client.get(reverse("admin:tickets_appeal_add")).status_code == 403

@@ -1,0 +1,44 @@
+"""`manage.py seed_demo`: idempotent demo data for a first run."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from tickets.models import AppealType
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert set(AppealType.objects.values_list("code", flat=True)) == {
+        "realname_unbind", "phone_rebind", "access_card_unbind", "account_recovery", "emergency_freeze"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {"agents", "supervisors"}
+    users = get_user_model().objects
+    assert users.count() == 3
+    assert users.get(username="agent").check_password("agent-demo-2026")
+    assert users.get(username="supervisor").groups.filter(name="supervisors").exists()
+    assert users.get(username="admin").is_superuser
+    assert "agent-demo-2026" in out
+
+
+def test_seed_demo_refuses_to_run_in_production(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="development only"):
+        call_command("seed_demo")
+    assert get_user_model().objects.count() == 0
+
+
+def test_seeded_types_match_the_spec(appeal_types):
+    emergency = appeal_types["emergency_freeze"]
+    assert (emergency.sla_hours, emergency.risk, emergency.id_number_rule) == (2, "urgent", "last4")
+    recovery = appeal_types["account_recovery"]
+    assert recovery.required_evidence == ["id_front", "id_back", "id_handheld"]
+    assert (recovery.min_recharge_records, recovery.min_device_records) == (1, 1)
+    assert appeal_types["phone_rebind"].required_evidence == ["id_front", "id_back", "carrier_certificate"]
+    assert all(t.sla_hours == 72 for code, t in appeal_types.items() if code != "emergency_freeze")
+    assert all(t.self_help_zh_hans and t.self_help_en for t in appeal_types.values())
