@@ -44,7 +44,7 @@ node_modules/.installed: package.json package-lock.json
 system-deps:
 	@command -v msgfmt >/dev/null || scripts/apt-install gettext
 system-deps-test: system-deps
-	@test -x /usr/bin/chromium || scripts/apt-install chromium
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || scripts/apt-install chromium fonts-wqy-microhei
 
 messages: system-deps | $(PY)
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='node_modules/*' -v0

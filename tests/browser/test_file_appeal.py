@@ -1,0 +1,70 @@
+"""An appellant on a phone files an appeal with real photos."""
+
+import pytest
+from django.utils import translation
+
+from evidence.models import Evidence
+from tests import files
+from tests.tickets.factories import VALID_ID_NUMBER
+from tickets.models import Appeal, OutboundEmail
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def zh(message: str) -> str:
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
+def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, tmp_path, screenshot):
+    photos = {}
+    for index, kind in enumerate(("id_front", "id_back", "id_handheld"), start=1):
+        path = tmp_path / f"{kind}.jpg"
+        path.write_bytes(files.photo_bytes(2400, 1600, seed=index))
+        photos[kind] = path
+
+    page = phone
+    page.goto(live_server.url + "/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    screenshot(page, "01-home-phone")
+
+    page.locator("a[href='/appeals/new/account_recovery/']").click()
+    page.fill("[name=contact_email]", "zhang.wei@example.com")
+    page.fill("[name=contact_phone]", "13800138000")
+    page.fill("[name=account_identifier]", "zhangwei_88")
+    page.fill("[name=registered_phone]", "13800138000")
+    page.fill("[name=id_number]", VALID_ID_NUMBER)
+    page.fill("[name=letter_background]", "2026年11月1日起，自助解绑提示“解绑无效”。")
+    page.fill("[name=letter_steps_taken]", "自助解绑两次，联系在线客服一次。")
+    page.fill("[name=letter_request]", "请恢复我对账户的控制权。")
+
+    page.fill("[name=recharge-0-order_number]", "TX20261101001")
+    page.fill("[name=recharge-0-amount]", "68.00")
+    page.fill("[name=recharge-0-paid_at]", "2026-11-01T20:15")
+    page.fill("[name=recharge-0-product]", "月卡")
+    page.get_by_role("button", name=zh("Add a recharge record")).click()
+    page.fill("[name=recharge-1-order_number]", "TX20261015007")
+    page.fill("[name=recharge-1-amount]", "30")
+    page.fill("[name=recharge-1-paid_at]", "2026-10-15T09:30")
+    page.fill("[name=device-0-seen_at]", "2026-10-30T08:00")
+    page.fill("[name=device-0-ip_address]", "203.0.113.7")
+    page.fill("[name=device-0-device_model]", "iPhone 15")
+
+    for kind, path in photos.items():
+        page.set_input_files(f"[name=evidence_{kind}]", str(path))
+    screenshot(page, "02-form-filled-phone")
+
+    page.get_by_role("button", name=zh("Send my appeal")).click()
+    page.wait_for_url("**/appeals/submitted/**", timeout=30_000)
+
+    appeal = Appeal.objects.get()
+    reference = page.locator("[data-reference]").inner_text().strip()
+    assert reference == appeal.reference
+    assert zh("We have received your appeal") in page.content()
+    screenshot(page, "03-submitted-phone")
+
+    assert appeal.recharge_records.count() == 2
+    assert appeal.device_records.count() == 1
+    assert set(Evidence.objects.values_list("kind", flat=True)) == {"id_front", "id_back", "id_handheld"}
+    assert appeal.language == "zh-hans"
+    assert OutboundEmail.objects.filter(appeal=appeal, template="acknowledgement").count() == 1
