@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,12 +108,8 @@ class AppealForm(forms.ModelForm):
             id_field.widget.attrs.update(maxlength="4", inputmode="text")
         elif appeal_type.id_number_rule == IdNumberRule.OPTIONAL:
             id_field.required = False
-        self.fields["language"].initial = self._current_language()
-
-    def _current_language(self) -> str:
-        from django.utils.translation import get_language
-
-        return "en" if (get_language() or "").startswith("en") else "zh-hans"
+        # The appellant's e-mails follow the language they are reading the form in, unless they choose.
+        self.fields["language"].initial = "en" if (get_language() or "").startswith("en") else "zh-hans"
 
     def clean_id_number(self) -> str:
         number = id_number_normalise(self.cleaned_data.get("id_number", ""))

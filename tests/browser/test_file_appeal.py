@@ -1,19 +1,14 @@
 """An appellant on a phone files an appeal with real photos."""
 
 import pytest
-from django.utils import translation
 
 from evidence.models import Evidence
 from tests import files
+from tests.text import zh
 from tests.tickets.factories import VALID_ID_NUMBER
 from tickets.models import Appeal, OutboundEmail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        return translation.gettext(message)
 
 
 def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, tmp_path, screenshot):
@@ -29,26 +24,23 @@ def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, 
     screenshot(page, "01-home-phone")
 
     page.locator("a[href='/appeals/new/account_recovery/']").click()
-    page.fill("[name=contact_email]", "zhang.wei@example.com")
-    page.fill("[name=contact_phone]", "13800138000")
-    page.fill("[name=account_identifier]", "zhangwei_88")
-    page.fill("[name=registered_phone]", "13800138000")
-    page.fill("[name=id_number]", VALID_ID_NUMBER)
-    page.fill("[name=letter_background]", "2026年11月1日起，自助解绑提示“解绑无效”。")
-    page.fill("[name=letter_steps_taken]", "自助解绑两次，联系在线客服一次。")
-    page.fill("[name=letter_request]", "请恢复我对账户的控制权。")
-
-    page.fill("[name=recharge-0-order_number]", "TX20261101001")
-    page.fill("[name=recharge-0-amount]", "68.00")
-    page.fill("[name=recharge-0-paid_at]", "2026-11-01T20:15")
-    page.fill("[name=recharge-0-product]", "月卡")
-    page.get_by_role("button", name=zh("Add a recharge record")).click()
-    page.fill("[name=recharge-1-order_number]", "TX20261015007")
-    page.fill("[name=recharge-1-amount]", "30")
-    page.fill("[name=recharge-1-paid_at]", "2026-10-15T09:30")
-    page.fill("[name=device-0-seen_at]", "2026-10-30T08:00")
-    page.fill("[name=device-0-ip_address]", "203.0.113.7")
-    page.fill("[name=device-0-device_model]", "iPhone 15")
+    fields = {
+        "contact_email": "zhang.wei@example.com", "contact_phone": "13800138000",
+        "account_identifier": "zhangwei_88", "registered_phone": "13800138000", "id_number": VALID_ID_NUMBER,
+        "letter_background": "2026年11月1日起，自助解绑提示“解绑无效”。",
+        "letter_steps_taken": "自助解绑两次，联系在线客服一次。", "letter_request": "请恢复我对账户的控制权。",
+        "recharge-0-order_number": "TX20261101001", "recharge-0-amount": "68.00",
+        "recharge-0-paid_at": "2026-11-01T20:15", "recharge-0-product": "月卡",
+    }
+    for name, value in fields.items():
+        page.fill(f"[name='{name}']", value)
+    page.get_by_role("button", name=zh("Add a recharge record")).click()  # a row added by the page's script
+    added = {
+        "recharge-1-order_number": "TX20261015007", "recharge-1-amount": "30", "recharge-1-paid_at": "2026-10-15T09:30",
+        "device-0-seen_at": "2026-10-30T08:00", "device-0-ip_address": "203.0.113.7", "device-0-device_model": "iPhone 15",
+    }
+    for name, value in added.items():
+        page.fill(f"[name='{name}']", value)
 
     for kind, path in photos.items():
         page.set_input_files(f"[name=evidence_{kind}]", str(path))

@@ -2,21 +2,13 @@
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
-
+from tests.text import zh
 from tests.tickets.factories import AppealFactory
 from tickets.tracking import tracking_token_make
 
 pytestmark = pytest.mark.django_db
 
 SAMPLES = ["File an appeal", "Track an appeal", "Get help with your account"]
-
-
-def zh(message: str) -> str:
-    with translation.override("zh-hans"):
-        translated = translation.gettext(message)
-    assert translated != message, f"no zh-hans translation for {message!r}"
-    return translated
 
 
 def test_home_is_in_simplified_chinese_by_default(client, appeal_types):
