@@ -29,7 +29,7 @@ def _redis() -> str:
 
 def _celery() -> str:
     try:
-        replies = celery_app.control.ping(timeout=0.5)
+        replies = celery_app.control.ping(timeout=1.0)
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})" if replies else "no worker answered"

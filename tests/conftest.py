@@ -105,15 +105,39 @@ def smtp_server(settings):
     controller.stop()
 
 
+class FinishedTasks:
+    """Names of the tasks the worker has finished, to wait on without sleeping."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self._finished = threading.Condition()
+
+    def record(self, sender=None, **kwargs):
+        with self._finished:
+            self.names.append(sender.name)
+            self._finished.notify_all()
+
+    def wait_for(self, name: str, count: int = 1, timeout: float = 30) -> None:
+        with self._finished:
+            self._finished.wait_for(lambda: self.names.count(name) >= count, timeout=timeout)
+        assert self.names.count(name) >= count, f"{name} finished {self.names.count(name)} time(s), expected {count}"
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real Celery worker (in a thread of this process) consuming the test run's Redis queue.
-    It sees only committed data, hence the transactional database."""
+    It sees only committed data, hence the transactional database. `.finished.wait_for(name)` waits
+    until a task has run to the end (its transaction committed)."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
 
     from supportdesk.celery import app
 
+    finished = FinishedTasks()
+    task_postrun.connect(finished.record, weak=False)
     app.control.purge()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
+        worker.finished = finished
         yield worker
     app.control.purge()
+    task_postrun.disconnect(finished.record)

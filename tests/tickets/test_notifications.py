@@ -137,4 +137,5 @@ def test_acknowledgement_is_delivered_by_a_celery_worker_through_smtp(appeal_typ
     status = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
     assert status.status_code == 200
     assert appeal.reference in status.content.decode()
+    celery_worker.finished.wait_for("tickets.tasks.email_deliver")
     assert OutboundEmail.objects.get().status == "sent"
