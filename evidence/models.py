@@ -32,6 +32,11 @@ class Evidence(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason"), max_length=255, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("verified by"),
+    )
     uploaded_by_appellant = models.BooleanField(default=True)
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
@@ -42,3 +47,15 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
+
+
+class EvidenceAccess(models.Model):
+    """Who viewed which evidence file, when, from where."""
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]

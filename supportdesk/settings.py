@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "crispy_forms",
     "crispy_bootstrap5",
     "tickets",
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -137,7 +140,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.outbox_deliver_pending",
         "schedule": OUTBOX_SWEEP_SECONDS,
     },
+    "appeals-abandon-stale": {
+        "task": "tickets.tasks.appeals_abandon_stale",
+        "schedule": 15 * 60,
+    },
 }
+ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
 
 # --- E-mail ---------------------------------------------------------------------------------------
 # EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.
@@ -154,7 +162,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/desk/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # staff login throttling: first, so it can refuse early
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -211,6 +229,8 @@ RATELIMIT_SUBMIT_PER_IP = env("RATELIMIT_SUBMIT_PER_IP", default="10/h")
 RATELIMIT_VIEW = "tickets.views.rate_limited"
 # Behind a reverse proxy, the client address is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+# Staff login throttling reads the client address from the same place.
+AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
 
 # --- Forms ----------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

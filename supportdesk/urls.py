@@ -6,6 +6,8 @@ from .health import healthz
 
 urlpatterns = [
     path("", include("tickets.urls")),
+    path("desk/", include("tickets.desk_urls")),
+    path("evidence/", include("evidence.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -356,3 +356,41 @@ class WithdrawForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     confirm = forms.BooleanField(label=gettext_lazy("Yes, withdraw my appeal. This cannot be undone."))
+
+
+class AppellantEvidenceForm(forms.Form):
+    """The appellant's answer (provide_info) or reopening (reopen): a message and new files."""
+
+    message = forms.CharField(label=gettext_lazy("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    kind = forms.ChoiceField(label=gettext_lazy("What the files show"), choices=EvidenceKind.choices, initial=EvidenceKind.OTHER)
+    files = MultipleFileField(label=gettext_lazy("Files"), required=False)
+
+    def __init__(self, *args, appeal: Appeal, files_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appeal = appeal
+        self.fields["files"].required = files_required
+        if files_required:
+            self.fields["files"].error_messages["required"] = _("Add at least one new file.")
+        self.sniffed: list[tuple] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = []
+        for uploaded in cleaned.get("files") or []:
+            try:
+                self.sniffed.append((cleaned.get("kind") or EvidenceKind.OTHER, uploaded, evidence_sniff(uploaded)))
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            self.add_error("files", errors)
+            return cleaned
+        existing = list(self.appeal.evidence.all())
+        count = len(existing) + len(self.sniffed)
+        total = sum(e.size for e in existing) + sum(s.size for _k, _u, s in self.sniffed)
+        if count > settings.EVIDENCE_MAX_FILES:
+            self.add_error("files", _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+                           % {"max": settings.EVIDENCE_MAX_FILES, "count": count})
+        elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
+            self.add_error("files", _("The files are too large together: at most %(max)s per appeal.")
+                           % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)})
+        return cleaned

@@ -1,13 +1,16 @@
 """Appeals, their types, structured records, audit events and the e-mail outbox."""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from .roles import is_agent, is_supervisor
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -96,6 +99,15 @@ class AppealType(models.Model):
     def collects_records(self) -> bool:
         return bool(self.min_recharge_records or self.min_device_records)
 
+    @property
+    def needs_second_approval(self) -> bool:
+        return self.risk == Risk.HIGH
+
+    def sla_times(self, start):
+        """(due, warn) for an SLA cycle that starts now: the target, and 75 % of it."""
+        target = timedelta(hours=self.sla_hours)
+        return start + target, start + target * 0.75
+
 
 class AppealState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
@@ -116,6 +128,49 @@ OPEN_STATES = (
     AppealState.PENDING_APPROVAL,
     AppealState.ESCALATED,
 )
+# The states in which the appellant waits on us: the SLA clock runs only in these.
+SLA_RUNNING_STATES = (
+    AppealState.SUBMITTED,
+    AppealState.IN_REVIEW,
+    AppealState.ESCALATED,
+    AppealState.PENDING_APPROVAL,
+)
+DECIDED_STATES = (AppealState.APPROVED, AppealState.REJECTED)
+REOPEN_WINDOW = timedelta(days=7)
+COOLING_OFF = timedelta(days=30)
+
+
+def _agent(appeal, user) -> bool:
+    return is_agent(user)
+
+
+def _assignee_or_supervisor(appeal, user) -> bool:
+    return is_supervisor(user) or (is_agent(user) and appeal.assignee_id == user.pk)
+
+
+def _supervisor(appeal, user) -> bool:
+    return is_supervisor(user)
+
+
+def _second_approver(appeal, user) -> bool:
+    """Two people for high-risk appeals: a supervisor who did not propose the approval."""
+    return is_supervisor(user) and user.pk != appeal.proposed_by_id
+
+
+def _high_risk(appeal) -> bool:
+    return appeal.appeal_type.needs_second_approval
+
+
+def _single_approval(appeal) -> bool:
+    return not appeal.appeal_type.needs_second_approval
+
+
+def _evidence_verified(appeal) -> bool:
+    return not appeal.approval_blockers()
+
+
+def _within_reopen_window(appeal) -> bool:
+    return appeal.closed_at is not None and timezone.now() - appeal.closed_at <= REOPEN_WINDOW
 
 
 class AppealQuerySet(models.QuerySet):
@@ -141,7 +196,7 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS)
 
     account_identifier = models.CharField(_("account name or ID"), max_length=150, blank=True, db_index=True)
-    registered_phone = models.CharField(_("registered phone"), max_length=32, blank=True)
+    registered_phone = models.CharField(_("registered phone"), max_length=32, blank=True, db_index=True)
     new_phone = models.CharField(_("new phone"), max_length=32, blank=True)
     device_model = models.CharField(_("device model"), max_length=100, blank=True)
 
@@ -156,10 +211,22 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
 
     sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True, db_index=True)
     sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True, db_index=True)
+    # Set while we wait on the appellant (awaiting_info): the SLA clock is paused since then.
+    sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True, db_index=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="proposed_appeals", verbose_name=_("approval proposed by"),
+    )
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+    # An approved appeal of the same type for the same account in the last 30 days (a fraud signal).
+    cooling_off_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("cooling-off after"),
+    )
     submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # When the appeal left the open states (decided, withdrawn or closed).
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
 
     objects = AppealQuerySet.as_manager()
 
@@ -179,13 +246,104 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    # --- Transitions (the only way `state` changes; services wrap them, see tickets/services.py) ---
+    def approval_blockers(self) -> list[str]:
+        """Why the appeal cannot be approved yet: each required evidence kind present and verified."""
+        from django.utils.translation import gettext
+
+        present = {}
+        for item in self.evidence.all():
+            present[item.kind] = present.get(item.kind, False) or item.verified_at is not None
+        blockers = []
+        for kind in self.appeal_type.required_evidence:
+            label = EvidenceKind(kind).label if kind in EvidenceKind.values else kind
+            if kind not in present:
+                blockers.append(gettext("%(kind)s is missing.") % {"kind": label})
+            elif not present[kind]:
+                blockers.append(gettext("%(kind)s is not verified yet.") % {"kind": label})
+        return blockers
+
+    # --- Transitions: the only way `state` changes. Services in tickets/workflow.py wrap them
+    # (lock, check, transition, save, audit event, e-mail). `by` is the acting user.
+
+    def _decided(self, reason: str = "") -> None:
+        self.closed_at = timezone.now()
+        self.decision_reason = reason
+
+    @transition(field=state, source=AppealState.SUBMITTED, target=AppealState.IN_REVIEW, permission=_agent)
+    def claim(self, *, by):
+        self.assignee = by
+
+    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.AWAITING_INFO,
+                permission=_assignee_or_supervisor)
+    def request_info(self, *, by):
+        self.sla_paused_at = timezone.now()
+
+    @transition(field=state, source=AppealState.AWAITING_INFO,
+                target=RETURN_VALUE(AppealState.IN_REVIEW, AppealState.SUBMITTED))
+    def provide_info(self):
+        """The appellant answered: the SLA clock resumes where it paused."""
+        if self.sla_paused_at and self.sla_due_at:
+            paused = timezone.now() - self.sla_paused_at
+            self.sla_due_at += paused
+            self.sla_warn_at = (self.sla_warn_at or self.sla_due_at) + paused
+        self.sla_paused_at = None
+        return AppealState.IN_REVIEW if self.assignee_id else AppealState.SUBMITTED
+
+    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.PENDING_APPROVAL,
+                conditions=[_high_risk, _evidence_verified], permission=_assignee_or_supervisor)
+    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.PENDING_APPROVAL,
+                conditions=[_high_risk, _evidence_verified], permission=_supervisor)
+    def propose_approval(self, *, by):
+        self.proposed_by = by
+
+    @transition(field=state, source=AppealState.PENDING_APPROVAL, target=AppealState.APPROVED,
+                conditions=[_evidence_verified], permission=_second_approver)
+    def second_approve(self, *, by, reason: str = ""):
+        self._decided(reason)
+
+    @transition(field=state, source=AppealState.PENDING_APPROVAL, target=AppealState.IN_REVIEW, permission=_supervisor)
+    def send_back(self, *, by):
+        self.proposed_by = None
+
+    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.APPROVED,
+                conditions=[_single_approval, _evidence_verified], permission=_assignee_or_supervisor)
+    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.APPROVED,
+                conditions=[_single_approval, _evidence_verified], permission=_supervisor)
+    def approve(self, *, by, reason: str = ""):
+        self._decided(reason)
+
+    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.REJECTED, permission=_assignee_or_supervisor)
+    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.REJECTED, permission=_supervisor)
+    def reject(self, *, by, reason: str):
+        self._decided(reason)
+
+    @transition(field=state, source=[AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL],
+                target=AppealState.ESCALATED, permission=_agent)
+    def escalate(self, *, by=None):
+        """Manual (an agent) or scheduled (SLA breach, `by` is None)."""
+
+    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.IN_REVIEW, permission=_supervisor)
+    def resume(self, *, by, assignee):
+        self.assignee = assignee
 
     @transition(field=state, source=list(OPEN_STATES), target=AppealState.WITHDRAWN)
     def withdraw(self):
         self.closed_at = timezone.now()
-        self.sla_due_at = None
-        self.sla_warn_at = None
+
+    @transition(field=state, source=AppealState.AWAITING_INFO, target=AppealState.CLOSED)
+    def abandon(self):
+        """No answer from the appellant in time (scheduled)."""
+        self.closed_at = timezone.now()
+
+    @transition(field=state, source=AppealState.REJECTED, target=AppealState.SUBMITTED, conditions=[_within_reopen_window])
+    def reopen(self):
+        """The appellant reopens with new evidence: a new SLA cycle, back in the queue."""
+        self.closed_at = None
+        self.decision_reason = ""
+        self.proposed_by = None
+        self.assignee = None
+        self.sla_paused_at = None
+        self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(timezone.now())
 
 
 class RechargeRecord(models.Model):
@@ -221,7 +379,25 @@ class AppealEvent(models.Model):
 
     class Kind(models.TextChoices):
         SUBMIT = "submit", _("Appeal submitted")
+        CLAIM = "claim", _("Claimed by an agent")
+        ASSIGN = "assign", _("Assigned")
+        REQUEST_INFO = "request_info", _("More information requested")
+        PROVIDE_INFO = "provide_info", _("Information provided")
+        PROPOSE_APPROVAL = "propose_approval", _("Approval proposed")
+        SECOND_APPROVE = "second_approve", _("Approved (second approval)")
+        SEND_BACK = "send_back", _("Sent back for review")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        ESCALATE = "escalate", _("Escalated")
+        RESUME = "resume", _("Resumed")
         WITHDRAW = "withdraw", _("Withdrawn by the appellant")
+        ABANDON = "abandon", _("Closed: no answer from the appellant")
+        REOPEN = "reopen", _("Reopened by the appellant")
+        NOTE = "note", _("Internal note")
+        REPLY = "reply", _("Reply from support")
+        EVIDENCE_VERIFIED = "evidence_verified", _("Evidence verified")
+        EVIDENCE_UNVERIFIED = "evidence_unverified", _("Evidence verification withdrawn")
+        EVIDENCE_VIEWED = "evidence_viewed", _("Evidence viewed")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")

@@ -2,8 +2,6 @@
 the audit event and queues its e-mails through the outbox, all in one transaction (STYLE.md §1-2)."""
 
 import logging
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,23 +10,15 @@ from django.utils.crypto import salted_hmac
 from evidence.models import Evidence
 from evidence.storage import evidence_storage, evidence_upload_to
 
-from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, RechargeRecord
+from .models import COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, RechargeRecord
 from .notifications import outbox_enqueue
 from .tracking import tracking_url
 
 logger = logging.getLogger(__name__)
 
-SLA_WARN_FRACTION = 0.75
-
-
 def id_number_hmac(normalised: str) -> str:
     """The matching key for an ID number; the number itself is never stored."""
     return salted_hmac("tickets.id-number", normalised, secret=settings.ID_NUMBER_HMAC_KEY, algorithm="sha256").hexdigest()
-
-
-def _sla_times(start, hours: int):
-    target = timedelta(hours=hours)
-    return start + target, start + target * SLA_WARN_FRACTION
 
 
 def appeal_submit(
@@ -49,20 +39,7 @@ def appeal_submit(
             appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
             RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
             LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
-            for kind, uploaded, sniffed in files:
-                name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
-                stored_names.append(name)
-                Evidence.objects.create(
-                    appeal=appeal,
-                    kind=kind,
-                    file=name,
-                    original_name=(uploaded.name or "")[-255:],
-                    content_type=sniffed.content_type,
-                    size=sniffed.size,
-                    sha256=sniffed.sha256,
-                    width=sniffed.width,
-                    height=sniffed.height,
-                )
+            evidence_store(appeal=appeal, files=files, stored_names=stored_names)
             AppealEvent.objects.create(
                 appeal=appeal, kind=AppealEvent.Kind.SUBMIT, actor_label="appellant",
                 to_state=appeal.state, public=True,
@@ -81,9 +58,41 @@ def appeal_submit(
     return appeal
 
 
+def evidence_store(*, appeal: Appeal, files: list[tuple], stored_names: list[str]) -> list[Evidence]:
+    """Write files to private storage under random names and record them. The caller owns the
+    transaction and deletes `stored_names` if it fails."""
+    created = []
+    for kind, uploaded, sniffed in files:
+        name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
+        stored_names.append(name)
+        created.append(Evidence.objects.create(
+            appeal=appeal,
+            kind=kind,
+            file=name,
+            original_name=(uploaded.name or "")[-255:],
+            content_type=sniffed.content_type,
+            size=sniffed.size,
+            sha256=sniffed.sha256,
+            width=sniffed.width,
+            height=sniffed.height,
+        ))
+    return created
+
+
+def _cooling_off_of(*, appeal_type: AppealType, account_identifier: str, now) -> Appeal | None:
+    if not account_identifier:
+        return None
+    return (
+        Appeal.objects.filter(
+            appeal_type=appeal_type, account_identifier__iexact=account_identifier,
+            state=AppealState.APPROVED, closed_at__gte=now - COOLING_OFF,
+        ).order_by("-closed_at").first()
+    )
+
+
 def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip: str | None) -> Appeal:
     now = timezone.now()
-    due, warn = _sla_times(now, appeal_type.sla_hours)
+    due, warn = appeal_type.sla_times(now)
     for _attempt in range(5):
         appeal = Appeal(
             appeal_type=appeal_type,
@@ -91,6 +100,9 @@ def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip:
             sla_due_at=due,
             sla_warn_at=warn,
             submitted_ip=ip,
+            cooling_off_of=_cooling_off_of(
+                appeal_type=appeal_type, account_identifier=fields.get("account_identifier", ""), now=now
+            ),
             id_number_last4=id_number[-4:] if id_number else "",
             id_number_hmac=id_number_hmac(id_number) if len(id_number) > 4 else "",
             **fields,
@@ -136,3 +148,34 @@ def appeal_tracking_link_send(*, reference: str, email: str) -> None:
         template="tracking_link", to=appeal.contact_email, language=appeal.language, appeal=appeal,
         context={"tracking_url": tracking_url(appeal.reference)},
     )
+
+
+def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, files: list[tuple]) -> Appeal:
+    """provide_info / reopen: the appellant's message and new files, and the transition, atomically."""
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.select_for_update().select_related("appeal_type").get(pk=appeal.pk)
+            from_state = appeal.state
+            getattr(appeal, action)()  # TransitionNotAllowed when the state (or the reopen window) does not allow it
+            appeal.save()
+            evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+            AppealEvent.objects.create(
+                appeal=appeal, kind=action, actor_label="appellant",
+                from_state=from_state, to_state=appeal.state, comment=message, public=True,
+            )
+    except BaseException:
+        for name in stored_names:
+            evidence_storage.delete(name)
+        raise
+    return appeal
+
+
+def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
+    """The appellant answers a request for information; the SLA clock resumes."""
+    return _appellant_files_transition(appeal=appeal, action="provide_info", message=message, files=files)
+
+
+def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
+    """The appellant reopens a rejected appeal (within 7 days) with new evidence."""
+    return _appellant_files_transition(appeal=appeal, action="reopen", message=message, files=files)

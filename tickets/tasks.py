@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from . import notifications
+from django.conf import settings
+
+from . import notifications, workflow
 
 
 @shared_task(ignore_result=True)
@@ -13,3 +15,8 @@ def email_deliver(email_id: int) -> bool:
 @shared_task(ignore_result=True)
 def outbox_deliver_pending() -> int:
     return notifications.outbox_deliver_pending()
+
+
+@shared_task(ignore_result=True)
+def appeals_abandon_stale() -> int:
+    return len(workflow.appeal_abandon_stale(days=settings.ABANDON_AFTER_DAYS))

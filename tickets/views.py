@@ -8,12 +8,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_fsm import TransitionNotAllowed
+from django_fsm import TransitionNotAllowed, can_proceed
 from django_ratelimit.decorators import ratelimit
 
-from .forms import AppealSubmissionForm, TrackForm, WithdrawForm
-from .models import Appeal, AppealEvent, AppealType
-from .services import appeal_submit, appeal_tracking_link_send, appeal_withdraw
+from .forms import AppealSubmissionForm, AppellantEvidenceForm, TrackForm, WithdrawForm
+from .models import Appeal, AppealEvent, AppealState, AppealType
+from .services import (
+    appeal_provide_info,
+    appeal_reopen,
+    appeal_submit,
+    appeal_tracking_link_send,
+    appeal_withdraw,
+)
 from .tracking import TrackingLinkExpired, TrackingLinkInvalid, tracking_token_read
 
 
@@ -110,8 +116,15 @@ def appeal_status(request, token: str):
         return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
     except TrackingLinkInvalid:
         return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
-    withdraw_form = WithdrawForm(request.POST or None)
-    if request.method == "POST" and withdraw_form.is_valid():
+    action = request.POST.get("action") if request.method == "POST" else None
+    withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
+    can_reopen = appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)
+    evidence_form = AppellantEvidenceForm(
+        request.POST if action in ("provide_info", "reopen") else None,
+        request.FILES if action in ("provide_info", "reopen") else None,
+        appeal=appeal, files_required=can_reopen,
+    )
+    if action == "withdraw" and withdraw_form.is_valid():
         try:
             appeal_withdraw(appeal=appeal, comment=withdraw_form.cleaned_data["comment"])
         except TransitionNotAllowed:
@@ -119,5 +132,17 @@ def appeal_status(request, token: str):
         else:
             messages.success(request, _("Your appeal has been withdrawn. We have sent you a confirmation e-mail."))
         return redirect("tickets:status", token=token)
-    context = {"appeal": appeal, "withdraw_form": withdraw_form}
-    return render(request, "tickets/appeal_status.html", context, status=400 if withdraw_form.errors else 200)
+    if action in ("provide_info", "reopen") and evidence_form.is_valid():
+        service = appeal_provide_info if action == "provide_info" else appeal_reopen
+        try:
+            service(appeal=appeal, message=evidence_form.cleaned_data["message"], files=evidence_form.sniffed)
+        except TransitionNotAllowed:
+            messages.error(request, _("This appeal changed in the meantime: nothing was sent. Here is where it stands now."))
+        else:
+            messages.success(request, _("Thank you: we have your answer and your files. The appeal is back with our agents."))
+        return redirect("tickets:status", token=token)
+    context = {
+        "appeal": appeal, "withdraw_form": withdraw_form, "evidence_form": evidence_form, "can_reopen": can_reopen,
+    }
+    invalid = withdraw_form.errors or evidence_form.errors
+    return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)

@@ -135,11 +135,11 @@ def test_tampered_link_is_refused(client, appeal, tamper):
 
 def test_appellant_withdraws_from_the_status_page(client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(url, {"comment": "Solved it in the app.", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, {"action": "withdraw", "comment": "Solved it in the app.", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "withdrawn"
-    assert appeal.sla_due_at is None
+    assert appeal.closed_at is not None  # the SLA clock stops (sla_due_at stays for the record)
     event = AppealEvent.objects.get(appeal=appeal, kind="withdraw")
     assert (event.from_state, event.to_state, event.comment) == ("submitted", "withdrawn", "Solved it in the app.")
     assert OutboundEmail.objects.filter(appeal=appeal, template="withdrawn").count() == 1
@@ -150,7 +150,7 @@ def test_appellant_withdraws_from_the_status_page(client, appeal):
 
 def test_withdraw_needs_confirmation(client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(url, {"comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, {"action": "withdraw", "comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     appeal.refresh_from_db()
@@ -159,8 +159,8 @@ def test_withdraw_needs_confirmation(client, appeal):
 
 def test_a_withdrawn_appeal_cannot_be_withdrawn_again(client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    client.post(url, {"confirm": "on"})
-    response = client.post(url, {"confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    client.post(url, {"action": "withdraw", "confirm": "on"})
+    response = client.post(url, {"action": "withdraw", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert "This appeal can no longer be withdrawn" in response.content.decode()
     assert AppealEvent.objects.filter(appeal=appeal, kind="withdraw").count() == 1
     assert OutboundEmail.objects.filter(appeal=appeal, template="withdrawn").count() == 1

@@ -1,0 +1,159 @@
+"""The agent console `/desk/`: queues, one appeal, and the actions on it."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from evidence.models import Evidence
+
+from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
+from .models import Appeal
+from .roles import is_agent, is_supervisor
+from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
+from .workflow import (
+    WorkflowError,
+    appeal_act,
+    appeal_actions_for,
+    appeal_bulk,
+    appeal_comment,
+    evidence_set_verified,
+)
+
+
+def agent_required(view):
+    """Signed-in staff in the agents or supervisors group; others get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_agent(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@agent_required
+def queue(request):
+    code = request.GET.get("queue", "open")
+    if code not in QUEUES:
+        code = "open"
+    filters = QueueFilterForm(request.GET or None)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    page = appeal_list_for_agent(user=request.user, queue=code, filters=cleaned, after=request.GET.get("after"))
+    params = request.GET.copy()
+    params.pop("after", None)
+    context = {
+        "queues": queues_for(request.user),
+        "current": QUEUES[code],
+        "filters": filters,
+        "page": page,
+        "params": params.urlencode(),
+        "bulk_form": BulkForm(),
+        "is_supervisor": is_supervisor(request.user),
+        "now": timezone.now(),
+    }
+    return render(request, "desk/queue.html", context)
+
+
+@agent_required
+@require_POST
+def bulk(request):
+    form = BulkForm(request.POST)
+    references = request.POST.getlist("references")[:200]
+    if not form.is_valid() or not references:
+        messages.error(request, _("Tick at least one appeal and choose what to do."))
+        return redirect(request.POST.get("next") or "desk:queue")
+    if form.cleaned_data["action"] == "assign" and not form.cleaned_data["assignee"]:
+        messages.error(request, _("Choose an agent."))
+        return redirect(request.POST.get("next") or "desk:queue")
+    appeals = Appeal.objects.filter(reference__in=references).select_related("appeal_type")
+    done, problems = appeal_bulk(
+        appeals=appeals, actor=request.user, action=form.cleaned_data["action"], assignee=form.cleaned_data["assignee"]
+    )
+    if done:
+        messages.success(request, _("%(count)d appeal(s) updated.") % {"count": done})
+    for problem in problems:
+        messages.error(request, problem)
+    return redirect(_safe_next(request) or "desk:queue")
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next", "")
+    return target if target.startswith("/desk/") else ""
+
+
+@agent_required
+def appeal_detail(request, reference: str):
+    appeal = access_appeal(user=request.user, reference=reference)
+    evidence = list(appeal.evidence.all())
+    required = appeal.appeal_type.required_evidence
+    context = {
+        "appeal": appeal,
+        "evidence": evidence,
+        "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
+        "events": list(appeal.events.all()),
+        "actions": appeal_actions_for(appeal=appeal, user=request.user),
+        "agents": list(agents_queryset()),
+        "comment_form": CommentForm(),
+        "blockers": appeal.approval_blockers(),
+        "now": timezone.now(),
+    }
+    return render(request, "desk/appeal.html", context)
+
+
+@agent_required
+@require_POST
+def appeal_action(request, reference: str):
+    appeal = get_object_or_404(Appeal, reference=reference)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The action could not be read; please try again."))
+        return redirect("desk:appeal", reference=reference)
+    data = form.cleaned_data
+    try:
+        appeal_act(
+            appeal=appeal, actor=request.user, action=data["action"], comment=data["comment"],
+            assignee=data["assignee"], expected_state=data["expected_state"] or None,
+        )
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("desk:appeal", reference=reference)
+
+
+@agent_required
+@require_POST
+def appeal_comment_add(request, reference: str):
+    appeal = get_object_or_404(Appeal, reference=reference)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            appeal_comment(appeal=appeal, actor=request.user, text=form.cleaned_data["text"],
+                           public=form.cleaned_data["public"])
+        except WorkflowError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Reply sent.") if form.cleaned_data["public"] else _("Note added."))
+    else:
+        messages.error(request, _("Write something first."))
+    return redirect("desk:appeal", reference=reference)
+
+
+@agent_required
+@require_POST
+def evidence_verify(request, reference: str, evidence_id):
+    evidence = get_object_or_404(Evidence, pk=evidence_id, appeal__reference=reference)
+    try:
+        evidence_set_verified(evidence=evidence, actor=request.user, verified=request.POST.get("verified") == "1")
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("desk:appeal", args=[reference]) + "#evidence")

@@ -1,0 +1,158 @@
+"""Reads for the console: queues, filters, search, keyset pagination, one appeal with what it shows."""
+
+import base64
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from .models import OPEN_STATES, Appeal, AppealEvent, AppealState
+from .roles import is_agent, is_supervisor
+
+CLOSED_STATES = (AppealState.APPROVED, AppealState.REJECTED, AppealState.WITHDRAWN, AppealState.CLOSED)
+
+
+@dataclass(frozen=True)
+class Queue:
+    code: str
+    label: str
+    supervisors_only: bool = False
+    # Open queues put the nearest SLA first; the decided queue the latest decision first.
+    decided: bool = False
+
+
+QUEUES = {
+    q.code: q
+    for q in (
+        Queue("unassigned", _("Unassigned")),
+        Queue("mine", _("Mine")),
+        Queue("awaiting", _("Awaiting info")),
+        Queue("escalated", _("Escalated")),
+        Queue("pending_mine", _("Pending my approval"), supervisors_only=True),
+        Queue("open", _("All open")),
+        Queue("decided", _("Decided"), decided=True),
+    )
+}
+
+
+def queues_for(user) -> list[Queue]:
+    return [q for q in QUEUES.values() if not q.supervisors_only or is_supervisor(user)]
+
+
+def _queue_filter(code: str, user) -> Q:
+    return {
+        "unassigned": Q(state__in=OPEN_STATES, assignee__isnull=True),
+        "mine": Q(state__in=OPEN_STATES, assignee=user),
+        "awaiting": Q(state=AppealState.AWAITING_INFO),
+        "escalated": Q(state=AppealState.ESCALATED),
+        "pending_mine": Q(state=AppealState.PENDING_APPROVAL) & ~Q(proposed_by=user),
+        "open": Q(state__in=OPEN_STATES),
+        "decided": Q(state__in=CLOSED_STATES),
+    }[code]
+
+
+def _search(term: str) -> Q:
+    """Exact matches on indexed columns (reference, e-mail, account, phones): fast on a million rows."""
+    term = term.strip()
+    return (
+        Q(reference=term.upper())
+        | Q(contact_email__iexact=term)
+        | Q(account_identifier__iexact=term)
+        | Q(registered_phone=term)
+        | Q(contact_phone=term)
+    )
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    is_first: bool
+
+
+def _cursor_encode(value, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{value.isoformat()}|{pk}".encode()).decode()
+
+
+def _cursor_decode(cursor: str):
+    try:
+        value, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        moment = parse_datetime(value)
+        if moment is None:
+            raise ValueError
+        return moment, int(pk)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None, size: int) -> Page:
+    """One page ordered by (field, pk): no OFFSET and no COUNT, so the thousandth page costs the same as the first."""
+    qs = qs.filter(**{f"{field}__isnull": False})
+    order = "-" if descending else ""
+    qs = qs.order_by(f"{order}{field}", f"{order}pk")
+    position = _cursor_decode(after) if after else None
+    if position:
+        value, pk = position
+        op = "lt" if descending else "gt"
+        qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+    rows = list(qs[: size + 1])
+    has_next = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _cursor_encode(getattr(rows[-1], field), rows[-1].pk) if has_next else None
+    return Page(rows=rows, next_cursor=next_cursor, is_first=position is None)
+
+
+def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None = None, size: int = 50) -> Page:
+    spec = QUEUES.get(queue) or QUEUES["open"]
+    if spec.supervisors_only and not is_supervisor(user):
+        spec = QUEUES["open"]
+    qs = Appeal.objects.filter(_queue_filter(spec.code, user)).select_related("appeal_type", "assignee")
+    if filters.get("appeal_type"):
+        qs = qs.filter(appeal_type=filters["appeal_type"])
+    if filters.get("state"):
+        qs = qs.filter(state=filters["state"])
+    if filters.get("assignee"):
+        qs = qs.filter(assignee=filters["assignee"])
+    if filters.get("risk"):
+        qs = qs.filter(appeal_type__risk=filters["risk"])
+    if filters.get("q"):
+        qs = qs.filter(_search(filters["q"]))
+    field = "closed_at" if spec.decided else "sla_due_at"
+    return keyset_page(qs, field=field, descending=spec.decided, after=after, size=size)
+
+
+def access_appeal(*, user, reference: str) -> Appeal:
+    """One appeal for the console, with everything its page shows; 404 for anyone who is not staff."""
+    if not is_agent(user):
+        raise Http404
+    appeal = (
+        Appeal.objects.select_related("appeal_type", "assignee", "proposed_by", "cooling_off_of")
+        .prefetch_related(
+            "evidence", "recharge_records", "device_records",
+            Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def sla_status(appeal: Appeal, now=None) -> tuple[str, str, int | None]:
+    """(kind, css class, seconds left) for the console's SLA column."""
+    if not appeal.is_open or appeal.sla_due_at is None:
+        return "stopped", "secondary", None
+    if appeal.state == AppealState.AWAITING_INFO:
+        return "paused", "info", None
+    now = now or timezone.now()
+    left = int((appeal.sla_due_at - now).total_seconds())
+    target = appeal.appeal_type.sla_hours * 3600
+    if left < 0:
+        return "overdue", "danger", left
+    if left <= target * 0.25:
+        return "near", "warning", left
+    return "ok", "success", left

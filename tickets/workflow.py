@@ -1,0 +1,315 @@
+"""Agent and supervisor actions on an appeal (SPEC §4).
+
+Each action is one service: it locks the appeal row, checks that the appeal is still in the state the
+actor saw, checks the transition's source state, conditions and permission (each with its own clear
+message), runs the django-fsm transition, saves, writes the audit event and queues its e-mail
+through the outbox, all in one transaction. Two people acting at once: the second waits for the
+first's lock, then finds the state changed and is told so.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from evidence.models import Evidence
+
+from .models import Appeal, AppealEvent, AppealState
+from .notifications import outbox_enqueue
+from .roles import is_agent, is_supervisor
+from .tracking import tracking_url
+
+
+class WorkflowError(Exception):
+    """An action that cannot be done; `message` is for the person who tried."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AppealChanged(WorkflowError):
+    """Someone else changed the appeal since the actor loaded it."""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    # The text field the console shows with the button, if any, and whether it must be filled.
+    comment_label: str = ""
+    comment_required: bool = False
+    # Public events appear on the appellant's status page.
+    public: bool = False
+    email: str = ""
+    style: str = "outline-primary"
+    needs_assignee: bool = False
+
+
+ACTIONS = {
+    action.name: action
+    for action in (
+        Action("claim", gettext_lazy("Claim"), style="primary"),
+        Action("request_info", gettext_lazy("Request information"),
+               comment_label=gettext_lazy("What the appellant must send (they see this)"), comment_required=True,
+               public=True, email="request_info"),
+        Action("propose_approval", gettext_lazy("Propose approval"),
+               comment_label=gettext_lazy("Note for the second approver"), style="success"),
+        Action("second_approve", gettext_lazy("Give second approval"),
+               comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
+               email="approved", style="success"),
+        Action("approve", gettext_lazy("Approve"),
+               comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
+               email="approved", style="success"),
+        Action("send_back", gettext_lazy("Send back for review"),
+               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning"),
+        Action("reject", gettext_lazy("Reject"),
+               comment_label=gettext_lazy("Reason (the appellant sees this)"), comment_required=True,
+               public=True, email="rejected", style="danger"),
+        Action("escalate", gettext_lazy("Escalate"),
+               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger"),
+        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True),
+    )
+}
+
+STATE_WORDS = {value: label for value, label in AppealState.choices}
+
+
+def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
+    locked = Appeal.objects.select_for_update().select_related("appeal_type").get(pk=appeal.pk)
+    if expected_state and locked.state != expected_state:
+        raise AppealChanged(
+            _("This appeal changed while you were looking at it: it is now “%(state)s”. Here is its new state.")
+            % {"state": STATE_WORDS.get(locked.state, locked.state)}
+        )
+    return locked
+
+
+def _fsm_transition(appeal: Appeal, action: str):
+    """The django-fsm transition `action` would take from the appeal's current state, or None."""
+    return getattr(appeal, action)._django_fsm.get_transition(appeal.state)  # noqa: SLF001 - django-fsm's metadata
+
+
+def _check(appeal: Appeal, action: str, actor) -> None:
+    """Explain why `action` is not possible now, most specific reason first."""
+    label = ACTIONS[action].label
+    transition = _fsm_transition(appeal, action)
+    if transition is None:
+        raise WorkflowError(
+            _("“%(action)s” is not possible while the appeal is “%(state)s”.")
+            % {"action": label, "state": STATE_WORDS.get(appeal.state, appeal.state)}
+        )
+    if actor is not None and not transition.has_perm(appeal, actor):
+        if action == "second_approve" and actor.pk == appeal.proposed_by_id:
+            raise WorkflowError(_("You proposed this approval: a different supervisor must give the second approval."))
+        raise WorkflowError(_("You are not allowed to “%(action)s” this appeal.") % {"action": label})
+    if action in ("approve", "propose_approval", "second_approve"):
+        if action == "approve" and appeal.appeal_type.needs_second_approval:
+            raise WorkflowError(_("This is a high-risk appeal: propose the approval; a different supervisor approves it."))
+        if action == "propose_approval" and not appeal.appeal_type.needs_second_approval:
+            raise WorkflowError(_("This appeal needs only one approval: approve it directly."))
+        blockers = appeal.approval_blockers()
+        if blockers:
+            raise WorkflowError(_("It cannot be approved yet: %(reasons)s") % {"reasons": " ".join(blockers)})
+    if not all(condition(appeal) for condition in transition.conditions):
+        raise WorkflowError(_("“%(action)s” is not possible for this appeal now.") % {"action": label})
+
+
+def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | None = None, comment: str = "",
+                **kwargs) -> Appeal:
+    spec = ACTIONS[action]
+    comment = (comment or "").strip()
+    if spec.comment_required and not comment:
+        raise WorkflowError(_("Please fill in: %(field)s.") % {"field": spec.comment_label})
+    with transaction.atomic():
+        appeal = _locked(appeal, expected_state)
+        _check(appeal, action, actor)
+        from_state = appeal.state
+        method = getattr(appeal, action)
+        if action in ("approve", "second_approve", "reject"):
+            kwargs["reason"] = comment
+        method(by=actor, **kwargs)
+        appeal.save()
+        AppealEvent.objects.create(
+            appeal=appeal, kind=action, actor=actor, actor_label="" if actor else "system",
+            from_state=from_state, to_state=appeal.state, comment=comment, public=spec.public,
+        )
+        if spec.email:
+            outbox_enqueue(
+                template=spec.email, to=appeal.contact_email, language=appeal.language, appeal=appeal,
+                context={"tracking_url": tracking_url(appeal.reference), "message": comment},
+            )
+    return appeal
+
+
+def appeal_claim(*, appeal: Appeal, actor, expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="claim", expected_state=expected_state)
+
+
+def appeal_request_info(*, appeal: Appeal, actor, message: str, expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="request_info", comment=message, expected_state=expected_state)
+
+
+def appeal_propose_approval(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="propose_approval", comment=comment, expected_state=expected_state)
+
+
+def appeal_second_approve(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="second_approve", comment=comment, expected_state=expected_state)
+
+
+def appeal_send_back(*, appeal: Appeal, actor, comment: str, expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="send_back", comment=comment, expected_state=expected_state)
+
+
+def appeal_approve(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="approve", comment=comment, expected_state=expected_state)
+
+
+def appeal_reject(*, appeal: Appeal, actor, reason: str, expected_state: str | None = None) -> Appeal:
+    return _transition(appeal=appeal, actor=actor, action="reject", comment=reason, expected_state=expected_state)
+
+
+def appeal_escalate(*, appeal: Appeal, actor, comment: str, expected_state: str | None = None) -> Appeal:
+    """A manual escalation by an agent. (The SLA sweep escalates with actor None.)"""
+    return _transition(appeal=appeal, actor=actor, action="escalate", comment=comment, expected_state=expected_state)
+
+
+def appeal_resume(*, appeal: Appeal, actor, assignee, comment: str = "", expected_state: str | None = None) -> Appeal:
+    if assignee is None or not is_agent(assignee):
+        raise WorkflowError(_("Choose the agent who takes the appeal over."))
+    return _transition(appeal=appeal, actor=actor, action="resume", comment=comment, expected_state=expected_state,
+                       assignee=assignee)
+
+
+def appeal_act(*, appeal: Appeal, actor, action: str, comment: str = "", assignee=None,
+               expected_state: str | None = None) -> Appeal:
+    """The console's entry point: run the named action (see ACTIONS)."""
+    if action not in ACTIONS:
+        raise WorkflowError(_("Unknown action."))
+    if action == "resume":
+        return appeal_resume(appeal=appeal, actor=actor, assignee=assignee, comment=comment, expected_state=expected_state)
+    return _transition(appeal=appeal, actor=actor, action=action, comment=comment, expected_state=expected_state)
+
+
+def appeal_actions_for(*, appeal: Appeal, user) -> list[Action]:
+    """The actions this user may take on this appeal now (state and permission; conditions are
+    explained when tried, so that a blocked approval says why instead of hiding the button)."""
+    available = []
+    for name, spec in ACTIONS.items():
+        transition = _fsm_transition(appeal, name)
+        if transition is None or not transition.has_perm(appeal, user):
+            continue
+        if name == "approve" and appeal.appeal_type.needs_second_approval:
+            continue
+        if name == "propose_approval" and not appeal.appeal_type.needs_second_approval:
+            continue
+        available.append(spec)
+    return available
+
+
+@transaction.atomic
+def appeal_assign(*, appeal: Appeal, actor, assignee) -> Appeal:
+    """A supervisor (re)assigns an appeal; an unclaimed one is claimed for the assignee."""
+    if not is_supervisor(actor):
+        raise WorkflowError(_("Only supervisors can assign appeals to others."))
+    if assignee is None or not is_agent(assignee):
+        raise WorkflowError(_("Choose an agent."))
+    appeal = _locked(appeal, None)
+    from_state = appeal.state
+    if appeal.state == AppealState.SUBMITTED:
+        appeal.claim(by=assignee)
+    elif appeal.is_open:
+        appeal.assignee = assignee
+    else:
+        raise WorkflowError(_("A closed appeal cannot be assigned."))
+    appeal.save()
+    AppealEvent.objects.create(
+        appeal=appeal, kind=AppealEvent.Kind.ASSIGN, actor=actor, from_state=from_state, to_state=appeal.state,
+        comment=assignee.get_username(), public=False,
+    )
+    return appeal
+
+
+def appeal_bulk(*, appeals, actor, action: str, assignee=None) -> tuple[int, list[str]]:
+    """Claim or assign several appeals; each in its own transaction. Returns (done, problems)."""
+    done, problems = 0, []
+    for appeal in appeals:
+        try:
+            if action == "claim":
+                appeal_claim(appeal=appeal, actor=actor, expected_state=AppealState.SUBMITTED)
+            else:
+                appeal_assign(appeal=appeal, actor=actor, assignee=assignee)
+            done += 1
+        except WorkflowError as exc:
+            problems.append(f"{appeal.reference}: {exc.message}")
+    return done, problems
+
+
+@transaction.atomic
+def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealEvent:
+    """An internal note, or a public reply that is also e-mailed to the appellant."""
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError(_("Write something first."))
+    appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    event = AppealEvent.objects.create(
+        appeal=appeal, kind=AppealEvent.Kind.REPLY if public else AppealEvent.Kind.NOTE,
+        actor=actor, comment=text, public=public,
+    )
+    if public:
+        outbox_enqueue(
+            template="reply", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+            context={"tracking_url": tracking_url(appeal.reference), "message": text},
+        )
+    return event
+
+
+@transaction.atomic
+def evidence_set_verified(*, evidence: Evidence, actor, verified: bool) -> Evidence:
+    """An agent marks one evidence file as checked (or withdraws that)."""
+    evidence = Evidence.objects.select_for_update().select_related("appeal").get(pk=evidence.pk)
+    if not evidence.appeal.is_open:
+        raise WorkflowError(_("The appeal is closed: its evidence can no longer change."))
+    if verified == (evidence.verified_at is not None):
+        return evidence
+    evidence.verified_at = timezone.now() if verified else None
+    evidence.verified_by = actor if verified else None
+    evidence.save(update_fields=["verified_at", "verified_by"])
+    AppealEvent.objects.create(
+        appeal=evidence.appeal, actor=actor, public=False, comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
+        kind=AppealEvent.Kind.EVIDENCE_VERIFIED if verified else AppealEvent.Kind.EVIDENCE_UNVERIFIED,
+    )
+    return evidence
+
+
+def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
+    """Close appeals that have waited on the appellant for `days` (scheduled; idempotent: each appeal
+    is taken with SKIP LOCKED and re-checked under its lock)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=days)
+    closed = []
+    candidates = Appeal.objects.filter(state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff).values_list("pk", flat=True)
+    for pk in list(candidates[:500]):
+        with transaction.atomic():
+            appeal = (
+                Appeal.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
+                .first()
+            )
+            if appeal is None:
+                continue
+            appeal.abandon()
+            appeal.save()
+            AppealEvent.objects.create(
+                appeal=appeal, kind=AppealEvent.Kind.ABANDON, actor_label="system",
+                from_state=AppealState.AWAITING_INFO, to_state=appeal.state, public=True,
+            )
+            outbox_enqueue(
+                template="abandoned", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+                context={"tracking_url": tracking_url(appeal.reference), "days": days},
+            )
+            closed.append(appeal.reference)
+    return closed
