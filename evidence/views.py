@@ -1,7 +1,6 @@
 """`/evidence/<uuid>/`: an evidence file, streamed after a permission check that is logged."""
 
 from django.http import FileResponse, Http404
-from django.views.decorators.cache import never_cache
 
 from tickets.models import AppealEvent
 from tickets.roles import is_agent
@@ -9,7 +8,6 @@ from tickets.roles import is_agent
 from .models import Evidence, EvidenceAccess
 
 
-@never_cache
 def evidence_serve(request, evidence_id):
     # Staff only for now; anyone else gets the same 404 as for a file that does not exist.
     if not is_agent(request.user):

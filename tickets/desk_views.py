@@ -27,6 +27,9 @@ from .workflow import (
 )
 
 
+PAGE_SIZES = ("25", "50", "100", "200")
+
+
 def agent_required(view):
     """Signed-in staff in the agents or supervisors group; others get 403."""
 
@@ -47,7 +50,9 @@ def queue(request):
         code = "open"
     filters = QueueFilterForm(request.GET or None)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
-    page = appeal_list_for_agent(user=request.user, queue=code, filters=cleaned, after=request.GET.get("after"))
+    size = request.GET.get("size", "50")
+    size = int(size) if size in PAGE_SIZES else 50
+    page = appeal_list_for_agent(user=request.user, queue=code, filters=cleaned, after=request.GET.get("after"), size=size)
     params = request.GET.copy()
     params.pop("after", None)
     context = {

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from tests import files
@@ -10,6 +12,29 @@ from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule
 
 # A mainland resident ID number with a correct check character (the standard's published example).
 VALID_ID_NUMBER = "11010519491231002X"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    is_staff = True
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        for name in extracted or []:
+            self.groups.add(Group.objects.get_or_create(name=name)[0])
+
+
+def AgentFactory(**kwargs):  # noqa: N802 - reads like the factories it wraps
+    return UserFactory(groups=["agents"], **kwargs)
+
+
+def SupervisorFactory(**kwargs):  # noqa: N802
+    return UserFactory(groups=["agents", "supervisors"], **kwargs)
 
 
 class AppealFactory(factory.django.DjangoModelFactory):
@@ -71,3 +96,11 @@ def records_management(recharge: int, device: int) -> dict:
         "device-TOTAL_FORMS": str(device), "device-INITIAL_FORMS": "0",
         "device-MIN_NUM_FORMS": "0", "device-MAX_NUM_FORMS": "200",
     }
+
+
+def verify_required_evidence(appeal, *, by) -> None:
+    """Give the appeal one verified evidence file of every kind its type requires."""
+    from tests.evidence.factories import EvidenceFactory
+
+    for kind in appeal.appeal_type.required_evidence:
+        EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now(), verified_by=by)

@@ -1,0 +1,201 @@
+"""The agent console over HTTP: access, queues, the appeal page and its actions."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.models import EvidenceAccess
+from tests.evidence.factories import EvidenceFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, submission
+from tickets.models import Appeal, AppealEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent(db):
+    return AgentFactory(username="agent1")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def test_console_needs_a_signed_in_agent(client, appeal_types):
+    appeal = AppealFactory()
+    for url in (reverse("desk:queue"), reverse("desk:appeal", args=[appeal.reference])):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    client.force_login(UserFactory())
+    assert client.get(reverse("desk:queue")).status_code == 403
+    assert client.post(reverse("desk:act", args=[appeal.reference]), {"action": "claim"}).status_code == 403
+    appeal.refresh_from_db()
+    assert appeal.state == "submitted"
+
+
+def queries_for_queue(client, count: int) -> int:
+    AppealFactory.create_batch(count, assignee=AgentFactory())
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("desk:queue"), {"queue": "open", "size": "200"})
+    assert response.status_code == 200
+    assert len(response.context["page"].rows) == Appeal.objects.count()
+    return len(queries)
+
+
+def test_queue_query_count_is_the_same_for_10_and_200_appeals(client, appeal_types):
+    client.force_login(AgentFactory())
+    with_10 = queries_for_queue(client, 10)
+    Appeal.objects.all().delete()
+    with_200 = queries_for_queue(client, 200)
+    assert with_10 == with_200 <= 10
+
+
+def test_queues_filter_and_search(agent_client, agent, appeal_types):
+    mine = AppealFactory(state="in_review", assignee=agent, account_identifier="needle_account")
+    unassigned = AppealFactory()
+    escalated = AppealFactory(state="escalated", assignee=AgentFactory())
+
+    def refs(**params):
+        return {a.reference for a in agent_client.get(reverse("desk:queue"), params).context["page"].rows}
+
+    assert refs(queue="mine") == {mine.reference}
+    assert refs(queue="unassigned") == {unassigned.reference}
+    assert refs(queue="escalated") == {escalated.reference}
+    assert refs(queue="open", q="NEEDLE_ACCOUNT") == {mine.reference}
+    assert refs(queue="open", q=unassigned.reference.lower()) == {unassigned.reference}
+    assert refs(queue="open", state="escalated") == {escalated.reference}
+
+
+def test_queue_pages_follow_the_sla_order(agent_client, appeal_types):
+    appeals = AppealFactory.create_batch(30)
+    first = agent_client.get(reverse("desk:queue"), {"queue": "open", "size": "25"}).context["page"]
+    second = agent_client.get(reverse("desk:queue"), {"queue": "open", "size": "25", "after": first.next_cursor}).context["page"]
+    ordered = sorted(appeals, key=lambda a: (a.sla_due_at, a.pk))
+    assert [a.pk for a in first.rows + second.rows] == [a.pk for a in ordered]
+    assert second.next_cursor is None
+
+
+def test_appeal_page_shows_only_the_actions_this_user_may_take(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    html = agent_client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for shown in ("request_info", "propose_approval", "reject", "escalate"):
+        assert f'data-action="{shown}"' in html
+    for hidden in ("claim", "approve", "second_approve", "send_back", "resume"):
+        assert f'data-action="{hidden}"' not in html
+    assert "**************002X" in html
+
+
+def test_a_blocked_approval_is_a_clear_message_not_an_error(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    response = agent_client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "propose_approval", "expected_state": "in_review"}, HTTP_ACCEPT_LANGUAGE="en", follow=True,
+    )
+    assert response.status_code == 200
+    assert "It cannot be approved yet: ID card, front is missing." in response.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.state == "in_review"
+
+
+def test_a_stale_page_is_told_the_appeal_changed(agent_client, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=AgentFactory())
+    response = agent_client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "claim", "expected_state": "submitted"}, HTTP_ACCEPT_LANGUAGE="en", follow=True,
+    )
+    html = response.content.decode()
+    assert "This appeal changed while you were looking at it: it is now “In review”" in html
+    assert 'data-state="in_review"' in html
+
+
+def test_agent_claims_verifies_and_views_evidence(agent_client, agent, appeal_types):
+    appeal = AppealFactory()
+    evidence = EvidenceFactory(appeal=appeal, kind="id_front")
+    agent_client.post(reverse("desk:act", args=[appeal.reference]), {"action": "claim", "expected_state": "submitted"})
+    appeal.refresh_from_db()
+    assert (appeal.state, appeal.assignee) == ("in_review", agent)
+
+    agent_client.post(reverse("desk:verify", args=[appeal.reference, evidence.pk]), {"verified": "1"})
+    evidence.refresh_from_db()
+    assert evidence.verified_by == agent and evidence.verified_at is not None
+
+    response = agent_client.get(reverse("evidence:serve", args=[evidence.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
+    assert b"".join(response.streaming_content) == evidence.file.open("rb").read()
+    assert EvidenceAccess.objects.get().user == agent
+    assert AppealEvent.objects.filter(appeal=appeal, kind="evidence_viewed", actor=agent).count() == 1
+
+
+def test_evidence_is_404_for_anyone_but_staff(client, appeal_types):
+    evidence = EvidenceFactory(appeal=AppealFactory())
+    assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+    assert EvidenceAccess.objects.count() == 0
+
+
+def test_bulk_claim_and_supervisor_assign(client, appeal_types):
+    agent, supervisor = AgentFactory(), SupervisorFactory()
+    appeals = AppealFactory.create_batch(3)
+    client.force_login(agent)
+    client.post(reverse("desk:bulk"), {"action": "claim", "references": [a.reference for a in appeals[:2]]})
+    assert set(Appeal.objects.filter(assignee=agent).values_list("pk", flat=True)) == {a.pk for a in appeals[:2]}
+
+    response = client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Only supervisors can assign appeals to others." in response.content.decode()
+    client.force_login(supervisor)
+    client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]})
+    appeals[2].refresh_from_db()
+    assert appeals[2].assignee == agent
+
+
+def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_types):
+    appeal_type = appeal_types["realname_unbind"]
+    AppealFactory(appeal_type=appeal_type, account_identifier="lilei_2019", state="approved",
+                  closed_at=timezone.now() - timezone.timedelta(days=10))
+    client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
+    new = Appeal.objects.get(state="submitted")
+    assert new.cooling_off_of is not None
+    queue_html = agent_client.get(reverse("desk:queue"), {"queue": "unassigned"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "cooling-off" in queue_html
+    detail = agent_client.get(reverse("desk:appeal", args=[new.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-flag="cooling-off"' in detail and new.cooling_off_of.reference in detail
+
+
+def test_no_cooling_off_after_30_days_or_for_another_type(client, appeal_types):
+    AppealFactory(appeal_type=appeal_types["realname_unbind"], account_identifier="lilei_2019", state="approved",
+                  closed_at=timezone.now() - timezone.timedelta(days=31))
+    AppealFactory(appeal_type=appeal_types["phone_rebind"], account_identifier="lilei_2019", state="approved",
+                  closed_at=timezone.now())
+    appeal_type = appeal_types["realname_unbind"]
+    client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
+    assert Appeal.objects.get(state="submitted").cooling_off_of is None
+
+
+def test_staff_login_is_throttled(client, appeal_types):
+    user = AgentFactory(username="agent_x")
+    user.set_password("right-password-123")
+    user.save()
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "agent_x", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "agent_x", "password": "right-password-123"},
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_login_reaches_the_console(client, appeal_types):
+    user = AgentFactory(username="agent_y")
+    user.set_password("right-password-123")
+    user.save()
+    response = client.post(reverse("login"), {"username": "agent_y", "password": "right-password-123"})
+    assert response.status_code == 302 and response["Location"] == "/desk/"
