@@ -1,0 +1,91 @@
+"""The whole loop, over HTTP, with a real Celery worker on Redis and a real SMTP server:
+appellant files → agent claims → requests information → appellant answers with new evidence →
+agent verifies and proposes approval → a different supervisor approves. Every e-mail arrives."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from evidence.models import Evidence
+from tests import files
+from tests.tickets.factories import AgentFactory, SupervisorFactory, submission
+from tickets.models import Appeal, AppealEvent, OutboundEmail
+
+
+def status_path(message) -> str:
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"http://testserver(/appeals/status/\S+/)", text).group(1)
+
+
+def act(client, appeal, action, **data):
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": action, "expected_state": Appeal.objects.get(pk=appeal.pk).state, **data},
+        HTTP_ACCEPT_LANGUAGE="en", follow=True,
+    )
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker, smtp_server):
+    appellant, agent_client, supervisor_client = Client(), Client(), Client()
+    agent, supervisor = AgentFactory(username="agent"), SupervisorFactory(username="supervisor")
+    agent_client.force_login(agent)
+    supervisor_client.force_login(supervisor)
+
+    # The appellant files; the acknowledgement arrives with a tracking link.
+    appeal_type = appeal_types["realname_unbind"]
+    assert appellant.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type)).status_code == 302
+    appeal = Appeal.objects.get()
+    (acknowledgement,) = smtp_server.wait_for(1)
+    assert appeal.reference in acknowledgement["Subject"]
+    link = status_path(acknowledgement)
+
+    # The agent claims it and asks for a clearer photo.
+    act(agent_client, appeal, "claim")
+    act(agent_client, appeal, "request_info", comment="Please send a sharper photo of the back of your ID card.")
+    request_mail = smtp_server.wait_for(2)[1]
+    assert "We need more information" in request_mail["Subject"]
+    assert "sharper photo of the back" in request_mail.get_body(("plain",)).get_content()
+    assert status_path(request_mail) == link
+
+    # The appellant answers from the status page with a new file.
+    page = appellant.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Answer our request" in page and "sharper photo of the back" in page
+    response = appellant.post(link, {
+        "action": "provide_info", "message": "Here is a sharper one.", "kind": "id_back",
+        "files": files.jpeg("id_back_sharp.jpg", seed=9),
+    })
+    assert response.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.state == "in_review"
+    assert Evidence.objects.filter(appeal=appeal, kind="id_back").count() == 2
+
+    # The agent verifies each kind; the proposal goes to a supervisor.
+    for evidence in Evidence.objects.filter(appeal=appeal):
+        agent_client.post(reverse("desk:verify", args=[appeal.reference, evidence.pk]), {"verified": "1"})
+    act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.")
+    appeal.refresh_from_db()
+    assert (appeal.state, appeal.proposed_by) == ("pending_approval", agent)
+
+    queue = supervisor_client.get(reverse("desk:queue"), {"queue": "pending_mine"}).context["page"].rows
+    assert [a.reference for a in queue] == [appeal.reference]
+    act(supervisor_client, appeal, "second_approve", comment="Your real-name verification is removed.")
+    appeal.refresh_from_db()
+    assert appeal.state == "approved"
+
+    decision = smtp_server.wait_for(3)[2]
+    assert "was approved" in decision["Subject"]
+    assert "Your real-name verification is removed." in decision.get_body(("plain",)).get_content()
+    celery_worker.finished.wait_for("tickets.tasks.email_deliver", count=3)
+    assert set(OutboundEmail.objects.values_list("template", "status")) == {
+        ("acknowledgement", "sent"), ("request_info", "sent"), ("approved", "sent")}
+    assert len(smtp_server.messages) == 3
+
+    kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
+    assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve"]
+    final = appellant.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Your appeal was approved." in final
