@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from tickets.models import AppealType
+from tickets.models import Appeal, AppealType
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +24,13 @@ def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, ca
     assert users.get(username="supervisor").groups.filter(name="supervisors").exists()
     assert users.get(username="admin").is_superuser
     assert "agent-demo-2026" in out
+    assert "demo appeals: 12 created" in out and "demo appeals: already there" in out
+    states = set(Appeal.objects.values_list("state", flat=True))
+    assert states == {"submitted", "in_review", "awaiting_info", "pending_approval", "escalated", "approved",
+                      "rejected", "withdrawn"}
+    assert Appeal.objects.count() == 12
+    assert Appeal.objects.filter(cooling_off_of__isnull=False).count() == 1
+    assert all(a.events.exists() for a in Appeal.objects.all())
 
 
 def test_seed_demo_refuses_to_run_in_production(settings):

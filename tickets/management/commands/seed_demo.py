@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tickets.appeal_types import appeal_types_seed
+from tickets.demo import demo_appeals_create
 from tickets.models import AppealType
 
 DEMO_USERS = (
@@ -23,7 +24,7 @@ GROUP_PERMISSIONS = {
 
 
 class Command(BaseCommand):
-    help = "Create appeal types, the agents/supervisors groups and demo staff users (development only)."
+    help = "Create appeal types, the agents/supervisors groups, demo staff users and demo appeals (development only)."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DJANGO_DEBUG off.")
@@ -48,3 +49,5 @@ class Command(BaseCommand):
             user.save()
             user.groups.set(Group.objects.filter(name__in=groups))
             self.stdout.write(f"  {username:<11} {password}")
+        created = demo_appeals_create(agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor"))
+        self.stdout.write(f"demo appeals: {created} created" if created else "demo appeals: already there")
