@@ -199,3 +199,15 @@ def test_staff_login_reaches_the_console(client, appeal_types):
     user.save()
     response = client.post(reverse("login"), {"username": "agent_y", "password": "right-password-123"})
     assert response.status_code == 302 and response["Location"] == "/desk/"
+
+
+def test_console_is_in_chinese_by_default(agent_client, agent, appeal_types):
+    from tests.text import zh
+
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    queue_html = agent_client.get(reverse("desk:queue")).content.decode()
+    for message in ("All open", "Unassigned", "Awaiting info", "Decided"):
+        assert zh(message) in queue_html
+    detail = agent_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
+    for message in ("Request information", "Reject", "Escalate", "Timeline"):
+        assert zh(message) in detail
