@@ -140,12 +140,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.outbox_deliver_pending",
         "schedule": OUTBOX_SWEEP_SECONDS,
     },
+    "sla-sweep": {
+        "task": "tickets.tasks.sla_sweep",
+        "schedule": SLA_SWEEP_SECONDS,
+    },
     "appeals-abandon-stale": {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
     },
 }
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
+# Shown on the appellant's status page once the promised time has passed (SPEC §5).
+SLA_COMPLAINT_TEXT = {
+    "zh-hans": env(
+        "SLA_COMPLAINT_TEXT_ZH_HANS",
+        default="我们未能在承诺时限内答复您的申诉，对此深表歉意。您有权向金融消费权益保护部门（12363）"
+        "或当地消费者协会（12315）投诉。",
+    ),
+    "en": env(
+        "SLA_COMPLAINT_TEXT_EN",
+        default="We did not answer within the promised time, and we apologise. You have the right to complain "
+        "to the financial consumer protection authority (tel. 12363) or to your local consumer association (tel. 12315).",
+    ),
+}
 
 # --- E-mail ---------------------------------------------------------------------------------------
 # EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.

@@ -136,7 +136,15 @@ SLA_RUNNING_STATES = (
     AppealState.PENDING_APPROVAL,
 )
 DECIDED_STATES = (AppealState.APPROVED, AppealState.REJECTED)
+
+
+class SlaStage(models.IntegerChoices):
+    NONE = 0, _("On time")
+    WARNED = 1, _("Warning sent")
+    BREACHED = 2, _("Breached")
+    SECOND_BREACH = 3, _("Breached again after escalation")
 REOPEN_WINDOW = timedelta(days=7)
+SECOND_BREACH_AFTER = timedelta(hours=24)
 COOLING_OFF = timedelta(days=30)
 
 
@@ -177,6 +185,16 @@ class AppealQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
 
+    # What the SLA sweep must act on. Each matches one partial index (see Appeal.Meta.indexes).
+    def due_for_warning(self, now):
+        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage=0, sla_warn_at__lte=now)
+
+    def due_for_breach(self, now):
+        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage__lt=2, sla_due_at__lte=now)
+
+    def due_for_second_breach(self, now):
+        return self.filter(state="escalated", sla_stage__lt=3, escalated_at__lte=now - SECOND_BREACH_AFTER)
+
 
 class Appeal(ConcurrentTransitionMixin, models.Model):
     class Language(models.TextChoices):
@@ -210,9 +228,15 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     letter_request = models.TextField(_("request"))
 
     sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True, db_index=True)
-    sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True, db_index=True)
+    sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True)
     # Set while we wait on the appellant (awaiting_info): the SLA clock is paused since then.
     sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True, db_index=True)
+    # One cycle per filing or reopening; the sweep acts at most once per kind and cycle.
+    sla_cycle = models.PositiveSmallIntegerField(_("SLA cycle"), default=1)
+    # How far the sweep has gone in this cycle (see SlaStage). The partial indexes below cover only
+    # the rows whose next step is still to come, so a sweep reads only what is due.
+    sla_stage = models.PositiveSmallIntegerField(_("SLA stage"), default=0)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="proposed_appeals", verbose_name=_("approval proposed by"),
@@ -234,6 +258,20 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at"]
         verbose_name = _("appeal")
         verbose_name_plural = _("appeals")
+        indexes = [
+            models.Index(
+                fields=["sla_warn_at"], name="appeal_sla_warn_pending",
+                condition=models.Q(state__in=SLA_RUNNING_STATES, sla_stage=0),
+            ),
+            models.Index(
+                fields=["sla_due_at"], name="appeal_sla_breach_pending",
+                condition=models.Q(state__in=SLA_RUNNING_STATES, sla_stage__lt=2),
+            ),
+            models.Index(
+                fields=["escalated_at"], name="appeal_second_breach_pending",
+                condition=models.Q(state="escalated", sla_stage__lt=3),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -245,6 +283,13 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def sla_breached(self) -> bool:
+        """Past the promised time in this cycle (recorded by the sweep, or due and not yet swept)."""
+        if self.sla_stage >= SlaStage.BREACHED:
+            return True
+        return self.state in SLA_RUNNING_STATES and self.sla_due_at is not None and self.sla_due_at <= timezone.now()
 
     def approval_blockers(self) -> list[str]:
         """Why the appeal cannot be approved yet: each required evidence kind present and verified."""
@@ -321,6 +366,7 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 target=AppealState.ESCALATED, permission=_agent)
     def escalate(self, *, by=None):
         """Manual (an agent) or scheduled (SLA breach, `by` is None)."""
+        self.escalated_at = timezone.now()
 
     @transition(field=state, source=AppealState.ESCALATED, target=AppealState.IN_REVIEW, permission=_supervisor)
     def resume(self, *, by, assignee):
@@ -344,6 +390,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         self.assignee = None
         self.sla_paused_at = None
         self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(timezone.now())
+        self.sla_cycle += 1
+        self.sla_stage = SlaStage.NONE
+        self.escalated_at = None
 
 
 class RechargeRecord(models.Model):
@@ -455,3 +504,25 @@ class OutboundEmail(models.Model):
         # recognise it as the same message.
         domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
         return f"<outbox-{self.pk}@{domain}>"
+
+
+class SlaEvent(models.Model):
+    """What the SLA sweep did: at most one of each kind per appeal and cycle (a unique constraint,
+    so that repeated or concurrent sweeps can never act twice)."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("SLA warning (75 %)")
+        BREACH = "breach", _("SLA breach")
+        SECOND_BREACH = "second_breach", _("SLA breach 24 h after escalation")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="sla_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    cycle = models.PositiveSmallIntegerField()
+    recipients = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "kind", "cycle"], name="sla_event_once_per_cycle"),
+        ]

@@ -1,6 +1,7 @@
 """Reads for the console: queues, filters, search, keyset pagination, one appeal with what it shows."""
 
 import base64
+from datetime import timedelta
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -9,9 +10,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .models import OPEN_STATES, Appeal, AppealEvent, AppealState
+from .models import OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealEvent, AppealState
 from .roles import is_agent, is_supervisor
 
+DUE_SOON = timedelta(hours=12)
 CLOSED_STATES = (AppealState.APPROVED, AppealState.REJECTED, AppealState.WITHDRAWN, AppealState.CLOSED)
 
 
@@ -29,6 +31,7 @@ QUEUES = {
     for q in (
         Queue("unassigned", _("Unassigned")),
         Queue("mine", _("Mine")),
+        Queue("due_soon", _("Due within 12 h")),
         Queue("awaiting", _("Awaiting info")),
         Queue("escalated", _("Escalated")),
         Queue("pending_mine", _("Pending my approval"), supervisors_only=True),
@@ -43,6 +46,8 @@ def queues_for(user) -> list[Queue]:
 
 
 def _queue_filter(code: str, user) -> Q:
+    if code == "due_soon":  # includes the ones already overdue, nearest first
+        return Q(state__in=SLA_RUNNING_STATES, sla_due_at__lte=timezone.now() + DUE_SOON)
     return {
         "unassigned": Q(state__in=OPEN_STATES, assignee__isnull=True),
         "mine": Q(state__in=OPEN_STATES, assignee=user),

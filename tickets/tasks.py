@@ -4,7 +4,7 @@ from celery import shared_task
 
 from django.conf import settings
 
-from . import notifications, workflow
+from . import notifications, sla, workflow
 
 
 @shared_task(ignore_result=True)
@@ -20,3 +20,8 @@ def outbox_deliver_pending() -> int:
 @shared_task(ignore_result=True)
 def appeals_abandon_stale() -> int:
     return len(workflow.appeal_abandon_stale(days=settings.ABANDON_AFTER_DAYS))
+
+
+@shared_task(ignore_result=True)
+def sla_sweep() -> str:
+    return str(sla.sla_sweep())

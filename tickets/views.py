@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_fsm import TransitionNotAllowed, can_proceed
@@ -92,6 +93,11 @@ def appeal_track(request):
     return render(request, "tickets/track.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def _complaint_text() -> str:
+    texts = settings.SLA_COMPLAINT_TEXT
+    return texts["en"] if (get_language() or "").startswith("en") else texts["zh-hans"]
+
+
 def _appeal_from_token(token: str) -> Appeal:
     reference = tracking_token_read(token)
     appeal = (
@@ -143,6 +149,7 @@ def appeal_status(request, token: str):
         return redirect("tickets:status", token=token)
     context = {
         "appeal": appeal, "withdraw_form": withdraw_form, "evidence_form": evidence_form, "can_reopen": can_reopen,
+        "complaint_text": _complaint_text() if appeal.is_open and appeal.sla_breached else "",
     }
     invalid = withdraw_form.errors or evidence_form.errors
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)

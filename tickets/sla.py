@@ -1,0 +1,143 @@
+"""The SLA sweep (SPEC §5): warnings at 75 %, escalation at 100 %, administrators 24 h after escalation.
+
+One sweep is one transaction. It takes the due rows with SELECT … FOR UPDATE SKIP LOCKED (a
+concurrent sweep skips them), records each action as an `SlaEvent` (unique per appeal, kind and
+cycle: a second attempt fails on the constraint and is skipped, inside a savepoint), advances the
+appeal's `sla_stage` (so its partial index no longer covers it), runs the `escalate` transition for
+breaches, and writes one alert e-mail per recipient and kind to the outbox, all committed together.
+Running it twice, or two at once, never acts twice.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Appeal, AppealEvent, AppealState, SlaEvent, SlaStage
+from .notifications import outbox_enqueue
+from .roles import AGENTS, SUPERVISORS
+
+logger = logging.getLogger(__name__)
+
+ESCALATABLE = (AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL)
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    warned: list[str] = field(default_factory=list)
+    breached: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+    second_breached: list[str] = field(default_factory=list)
+    emails: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"warned {len(self.warned)}, breached {len(self.breached)} (escalated {len(self.escalated)}), "
+            f"breached again after escalation {len(self.second_breached)}, alert e-mails {self.emails}"
+        )
+
+
+def _emails(users) -> list[str]:
+    return sorted({u.email.strip().lower() for u in users if u.email and u.is_active})
+
+
+def _staff(*, group: str | None = None, superusers: bool = False):
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    return users.filter(is_superuser=True) if superusers else users.filter(Q(groups__name=group)).distinct()
+
+
+def _take(qs):
+    return list(qs.select_for_update(skip_locked=True, of=("self",)).select_related("appeal_type", "assignee")[:BATCH])
+
+
+def _record(appeal: Appeal, kind: str, recipients: list[str]) -> bool:
+    """The SlaEvent for this appeal, kind and cycle; False if one exists (another sweep acted)."""
+    try:
+        with transaction.atomic():
+            SlaEvent.objects.create(appeal=appeal, kind=kind, cycle=appeal.sla_cycle, recipients=", ".join(recipients))
+    except IntegrityError:
+        return False
+    return True
+
+
+def sla_sweep(*, now=None) -> SweepReport:
+    now = now or timezone.now()
+    report = SweepReport()
+    alerts: dict[tuple[str, str], list[Appeal]] = defaultdict(list)  # (kind, e-mail) -> appeals
+    with transaction.atomic():
+        agents = supervisors = admins = None
+
+        for appeal in _take(Appeal.objects.due_for_breach(now)):
+            supervisors = supervisors if supervisors is not None else _emails(_staff(group=SUPERVISORS))
+            if not _record(appeal, SlaEvent.Kind.BREACH, supervisors):
+                continue
+            if appeal.state in ESCALATABLE:
+                from_state = appeal.state
+                appeal.escalate(by=None)
+                AppealEvent.objects.create(
+                    appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
+                    to_state=appeal.state, comment="SLA breached: escalated automatically.", public=False,
+                )
+                report.escalated.append(appeal.reference)
+            appeal.sla_stage = SlaStage.BREACHED
+            appeal.save()
+            report.breached.append(appeal.reference)
+            for email in supervisors:
+                alerts[(SlaEvent.Kind.BREACH, email)].append(appeal)
+
+        for appeal in _take(Appeal.objects.due_for_warning(now)):
+            if appeal.assignee_id:
+                recipients = _emails([appeal.assignee])
+            else:
+                agents = agents if agents is not None else _emails(_staff(group=AGENTS))
+                recipients = agents
+            if not _record(appeal, SlaEvent.Kind.WARNING, recipients):
+                continue
+            appeal.sla_stage = SlaStage.WARNED
+            appeal.save(update_fields=["sla_stage", "updated_at"])
+            report.warned.append(appeal.reference)
+            for email in recipients:
+                alerts[(SlaEvent.Kind.WARNING, email)].append(appeal)
+
+        for appeal in _take(Appeal.objects.due_for_second_breach(now)):
+            admins = admins if admins is not None else _emails(_staff(superusers=True))
+            if not _record(appeal, SlaEvent.Kind.SECOND_BREACH, admins):
+                continue
+            appeal.sla_stage = SlaStage.SECOND_BREACH
+            appeal.save(update_fields=["sla_stage", "updated_at"])
+            report.second_breached.append(appeal.reference)
+            for email in admins:
+                alerts[(SlaEvent.Kind.SECOND_BREACH, email)].append(appeal)
+
+        for (kind, email), appeals in sorted(alerts.items()):
+            _alert(kind=kind, email=email, appeals=appeals)
+            report.emails += 1
+    if report.breached or report.warned or report.second_breached:
+        logger.info("SLA sweep: %s", report)
+    return report
+
+
+def _alert(*, kind: str, email: str, appeals: list[Appeal]) -> None:
+    rows = [
+        {
+            "reference": a.reference,
+            "type": a.appeal_type.name,
+            "state": a.get_state_display(),
+            "due": a.sla_due_at,
+            "assignee": a.assignee.get_username() if a.assignee else "",
+            "url": f"{settings.SITE_URL}{reverse('desk:appeal', args=[a.reference])}",
+        }
+        for a in sorted(appeals, key=lambda a: (a.sla_due_at, a.reference))
+    ]
+    outbox_enqueue(
+        template="sla_alert", to=email, language=settings.LANGUAGE_CODE,
+        appeal=appeals[0] if len(appeals) == 1 else None,
+        context={"kind": kind, "rows": rows, "count": len(rows), "console_url": f"{settings.SITE_URL}{reverse('desk:queue')}"},
+    )
