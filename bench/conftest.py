@@ -1,0 +1,44 @@
+"""Benchmarks: each records its measurements; the run prints a table and writes bench/results.json."""
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+RESULTS: list[dict] = []
+MACHINE: dict = {}
+
+
+@pytest.fixture
+def record(db):
+    MACHINE.setdefault("database", f"{connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}".strip())
+
+    def add(name: str, value: float, unit: str, target: float | None = None, note: str = "") -> None:
+        RESULTS.append({
+            "name": name, "value": round(value, 3), "unit": unit, "target": target,
+            "met": None if target is None else value <= target, "note": note,
+        })
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not RESULTS:
+        return
+    terminalreporter.section("benchmarks")
+    terminalreporter.write_line(f"{'benchmark':<52} {'value':>12} {'target':>10}  met")
+    for r in RESULTS:
+        target = "" if r["target"] is None else f"{r['target']:g} {r['unit']}"
+        met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+        terminalreporter.write_line(f"{r['name']:<52} {r['value']:>9g} {r['unit']:<2} {target:>10}  {met}")
+    machine = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), **MACHINE,
+    }
+    path = Path(__file__).resolve().parent / "results.json"
+    path.write_text(json.dumps({"machine": machine, "results": RESULTS}, indent=2) + "\n", encoding="utf-8")
+    terminalreporter.write_line(f"written to {path}")
