@@ -7,6 +7,7 @@ app_name = "desk"
 urlpatterns = [
     path("", desk_views.queue, name="queue"),
     path("bulk/", desk_views.bulk, name="bulk"),
+    path("metrics/", desk_views.metrics, name="metrics"),
     path("appeals/<str:reference>/", desk_views.appeal_detail, name="appeal"),
     path("appeals/<str:reference>/act/", desk_views.appeal_action, name="act"),
     path("appeals/<str:reference>/comment/", desk_views.appeal_comment_add, name="comment"),

@@ -1,10 +1,12 @@
 """The agent console `/desk/`: queues, one appeal, and the actions on it."""
 
+import csv
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +18,7 @@ from evidence.models import Evidence
 from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .models import Appeal
 from .roles import is_agent, is_supervisor
+from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
 from .workflow import (
     WorkflowError,
@@ -162,3 +165,48 @@ def evidence_verify(request, reference: str, evidence_id):
     except WorkflowError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("desk:appeal", args=[reference]) + "#evidence")
+
+
+GREEN, RED, BLUE = "#198754", "#dc3545", "#0d6efd"
+
+
+def _bars(rows: list[dict], label, parts: list[tuple[str, str, str]]) -> dict:
+    """A chart: one bar per row, split into coloured segments (key, colour, heading), widths relative
+    to the largest total, with the numbers as table columns beside it."""
+    totals = [sum(row[key] or 0 for key, _c, _h in parts) for row in rows]
+    largest = max(totals, default=0) or 1
+    bars = []
+    for row, total in zip(rows, totals, strict=True):
+        x, segments = 0.0, []
+        for key, colour, _heading in parts:
+            width = 100.0 * (row[key] or 0) / largest
+            segments.append({"x": round(x, 2), "width": round(width, 2), "colour": colour, "value": row[key]})
+            x += width
+        bars.append({"label": label(row), "segments": segments, "total": total})
+    return {"bars": bars, "headings": [heading for _k, _c, heading in parts]}
+
+
+@agent_required
+def metrics(request):
+    if not is_supervisor(request.user):
+        raise PermissionDenied
+    data = metrics_compute()
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="supportdesk-metrics.csv"'
+        writer = csv.writer(response)
+        for row in metrics_csv_rows(data):
+            writer.writerow([csv_safe(cell) for cell in row])
+        return response
+    compliance = [("met", GREEN, _("Met")), ("breached", RED, _("Breached"))]
+    context = {
+        "metrics": data,
+        "by_type": _bars(data.compliance_by_type, lambda r: r["type"].name, compliance),
+        "by_week": _bars(data.compliance_by_week, lambda r: r["week"].strftime("%Y-%m-%d"), compliance),
+        "backlog": _bars(data.backlog, lambda r: f"{r['low']}–{r['high']} h" if r["high"] else f"> {r['low']} h",
+                         [("count", BLUE, _("Open"))]),
+        "breaches": _bars(data.breaches_by_day, lambda r: r["day"].strftime("%m-%d"), [("count", RED, _("Breaches"))]),
+        "workload": _bars(data.workload, lambda r: r["assignee__username"],
+                          [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))]),
+    }
+    return render(request, "desk/metrics.html", context)

@@ -3,6 +3,7 @@
 from django import template
 from django.utils.translation import gettext as _
 
+from tickets.roles import is_supervisor
 from tickets.selectors import sla_status
 
 register = template.Library()
@@ -28,3 +29,8 @@ def sla_badge(appeal, now=None):
     else:
         text = _("%(time)s left") % {"time": _duration(left)}
     return {"css": css, "text": text, "due": appeal.sla_due_at}
+
+
+@register.filter
+def supervisor(user) -> bool:
+    return is_supervisor(user)
