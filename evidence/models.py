@@ -29,8 +29,14 @@ class Evidence(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     perceptual_hash = models.CharField(_("perceptual hash"), max_length=64, blank=True, db_index=True)
+    # The same 64-bit pHash as a signed integer, so the database can compare Hamming distances.
+    perceptual_hash_bits = models.BigIntegerField(null=True, blank=True, editable=False)
+    thumbnail = models.FileField(storage=get_evidence_storage, max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason"), max_length=255, blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # Retention: the files are deleted; the fingerprints (SHA-256, pHash) and the audit trail stay.
+    purged_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     verified_by = models.ForeignKey(
@@ -54,6 +60,9 @@ class EvidenceAccess(models.Model):
 
     evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # No user: the appellant, holding a valid tracking link.
+    by_appellant = models.BooleanField(default=False)
+    thumbnail = models.BooleanField(default=False)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

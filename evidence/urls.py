@@ -6,4 +6,5 @@ app_name = "evidence"
 
 urlpatterns = [
     path("<uuid:evidence_id>/", views.evidence_serve, name="serve"),
+    path("<uuid:evidence_id>/thumbnail/", views.evidence_thumbnail, name="thumbnail"),
 ]

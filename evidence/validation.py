@@ -6,6 +6,7 @@ limits and returns what the rest of the system needs to know about it. Every ref
 """
 
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -20,6 +21,15 @@ IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 PDF_TYPE = "application/pdf"
 CSV_TYPE = "text/csv"
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Chinese spreadsheet exports are often GBK/GB18030.
+
+# Markup or an archive inside an image or PDF: a polyglot that a browser or unzip could treat as
+# something else. (Trailing camera data such as a motion-photo video is allowed: re-encoding drops it.)
+POLYGLOT_MARKUP = re.compile(rb"<\s*(?:script|html|svg|iframe|body|object|embed)\b|<\?php", re.I)
+# A ZIP has local headers and, near its end, an end-of-central-directory record: both must be there
+# (four random bytes alone turn up in one large photo out of a few hundred).
+ZIP_LOCAL, ZIP_END, ZIP_END_WINDOW = b"PK\x03\x04", b"PK\x05\x06", 66 * 1024
+# PDF features that run or carry code. Checked on the raw bytes here; structurally after upload.
+PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)(?![A-Za-z0-9])")
 
 # Pillow refuses images over twice this many pixels outright; we also turn its warning into an error.
 Image.MAX_IMAGE_PIXELS = settings.EVIDENCE_MAX_PIXELS
@@ -99,6 +109,24 @@ def _check_image(uploaded, content_type: str) -> tuple[int, int]:
     return width, height
 
 
+def _whole(uploaded) -> bytes:
+    uploaded.seek(0)
+    data = uploaded.read()
+    uploaded.seek(0)
+    return data
+
+
+def _check_polyglot(uploaded) -> None:
+    data = _whole(uploaded)
+    hidden_zip = ZIP_END in data[-ZIP_END_WINDOW:] and ZIP_LOCAL in data
+    if hidden_zip or POLYGLOT_MARKUP.search(data):
+        raise ValidationError(
+            _("“%(name)s” contains web page code or an archive hidden inside it, so we cannot accept it. "
+              "Please upload the original photo or scan.") % {"name": uploaded.name},
+            code="file_polyglot",
+        )
+
+
 def evidence_sniff(uploaded) -> SniffedFile:
     """An image (JPEG, PNG, WebP) or a PDF, whatever the file is called."""
     if not uploaded.size:
@@ -110,11 +138,15 @@ def evidence_sniff(uploaded) -> SniffedFile:
         if uploaded.size > settings.EVIDENCE_MAX_IMAGE_BYTES:
             raise _too_large(settings.EVIDENCE_MAX_IMAGE_BYTES)
         width, height = _check_image(uploaded, content_type)
+        _check_polyglot(uploaded)
         sha256, size = _digest(uploaded)
         return SniffedFile(content_type, size, sha256, width, height)
     if content_type == PDF_TYPE and head.startswith(b"%PDF-"):
         if uploaded.size > settings.EVIDENCE_MAX_PDF_BYTES:
             raise _too_large(settings.EVIDENCE_MAX_PDF_BYTES)
+        _check_polyglot(uploaded)
+        if PDF_ACTIVE.search(_whole(uploaded)):
+            raise ValidationError(pdf_active_message(), code="pdf_active")
         sha256, size = _digest(uploaded)
         return SniffedFile(content_type, size, sha256)
     raise ValidationError(
@@ -152,3 +184,10 @@ def csv_sniff(uploaded) -> tuple[SniffedFile, str]:
     else:
         raise not_csv
     return SniffedFile(CSV_TYPE, len(raw), hashlib.sha256(raw).hexdigest()), text
+
+
+def pdf_active_message() -> str:
+    return _(
+        "This PDF contains scripts, actions or attached files, which we cannot accept. "
+        "Print it to a new PDF (or take a photo of the document) and upload that."
+    )

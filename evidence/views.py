@@ -1,33 +1,83 @@
-"""`/evidence/<uuid>/`: an evidence file, streamed after a permission check that is logged."""
+"""`/evidence/<uuid>/` (and its thumbnail): a processed evidence file, streamed after an access check
+that is logged. Allowed: agents and supervisors, and the appellant whose browser opened a valid
+tracking link for that appeal. Everyone else gets the same 404 as for a file that does not exist."""
 
-from django.http import FileResponse, Http404
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
 
 from tickets.models import AppealEvent
 from tickets.roles import is_agent
 
 from .models import Evidence, EvidenceAccess
 
+TRACKED_SESSION_KEY = "tracked_appeals"
 
-def evidence_serve(request, evidence_id):
-    # Staff only for now; anyone else gets the same 404 as for a file that does not exist.
-    if not is_agent(request.user):
-        raise Http404
+
+def appellant_grant(request, reference: str) -> None:
+    """Called by the status page once its signed link checked out: this browser may see the
+    appeal's evidence for the rest of its session."""
+    tracked = request.session.get(TRACKED_SESSION_KEY, [])
+    if reference not in tracked:
+        request.session[TRACKED_SESSION_KEY] = [*tracked, reference][-20:]
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get(settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR") or request.META.get("REMOTE_ADDR")
+
+
+def _serve(request, evidence_id, *, thumbnail: bool):
     evidence = Evidence.objects.select_related("appeal").filter(pk=evidence_id).first()
-    if evidence is None or not evidence.file:
+    if evidence is None:
         raise Http404
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    EvidenceAccess.objects.create(evidence=evidence, user=request.user, ip_address=request.META.get("REMOTE_ADDR"))
-    AppealEvent.objects.create(
-        appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_VIEWED, actor=request.user, public=False,
-        comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
+    staff = is_agent(request.user)
+    appellant = evidence.appeal.reference in request.session.get(TRACKED_SESSION_KEY, [])
+    if not (staff or appellant):
+        raise Http404
+    stored = evidence.thumbnail if thumbnail else evidence.file
+    if evidence.status != Evidence.Status.READY or not stored:
+        raise Http404  # still being processed, refused, or deleted under the retention policy
+    EvidenceAccess.objects.create(
+        evidence=evidence, user=request.user if staff else None, by_appellant=not staff,
+        ip_address=_client_ip(request), thumbnail=thumbnail,
     )
-    # Served as what the content sniffing found, never as what the browser claimed.
-    response = FileResponse(handle, content_type=evidence.content_type, as_attachment=evidence.content_type == "text/csv",
-                            filename=evidence.original_name)
+    if not thumbnail:
+        AppealEvent.objects.create(
+            appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_VIEWED, public=False,
+            actor=request.user if staff else None, actor_label="" if staff else "appellant",
+            comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
+        )
+    content_type = "image/jpeg" if thumbnail else evidence.content_type
+    inline = content_type.startswith("image/")
+    if settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + stored.name
+    else:
+        try:
+            handle = stored.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, content_type=content_type)
+    # Served as what the content sniffing found, never as what the browser claimed; PDFs and CSVs
+    # are downloaded, not rendered in the page.
+    response["Content-Disposition"] = (
+        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(evidence.original_name)}"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+def _quote(name: str) -> str:
+    return quote(name or "evidence", safe="")
+
+
+def evidence_serve(request, evidence_id):
+    return _serve(request, evidence_id, thumbnail=False)
+
+
+def evidence_thumbnail(request, evidence_id):
+    return _serve(request, evidence_id, thumbnail=True)

@@ -144,6 +144,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.sla_sweep",
         "schedule": SLA_SWEEP_SECONDS,
     },
+    "evidence-process-pending": {
+        "task": "evidence.tasks.evidence_process_pending",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+    },
+    "evidence-purge-expired": {
+        "task": "evidence.tasks.evidence_purge_expired",
+        "schedule": 60 * 60,
+    },
     "appeals-abandon-stale": {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
@@ -224,6 +232,11 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 # --- Evidence (private storage; never under a public URL) -----------------------------------------
 EVIDENCE_ROOT = Path(env("EVIDENCE_ROOT", default=str(BASE_DIR / "var" / "evidence")))
 EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=180)
+# Behind nginx, let it send the file: the view checks access, then answers with this internal prefix
+# (an `internal;` location aliased to EVIDENCE_ROOT). Empty: Django streams the file itself.
+EVIDENCE_X_ACCEL_REDIRECT_PREFIX = env("EVIDENCE_X_ACCEL_REDIRECT_PREFIX", default="")
+# Perceptual-hash distance (bits of 64) under which two photos count as the same photo.
+EVIDENCE_SAME_PHOTO_DISTANCE = env.int("EVIDENCE_SAME_PHOTO_DISTANCE", default=6)
 EVIDENCE_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PDF_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_CSV_BYTES = 2 * 1024 * 1024

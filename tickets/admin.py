@@ -34,7 +34,8 @@ class LoginDeviceRecordInline(ReadOnlyInline):
 
 class EvidenceInline(ReadOnlyInline):
     model = Evidence
-    fields = ("kind", "original_name", "content_type", "size", "sha256", "status", "created_at")
+    fields = ("kind", "original_name", "content_type", "size", "sha256", "perceptual_hash", "status", "status_reason",
+              "verified_at", "purged_at", "created_at")
     readonly_fields = fields
 
 
@@ -48,23 +49,25 @@ class AppealEventInline(ReadOnlyInline):
 class AppealAdmin(admin.ModelAdmin):
     """Appeals are read-only here: their state changes only through the workflow's services."""
 
-    list_display = ("reference", "appeal_type", "state", "contact_email", "sla_due_at", "created_at")
-    list_filter = ("state", "appeal_type")
+    list_display = ("reference", "appeal_type", "state", "contact_email", "sla_due_at", "legal_hold", "created_at")
+    list_filter = ("state", "appeal_type", "legal_hold")
     search_fields = ("reference", "contact_email", "account_identifier", "registered_phone")
     date_hierarchy = "created_at"
     list_select_related = ("appeal_type",)
-    readonly_fields = ("id_number_masked",)
     exclude = ("id_number_hmac", "id_number_last4")
     inlines = [RechargeRecordInline, LoginDeviceRecordInline, EvidenceInline, AppealEventInline]
+    # Only the legal hold can be changed here; everything else moves through the workflow.
+    EDITABLE = ("legal_hold", "legal_hold_reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f.name for f in Appeal._meta.fields if f.name not in self.EDITABLE and f.name not in self.exclude]
+        return ["id_number_masked", *names]
 
     @admin.display(description=_("ID number"))
     def id_number_masked(self, obj):
         return obj.id_number_masked
 
     def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

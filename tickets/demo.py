@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from evidence.validation import evidence_sniff
 
 from . import workflow
+from .forms import ID_IMAGE_KINDS, consent_text
 from .models import Appeal, AppealType
 from .services import appeal_submit, appeal_withdraw
 
@@ -52,6 +53,7 @@ def _file(appeal_type: AppealType, number: int) -> Appeal:
             "letter_background": "自助解绑时提示“解绑无效”。The self-service unbind says 'unbind invalid'.",
             "letter_steps_taken": "Tried the self-service flow twice and called the hotline once.",
             "letter_request": "Please restore control of the account.",
+            **({"consent_id_images_at": now, "consent_text": consent_text()} if set(kinds) & ID_IMAGE_KINDS else {}),
         },
         id_number="" if appeal_type.id_number_rule == "optional" else ("002X" if appeal_type.id_number_rule == "last4" else "11010519491231002X"),
         recharge_rows=[{"order_number": f"DEMO-{number:04d}", "amount": "68.00", "currency": "CNY",

@@ -18,6 +18,7 @@ from evidence.models import Evidence
 from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .models import Appeal
 from .roles import is_agent, is_supervisor
+from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
 from .workflow import (
@@ -112,6 +113,7 @@ def appeal_detail(request, reference: str):
         "agents": list(agents_queryset()),
         "comment_form": CommentForm(),
         "blockers": appeal.approval_blockers(),
+        "signals": fraud_signals(appeal),
         "now": timezone.now(),
     }
     return render(request, "desk/appeal.html", context)
@@ -210,3 +212,21 @@ def metrics(request):
                           [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))]),
     }
     return render(request, "desk/metrics.html", context)
+
+
+@agent_required
+def appeal_records_csv(request, reference: str):
+    """The appeal's recharge and login-device records as CSV, with formula-like cells made inert."""
+    appeal = access_appeal(user=request.user, reference=reference)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{appeal.reference}-records.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
+                     "ip_address", "device_model", "device_id", "location"])
+    for r in appeal.recharge_records.all():
+        writer.writerow([csv_safe(v) for v in ("recharge", r.paid_at.isoformat(), r.order_number, r.amount, r.currency,
+                                               r.product, "", "", "", "")])
+    for d in appeal.device_records.all():
+        writer.writerow([csv_safe(v) for v in ("login_device", d.seen_at.isoformat(), "", "", "", "", d.ip_address,
+                                               d.device_model, d.device_id, d.location)])
+    return response

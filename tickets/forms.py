@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,6 +61,17 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
+ID_IMAGE_KINDS = {EvidenceKind.ID_FRONT, EvidenceKind.ID_BACK, EvidenceKind.ID_HANDHELD}
+
+
+def consent_text() -> str:
+    return _(
+        "I agree that SupportDesk processes the images of my identity document to verify my identity for "
+        "this appeal only. They are stored privately, seen only by the agents deciding the appeal, and "
+        "deleted %(days)d days after the decision."
+    ) % {"days": settings.EVIDENCE_RETENTION_DAYS}
+
+
 class AppealForm(forms.ModelForm):
     id_number = forms.CharField(
         label=gettext_lazy("ID number"),
@@ -95,6 +107,12 @@ class AppealForm(forms.ModelForm):
     def __init__(self, *args, appeal_type: AppealType, **kwargs):
         super().__init__(*args, **kwargs)
         self.appeal_type = appeal_type
+        if set(appeal_type.required_evidence) & ID_IMAGE_KINDS:
+            # PIPL art. 29: separate, explicit consent for sensitive personal information (ID images).
+            self.fields["consent_id_images"] = forms.BooleanField(
+                label=consent_text(), required=True,
+                error_messages={"required": _("We cannot process your appeal without this consent.")},
+            )
         for name in ("new_phone", "device_model"):
             if name not in appeal_type.required_fields:
                 del self.fields[name]
@@ -332,7 +350,11 @@ class AppealSubmissionForm:
 
     @property
     def appeal_fields(self) -> dict:
-        return {k: v for k, v in self.appeal.cleaned_data.items() if k in AppealForm.Meta.fields}
+        fields = {k: v for k, v in self.appeal.cleaned_data.items() if k in AppealForm.Meta.fields}
+        if self.appeal.cleaned_data.get("consent_id_images"):
+            fields["consent_id_images_at"] = timezone.now()
+            fields["consent_text"] = str(self.appeal.fields["consent_id_images"].label)
+        return fields
 
     @staticmethod
     def _strip(rows: list[dict]) -> list[dict]:

@@ -246,7 +246,15 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     cooling_off_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("cooling-off after"),
     )
-    submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False, db_index=True)
+    # PIPL art. 29: separate, explicit consent to process identity-document images, and what it said.
+    consent_id_images_at = models.DateTimeField(_("consent to process ID images"), null=True, blank=True, editable=False)
+    consent_text = models.TextField(_("consent text shown"), blank=True, editable=False)
+    legal_hold = models.BooleanField(
+        _("legal hold"), default=False,
+        help_text=_("Keep the evidence files past the retention period (e.g. for a court order)."),
+    )
+    legal_hold_reason = models.CharField(_("legal hold reason"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     # When the appeal left the open states (decided, withdrawn or closed).
@@ -447,6 +455,9 @@ class AppealEvent(models.Model):
         EVIDENCE_VERIFIED = "evidence_verified", _("Evidence verified")
         EVIDENCE_UNVERIFIED = "evidence_unverified", _("Evidence verification withdrawn")
         EVIDENCE_VIEWED = "evidence_viewed", _("Evidence viewed")
+        EVIDENCE_PROCESSED = "evidence_processed", _("Evidence processed")
+        EVIDENCE_REJECTED = "evidence_rejected", _("Evidence refused")
+        EVIDENCE_PURGED = "evidence_purged", _("Evidence files deleted (retention)")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")

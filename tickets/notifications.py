@@ -15,6 +15,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from supportdesk.queueing import delay_on_commit
+
 from .models import Appeal, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -32,17 +34,10 @@ def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appe
     email = OutboundEmail.objects.create(
         appeal=appeal, template=template, to=to, subject=subject, body_text=body_text, body_html=body_html
     )
-    transaction.on_commit(lambda: _enqueue_delivery(email.pk), robust=True)
+    from .tasks import email_deliver  # tasks import this module
+
+    delay_on_commit(email_deliver, email.pk)
     return email
-
-
-def _enqueue_delivery(email_id: int) -> None:
-    from .tasks import email_deliver
-
-    try:
-        email_deliver.delay(email_id)
-    except Exception:  # the broker is down: the beat sweep delivers it when it is back
-        logger.warning("outbox: could not queue e-mail %s; the sweep will deliver it", email_id, exc_info=True)
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -9,6 +9,8 @@ from django.utils.crypto import salted_hmac
 
 from evidence.models import Evidence
 from evidence.storage import evidence_storage, evidence_upload_to
+from evidence.tasks import evidence_process as evidence_process_task
+from supportdesk.queueing import delay_on_commit
 
 from .models import COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, RechargeRecord
 from .notifications import outbox_enqueue
@@ -76,6 +78,8 @@ def evidence_store(*, appeal: Appeal, files: list[tuple], stored_names: list[str
             width=sniffed.width,
             height=sniffed.height,
         ))
+    for evidence in created:
+        delay_on_commit(evidence_process_task, str(evidence.pk))
     return created
 
 

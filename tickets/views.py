@@ -12,6 +12,8 @@ from django.views.decorators.http import require_http_methods
 from django_fsm import TransitionNotAllowed, can_proceed
 from django_ratelimit.decorators import ratelimit
 
+from evidence.views import appellant_grant
+
 from .forms import AppealSubmissionForm, AppellantEvidenceForm, TrackForm, WithdrawForm
 from .models import Appeal, AppealEvent, AppealState, AppealType
 from .services import (
@@ -122,6 +124,7 @@ def appeal_status(request, token: str):
         return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
     except TrackingLinkInvalid:
         return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
+    appellant_grant(request, appeal.reference)
     action = request.POST.get("action") if request.method == "POST" else None
     withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
     can_reopen = appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)

@@ -42,6 +42,7 @@ def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, 
     for name, value in added.items():
         page.fill(f"[name='{name}']", value)
 
+    page.check("[name=consent_id_images]")
     for kind, path in photos.items():
         page.set_input_files(f"[name=evidence_{kind}]", str(path))
     screenshot(page, "02-form-filled-phone")

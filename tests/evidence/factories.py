@@ -14,6 +14,7 @@ class EvidenceFactory(factory.django.DjangoModelFactory):
         model = Evidence
 
     kind = "id_front"
+    status = Evidence.Status.READY
     original_name = factory.LazyAttribute(lambda o: f"{o.kind}.jpg")
     content_type = "image/jpeg"
     file = factory.LazyAttribute(lambda o: ContentFile(o.content, name=o.original_name))

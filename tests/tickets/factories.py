@@ -70,6 +70,8 @@ def submission(appeal_type: AppealType, **overrides) -> dict:
         data["new_phone"] = "13900139000"
     if "device_model" in appeal_type.required_fields:
         data["device_model"] = "Huawei Mate 60"
+    if {"id_front", "id_back", "id_handheld"} & set(appeal_type.required_evidence):
+        data["consent_id_images"] = "on"
     if appeal_type.id_number_rule == IdNumberRule.LAST4:
         data["id_number"] = "002X"
     for index, kind in enumerate(appeal_type.required_evidence, start=1):

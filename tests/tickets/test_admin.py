@@ -24,15 +24,33 @@ def test_admin_edits_an_appeal_type(admin_client, appeal_types):
     assert (appeal_type.sla_hours, appeal_type.name_en) == (3, "Emergency freeze")
 
 
-def test_admin_shows_appeals_read_only_with_the_id_number_masked(admin_client, appeal_types):
+def change_form_data(response) -> dict:
+    """What the admin change form would post back unchanged: the inline formsets' management data."""
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for index, form in enumerate(formset.forms):
+            data[f"{formset.prefix}-{index}-id"] = form.instance.pk
+            data[f"{formset.prefix}-{index}-appeal"] = form.instance.appeal_id
+    return data
+
+
+def test_admin_shows_appeals_read_only_except_the_legal_hold(admin_client, appeal_types):
     appeal = AppealFactory()
     url = reverse("admin:tickets_appeal_change", args=[appeal.pk])
     response = admin_client.get(url)
     html = response.content.decode()
     assert response.status_code == 200
     assert "**************002X" in html
-    assert appeal.id_number_hmac not in html or not appeal.id_number_hmac
-    assert admin_client.post(url, {"contact_email": "evil@example.com"}).status_code == 403
+    assert 'name="legal_hold"' in html and 'name="contact_email"' not in html and 'name="state"' not in html
+    data = change_form_data(response) | {
+        "legal_hold": "on", "legal_hold_reason": "Court order 2026-11", "contact_email": "evil@example.com",
+        "state": "approved",
+    }
+    assert admin_client.post(url, data).status_code == 302
     appeal.refresh_from_db()
-    assert appeal.contact_email != "evil@example.com"
+    assert (appeal.legal_hold, appeal.legal_hold_reason) == (True, "Court order 2026-11")
+    assert appeal.contact_email != "evil@example.com" and appeal.state == "submitted"
     assert admin_client.get(reverse("admin:tickets_appeal_add")).status_code == 403

@@ -1,5 +1,7 @@
 """The agent console over HTTP: access, queues, the appeal page and its actions."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -160,7 +162,7 @@ def test_bulk_claim_and_supervisor_assign(client, appeal_types):
 def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
     AppealFactory(appeal_type=appeal_type, account_identifier="lilei_2019", state="approved",
-                  closed_at=timezone.now() - timezone.timedelta(days=10))
+                  closed_at=timezone.now() - timedelta(days=10))
     client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     new = Appeal.objects.get(state="submitted")
     assert new.cooling_off_of is not None
@@ -172,7 +174,7 @@ def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_type
 
 def test_no_cooling_off_after_30_days_or_for_another_type(client, appeal_types):
     AppealFactory(appeal_type=appeal_types["realname_unbind"], account_identifier="lilei_2019", state="approved",
-                  closed_at=timezone.now() - timezone.timedelta(days=31))
+                  closed_at=timezone.now() - timedelta(days=31))
     AppealFactory(appeal_type=appeal_types["phone_rebind"], account_identifier="lilei_2019", state="approved",
                   closed_at=timezone.now())
     appeal_type = appeal_types["realname_unbind"]

@@ -1,0 +1,45 @@
+"""Retention (SPEC §6): evidence files are deleted EVIDENCE_RETENTION_DAYS after the decision.
+The evidence rows stay, with their fingerprints (SHA-256, perceptual hash) and the audit trail;
+an appeal under legal hold keeps its files."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.models import AppealEvent
+
+from .models import Evidence
+from .storage import evidence_storage
+
+
+def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
+    expired = (
+        Evidence.objects.filter(
+            purged_at__isnull=True, appeal__closed_at__lte=cutoff, appeal__legal_hold=False,
+        )
+        .values_list("pk", flat=True)
+    )
+    purged = 0
+    for pk in list(expired[:limit]):
+        with transaction.atomic():
+            evidence = (
+                Evidence.objects.select_for_update(skip_locked=True, of=("self",)).select_related("appeal")
+                .filter(pk=pk, purged_at__isnull=True, appeal__legal_hold=False).first()
+            )
+            if evidence is None:
+                continue
+            names = [n for n in (evidence.file.name, evidence.thumbnail.name) if n]
+            evidence.file.name, evidence.thumbnail.name = "", ""
+            evidence.purged_at = now
+            evidence.save(update_fields=["file", "thumbnail", "purged_at"])
+            AppealEvent.objects.create(
+                appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_PURGED, actor_label="system", public=False,
+                comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
+            )
+            transaction.on_commit(lambda names=names: [evidence_storage.delete(n) for n in names])
+            purged += 1
+    return purged
