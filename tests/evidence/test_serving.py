@@ -1,0 +1,109 @@
+"""`/evidence/<uuid>/`: only the appeal's staff or its appellant (with a valid link), logged, private."""
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from evidence.models import EvidenceAccess
+from tests.evidence.factories import EvidenceFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, UserFactory
+from tickets.models import AppealEvent
+from tickets.tracking import tracking_token_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def evidence(appeal_types):
+    return EvidenceFactory(appeal=AppealFactory(), kind="id_front")
+
+
+def open_status_page(client, appeal):
+    assert client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)])).status_code == 200
+
+
+def test_anonymous_gets_404(client, evidence):
+    assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+    assert client.get(reverse("evidence:thumbnail", args=[evidence.pk])).status_code == 404
+    assert EvidenceAccess.objects.count() == 0
+
+
+def test_another_appellant_gets_404(client, evidence):
+    open_status_page(client, AppealFactory())  # a valid link, to a different appeal
+    assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+    assert EvidenceAccess.objects.count() == 0
+
+
+def test_a_signed_in_user_who_is_not_staff_gets_404(client, evidence):
+    client.force_login(UserFactory())
+    assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+
+
+def test_the_appellant_with_a_valid_link_sees_their_file_and_it_is_logged(client, evidence):
+    open_status_page(client, evidence.appeal)
+    response = client.get(reverse("evidence:serve", args=[evidence.pk]))
+    assert response.status_code == 200
+    access = EvidenceAccess.objects.get()
+    assert (access.user, access.by_appellant, access.ip_address) == (None, True, "127.0.0.1")
+    assert AppealEvent.objects.filter(kind="evidence_viewed", actor_label="appellant").count() == 1
+
+
+def test_an_agent_sees_the_file_with_private_headers_and_it_is_logged(client, evidence):
+    agent = AgentFactory()
+    client.force_login(agent)
+    response = client.get(reverse("evidence:serve", args=[evidence.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Content-Disposition"].startswith("inline; filename*=UTF-8''id_front.jpg")
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert EvidenceAccess.objects.get().user == agent
+    assert AppealEvent.objects.get(kind="evidence_viewed").actor == agent
+
+
+def test_pdfs_are_downloaded_not_rendered(client, appeal_types):
+    from tests import files
+
+    pdf = EvidenceFactory(appeal=AppealFactory(), kind="carrier_certificate", content_type="application/pdf",
+                          original_name="证明.pdf", content=files.pdf_bytes())
+    client.force_login(AgentFactory())
+    response = client.get(reverse("evidence:serve", args=[pdf.pk]))
+    assert response["Content-Disposition"] == "attachment; filename*=UTF-8''%E8%AF%81%E6%98%8E.pdf"
+
+
+def test_pending_or_refused_files_are_not_served(client, appeal_types):
+    client.force_login(AgentFactory())
+    for status in ("pending", "rejected"):
+        item = EvidenceFactory(appeal=AppealFactory(), status=status)
+        assert client.get(reverse("evidence:serve", args=[item.pk])).status_code == 404
+
+
+def test_x_accel_redirect_lets_the_proxy_send_the_file(client, evidence, settings):
+    settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX = "/_evidence/"
+    client.force_login(AgentFactory())
+    response = client.get(reverse("evidence:serve", args=[evidence.pk]))
+    assert response["X-Accel-Redirect"] == f"/_evidence/{evidence.file.name}"
+    assert response.content == b""
+    assert EvidenceAccess.objects.count() == 1
+
+
+def test_no_evidence_file_is_reachable_under_static_or_media_urls(evidence, evidence_root, settings, live_server):
+    names = [str(p.relative_to(evidence_root)) for p in Path(evidence_root).rglob("*") if p.is_file()]
+    assert names
+    anonymous, agent = Client(), Client()
+    agent.force_login(AgentFactory())
+    for name in names:
+        for prefix in (settings.STATIC_URL, settings.MEDIA_URL, "/"):
+            for client in (anonymous, agent):
+                assert client.get(f"{prefix}{name}").status_code == 404, f"{prefix}{name}"
+    import urllib.error
+    import urllib.request
+
+    for name in names:  # and through a real server, where static files are served too
+        for prefix in (settings.STATIC_URL, settings.MEDIA_URL):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"{live_server.url}{prefix}{name}")  # noqa: S310 - our own test server
+            assert missing.value.code == 404
