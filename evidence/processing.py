@@ -14,7 +14,7 @@ import warnings
 
 import imagehash
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 from pypdf import PdfReader
@@ -134,21 +134,28 @@ def _process_pdf(evidence: Evidence) -> list[str]:
     return []
 
 
+def _process(evidence: Evidence) -> list[str]:
+    if evidence.content_type in IMAGE_TYPES:
+        return _process_image(evidence)
+    if evidence.content_type == PDF_TYPE:
+        return _process_pdf(evidence)
+    return []  # CSV: its rows were parsed into records when the appeal was filed
+
+
 def evidence_process(*, evidence_id) -> Evidence | None:
     """Process one evidence file if it is still pending (safe to run twice, or after a crash)."""
     with transaction.atomic():
         evidence = (
-            Evidence.objects.select_for_update().select_related("appeal")
+            Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
             .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
         )
         if evidence is None:
             return None
         obsolete: list[str] = []
         try:
-            if evidence.content_type in IMAGE_TYPES:
-                obsolete = _process_image(evidence)
-            elif evidence.content_type == PDF_TYPE:
-                obsolete = _process_pdf(evidence)
+            # A refusal reason is shown to the appellant: write it in their language.
+            with translation.override(evidence.appeal.language):
+                obsolete = _process(evidence)
             evidence.status = Evidence.Status.READY
         except EvidenceRefused as refused:
             # Nothing refused is ever served: the file goes; the fingerprint and the reason stay.

@@ -21,7 +21,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    is_staff = True
 
     @factory.post_generation
     def groups(self, create, extracted, **kwargs):

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         self.stdout.write("demo logins (http://127.0.0.1:8000/accounts/login/):")
         for username, password, groups, is_superuser in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-            user.is_staff = True
+            user.is_staff = is_superuser  # the Django admin is for administrators; agents use /desk/
             user.is_superuser = is_superuser
             user.set_password(password)
             user.save()

@@ -1,0 +1,103 @@
+"""Who may reach what: every URL pattern the project serves × every role → the expected answer.
+A URL added without a row here fails `test_every_url_pattern_has_a_row`."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import files
+from tests.evidence.factories import EvidenceFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory
+from tickets.tracking import tracking_token_make
+
+ROLES = ("anonymous", "appellant_a", "appellant_b", "agent", "supervisor", "administrator")
+LOGIN = "login"  # a redirect to the staff sign-in page
+ADMIN_LOGIN = "admin_login"
+MOVED = "redirect"  # a redirect elsewhere (the action ran, or was refused with a message)
+
+ALL_200 = dict.fromkeys(ROLES, 200)
+STAFF_ONLY = {"anonymous": LOGIN, "appellant_a": LOGIN, "appellant_b": LOGIN, "agent": 200, "supervisor": 200, "administrator": 200}
+STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator": MOVED}
+APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 200, "supervisor": 200, "administrator": 200}
+
+# route name -> (method, how to build the URL and body from the world, expected answer per role)
+MATRIX = {
+    "tickets:home": ("get", lambda w: (reverse("tickets:home"), {}), ALL_200),
+    "tickets:new": ("get", lambda w: (reverse("tickets:new", args=["realname_unbind"]), {}), ALL_200),
+    "tickets:submitted": ("get", lambda w: (reverse("tickets:submitted", args=[w["a"].reference]), {}), ALL_200),
+    "tickets:track": ("get", lambda w: (reverse("tickets:track"), {}), ALL_200),
+    # The signed link is the capability: whoever holds it sees that appeal.
+    "tickets:status": ("get", lambda w: (reverse("tickets:status", args=[tracking_token_make(w["a"].reference)]), {}), ALL_200),
+    "desk:queue": ("get", lambda w: (reverse("desk:queue"), {}), STAFF_ONLY),
+    "desk:metrics": ("get", lambda w: (reverse("desk:metrics"), {}), {**STAFF_ONLY, "agent": 403}),
+    "desk:appeal": ("get", lambda w: (reverse("desk:appeal", args=[w["a"].reference]), {}), STAFF_ONLY),
+    "desk:records_csv": ("get", lambda w: (reverse("desk:records_csv", args=[w["a"].reference]), {}), STAFF_ONLY),
+    "desk:bulk": ("post", lambda w: (reverse("desk:bulk"), {"action": "claim", "references": [w["a"].reference]}), STAFF_POST),
+    "desk:act": ("post", lambda w: (reverse("desk:act", args=[w["a"].reference]), {"action": "claim", "expected_state": "submitted"}), STAFF_POST),
+    "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
+    "desk:verify": ("post", lambda w: (reverse("desk:verify", args=[w["a"].reference, w["evidence"].pk]), {"verified": "1"}), STAFF_POST),
+    "evidence:serve": ("get", lambda w: (reverse("evidence:serve", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
+    "evidence:thumbnail": ("get", lambda w: (reverse("evidence:thumbnail", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
+    "healthz": ("get", lambda w: (reverse("healthz"), {}), ALL_200),
+    "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
+    "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
+    "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
+    # The admin site: administrators only (agents and supervisors are not staff).
+    "admin:*": ("get", lambda w: (reverse("admin:tickets_appeal_change", args=[w["a"].pk]), {}),
+                {**dict.fromkeys(ROLES, ADMIN_LOGIN), "administrator": 200}),
+}
+CASES = [(route, role) for route in MATRIX for role in ROLES]
+
+
+def _names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed {pattern.pattern}>"
+
+
+def test_every_url_pattern_has_a_row():
+    served = {name if not name.startswith("admin:") else "admin:*" for name in _names(get_resolver().url_patterns)}
+    assert served - set(MATRIX) == set(), "add these URLs to the authorization matrix"
+    assert set(MATRIX) - served == set(), "these rows name URLs that no longer exist"
+
+
+@pytest.fixture
+def world(appeal_types):
+    a, b = AppealFactory(), AppealFactory()
+    thumbnail = ContentFile(files.photo_bytes(120, 80), name="thumb.jpg")
+    return {"a": a, "b": b, "evidence": EvidenceFactory(appeal=a, thumbnail=thumbnail)}
+
+
+def client_for(role: str, world) -> Client:
+    client = Client()
+    if role in ("appellant_a", "appellant_b"):
+        appeal = world["a"] if role == "appellant_a" else world["b"]
+        assert client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)])).status_code == 200
+    elif role == "agent":
+        client.force_login(AgentFactory())
+    elif role == "supervisor":
+        client.force_login(SupervisorFactory())
+    elif role == "administrator":
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "role"), CASES, ids=[f"{r}-{role}" for r, role in CASES])
+def test_authorization_matrix(world, route, role):
+    method, build, expected = MATRIX[route]
+    url, body = build(world)
+    response = getattr(client_for(role, world), method)(url, body)
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), response.status_code
+    elif want == ADMIN_LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), response.status_code
+    elif want == MOVED:
+        assert response.status_code == 302 and not response["Location"].startswith(("/accounts/login/", "/admin/login/"))
+    else:
+        assert response.status_code == want
