@@ -9,7 +9,6 @@ atomically, so a task that dies half-way and runs again overwrites rather than d
 import logging
 import os
 from datetime import timedelta
-import tempfile
 import warnings
 
 import imagehash
@@ -40,18 +39,14 @@ class EvidenceRefused(Exception):
 
 
 def _write(name: str, save) -> None:
-    """Write a derived file under a fixed name, atomically (temp file, then rename)."""
+    """Write a derived file under a fixed name, atomically (a fixed temp name, then rename): a run
+    that dies half-way leaves at most that temp file, which the next run overwrites."""
     path = evidence_storage.path(name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            save(out)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    temporary = f"{path}.partial"
+    with open(temporary, "wb") as out:
+        save(out)
+    os.replace(temporary, path)
 
 
 def _signed64(hex_hash: str) -> int:

@@ -180,8 +180,11 @@ DEVICE_COLUMNS = {
 
 def records_parse_csv(text: str, form_class, columns: dict) -> tuple[list[dict], list[str]]:
     """Rows validated by the same form as the on-screen rows. Returns (rows, per-row errors)."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    try:
+        table = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        return [], [_("The CSV file could not be read (%(error)s). Save it again as CSV and retry.") % {"error": exc}]
+    header = table[0] if table else None
     if not header:
         return [], [_("The CSV file has no header row.")]
     aliases = {alias: field for field, names in columns.items() for alias in names}
@@ -190,7 +193,7 @@ def records_parse_csv(text: str, form_class, columns: dict) -> tuple[list[dict],
         expected = ", ".join(columns)
         return [], [_("The CSV header was not recognised. Use the columns: %(columns)s.") % {"columns": expected}]
     rows, errors = [], []
-    for line_number, values in enumerate(reader, start=2):
+    for line_number, values in enumerate(table[1:], start=2):
         if not any(v.strip() for v in values):
             continue
         data = {f: v.strip() for f, v in zip(fields, values, strict=False) if f}

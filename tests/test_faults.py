@@ -1,0 +1,158 @@
+"""Fault tests: real services killed on purpose. "Nothing lost", "exactly once" and "processing
+survives a crash" are each proven here, not claimed."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from celery.contrib.testing.worker import start_worker
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.models import Evidence
+from tests import files
+from tests.evidence.factories import EvidenceFactory
+from tests.faults import HoldingSmtpSink, RedisServer, WorkerProcess, celery_broker, smtp_server_at, wait_until
+from tests.tickets.factories import AppealFactory, submission
+from tickets.models import Appeal, OutboundEmail
+from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox_enqueue
+
+SUBMISSIONS = 5
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def references_in(messages) -> list[str]:
+    return sorted(re.search(r"AP-\w{4}-\w{4}", m["Subject"]).group(0) for m in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_during_submissions_loses_no_appeal_and_no_email(appeal_types, own_redis, smtp_server, settings):
+    settings.RATELIMIT_SUBMIT_PER_IP = "1000/h"
+    appeal_type = appeal_types["access_card_unbind"]
+    with celery_broker(own_redis.url) as app:
+        own_redis.stop()
+        client = Client()
+        for _ in range(SUBMISSIONS):
+            response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
+            assert response.status_code == 302  # saved, and the appellant sees no error
+        assert Appeal.objects.count() == SUBMISSIONS
+        assert OutboundEmail.objects.filter(status="pending").count() == SUBMISSIONS
+        assert smtp_server.messages == []
+
+        own_redis.start()
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
+            from tickets.tasks import outbox_deliver_pending as sweep
+
+            sweep.delay()  # what beat sends every OUTBOX_SWEEP_SECONDS
+            smtp_server.wait_for(SUBMISSIONS)
+            sweep.delay()
+            sweep.delay()
+            wait_until(lambda: not OutboundEmail.objects.exclude(status="sent").exists(), what="all e-mails sent")
+    assert references_in(smtp_server.messages) == sorted(Appeal.objects.values_list("reference", flat=True))
+    assert len(smtp_server.messages) == SUBMISSIONS  # exactly once each
+
+
+@pytest.mark.django_db
+def test_smtp_down_is_retried_with_backoff_and_delivered_once(appeal_types, settings):
+    from tests.conftest import free_port
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
+                           context={"tracking_url": "http://testserver/x/"})
+    start = timezone.now()
+    for minutes, attempts in ((0, 1), (1, 2), (3, 3)):  # SMTP down: 1, 2, 4 minutes apart
+        with time_machine.travel(start + timedelta(minutes=minutes, seconds=1), tick=False):
+            assert outbox_deliver_pending() == 0
+        email.refresh_from_db()
+        assert email.attempts == attempts and email.status == "pending"
+    assert email.next_attempt_at >= start + timedelta(minutes=7)
+
+    with smtp_server_at(port) as sink:  # SMTP is back
+        with time_machine.travel(start + timedelta(minutes=6), tick=False):
+            assert outbox_deliver_pending() == 0  # not due yet: backoff is respected
+        with time_machine.travel(start + timedelta(minutes=8), tick=False):
+            assert outbox_deliver_pending() == 1
+            assert outbox_deliver_pending() == 0
+        assert len(sink.messages) == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == ("sent", 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_delivery_then_delivered_exactly_once(appeal_types, settings):
+    from tests.conftest import free_port
+    from tickets.tasks import email_deliver
+
+    port = free_port()
+    holding = HoldingSmtpSink()
+    holding.holding.set()
+    with smtp_server_at(port, holding):
+        email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
+                               context={"tracking_url": "http://testserver/x/"})
+        worker = WorkerProcess(EMAIL_URL=f"smtp://127.0.0.1:{port}").start()
+        try:
+            email_deliver.delay(email.pk)
+            assert holding.held.wait(timeout=60), "the worker never reached the SMTP server"
+            worker.kill()  # SIGKILL mid-delivery: the SMTP conversation and the transaction die with it
+        finally:
+            worker.stop()
+        holding.holding.clear()
+        email.refresh_from_db()
+        assert (email.status, email.attempts) == ("pending", 0)  # the dead worker's attempt rolled back
+        assert holding.messages == []
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        assert outbox_deliver_pending() == 1  # the beat sweep picks it up
+        assert outbox_deliver(email_id=email.pk) is False  # and the redelivered task message is a no-op
+        holding.wait_for(1)
+    assert len(holding.messages) == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == ("sent", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evidence_processing_survives_a_worker_killed_mid_task(appeal_types, evidence_root):
+    from evidence.tasks import evidence_process
+
+    big = files.photo_bytes(7000, 5000, seed=3, exif_gps=True)  # 35 megapixels: seconds of work
+    evidence = EvidenceFactory(appeal=AppealFactory(), status="pending", content=big)
+    original = Path(evidence.file.path)
+    worker = WorkerProcess(EVIDENCE_ROOT=str(evidence_root)).start()
+    try:
+        evidence_process.delay(str(evidence.pk))
+        worker.wait_for_line("evidence.tasks.evidence_process")  # received: it is working on it now
+        wait_until(lambda: any(p.name.endswith(".partial") or ".clean." in p.name for p in Path(evidence_root).rglob("*")),
+                   60, "the worker to start writing")
+        worker.kill()
+    finally:
+        worker.stop()
+    evidence.refresh_from_db()
+    assert evidence.status == "pending"  # the transaction died with the worker
+
+    # The recovery path: the message is redelivered (acks_late) or the beat sweep finds it pending.
+    from evidence.processing import evidence_process as process_now
+
+    process_now(evidence_id=evidence.pk)
+    evidence.refresh_from_db()
+    assert evidence.status == "ready"
+    on_disk = sorted(p.name for p in Path(evidence_root).rglob("*") if p.is_file())
+    assert on_disk == sorted([Path(evidence.file.name).name, Path(evidence.thumbnail.name).name])  # no duplicates, no leftovers
+    assert not original.exists()
+    assert Evidence.objects.count() == 1
