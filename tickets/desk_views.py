@@ -1,6 +1,7 @@
 """The agent console `/desk/`: queues, one appeal, and the actions on it."""
 
 import csv
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
@@ -16,11 +17,12 @@ from django.views.decorators.http import require_POST
 from evidence.models import Evidence
 
 from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
-from .models import Appeal
-from .roles import is_agent, is_supervisor
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
+from .models import Appeal, AppealState, AppealType, Risk
+from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
+from .templatetags.desk import sla_badge_html
 from .workflow import (
     WorkflowError,
     appeal_act,
@@ -59,17 +61,59 @@ def queue(request):
     page = appeal_list_for_agent(user=request.user, queue=code, filters=cleaned, after=request.GET.get("after"), size=size)
     params = request.GET.copy()
     params.pop("after", None)
+    agents = [(str(a.pk), a.get_username()) for a in agents_queryset()]
+    types = {t.pk: t for t in AppealType.objects.all()}
     context = {
         "queues": queues_for(request.user),
         "current": QUEUES[code],
         "filters": filters,
+        # The selects are rendered from these lists (one query each), not by form widgets per option.
+        "choices": {
+            "appeal_type": [(str(pk), t.name) for pk, t in types.items()],
+            "state": [(str(v), str(label)) for v, label in AppealState.choices],
+            "assignee": agents,
+            "risk": [(str(v), str(label)) for v, label in Risk.choices],
+        },
+        "agents": agents,
         "page": page,
+        "rows": _queue_rows(page.rows, types),
         "params": params.urlencode(),
-        "bulk_form": BulkForm(),
         "is_supervisor": is_supervisor(request.user),
         "now": timezone.now(),
     }
     return render(request, "desk/queue.html", context)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    reference: str
+    url: str
+    type_name: str
+    risk: str
+    risk_label: str
+    state: str
+    state_label: str
+    assignee: str
+    sla: str
+    created_at: object
+    cooling_off: bool
+
+
+def _queue_rows(appeals, types) -> list[QueueRow]:
+    """The page's rows as plain strings: labels are translated once per request, not once per row."""
+    now = timezone.now()
+    states, risks = {v: str(label) for v, label in AppealState.choices}, {v: str(label) for v, label in Risk.choices}
+    names = {pk: t.name for pk, t in types.items()}
+    prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
+    return [
+        QueueRow(
+            reference=a.reference, url=f"{prefix}{a.reference}/", type_name=names[a.appeal_type_id],
+            risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
+            assignee=a.assignee.get_username() if a.assignee_id else "", sla=sla_badge_html(a, now),
+            created_at=a.created_at, cooling_off=bool(a.cooling_off_of_id),
+        )
+        for a in appeals
+    ]
 
 
 @agent_required

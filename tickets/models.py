@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -136,6 +137,7 @@ SLA_RUNNING_STATES = (
     AppealState.PENDING_APPROVAL,
 )
 DECIDED_STATES = (AppealState.APPROVED, AppealState.REJECTED)
+CLOSED_STATES = (AppealState.APPROVED, AppealState.REJECTED, AppealState.WITHDRAWN, AppealState.CLOSED)
 
 
 class SlaStage(models.IntegerChoices):
@@ -209,11 +211,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         related_name="assigned_appeals", verbose_name=_("assignee"),
     )
 
-    contact_email = models.EmailField(_("contact e-mail"), db_index=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"))
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True, db_index=True)
     language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS)
 
-    account_identifier = models.CharField(_("account name or ID"), max_length=150, blank=True, db_index=True)
+    account_identifier = models.CharField(_("account name or ID"), max_length=150, blank=True)
     registered_phone = models.CharField(_("registered phone"), max_length=32, blank=True, db_index=True)
     new_phone = models.CharField(_("new phone"), max_length=32, blank=True)
     device_model = models.CharField(_("device model"), max_length=100, blank=True)
@@ -227,7 +229,7 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     letter_steps_taken = models.TextField(_("steps already taken"))
     letter_request = models.TextField(_("request"))
 
-    sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True, db_index=True)
+    sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True)
     sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True)
     # Set while we wait on the appellant (awaiting_info): the SLA clock is paused since then.
     sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True, db_index=True)
@@ -267,6 +269,24 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("appeal")
         verbose_name_plural = _("appeals")
         indexes = [
+            # The console's queues: each walks one of these in (sla_due_at, id) order and stops
+            # after a page (keyset pagination), whatever the size of the table.
+            models.Index(fields=["sla_due_at", "id"], name="appeal_open_due", condition=models.Q(state__in=OPEN_STATES)),
+            models.Index(
+                fields=["sla_due_at", "id"], name="appeal_unassigned_due",
+                condition=models.Q(state__in=OPEN_STATES, assignee__isnull=True),
+            ),
+            models.Index(
+                fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_due", condition=models.Q(state__in=OPEN_STATES),
+            ),
+            models.Index(fields=["state", "sla_due_at", "id"], name="appeal_state_due", condition=models.Q(state__in=OPEN_STATES)),
+            models.Index(
+                fields=["-closed_at", "-id"], name="appeal_closed_recent",
+                condition=models.Q(state__in=CLOSED_STATES),
+            ),
+            # Search: the console matches e-mail and account case-insensitively (UPPER(...) = UPPER(...)).
+            models.Index(Upper("contact_email"), name="appeal_email_upper"),
+            models.Index(Upper("account_identifier"), name="appeal_account_upper"),
             models.Index(
                 fields=["sla_warn_at"], name="appeal_sla_warn_pending",
                 condition=models.Q(state__in=SLA_RUNNING_STATES, sla_stage=0),

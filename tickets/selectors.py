@@ -10,11 +10,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .models import OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealEvent, AppealState
+from .models import CLOSED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealEvent, AppealState
 from .roles import is_agent, is_supervisor
 
 DUE_SOON = timedelta(hours=12)
-CLOSED_STATES = (AppealState.APPROVED, AppealState.REJECTED, AppealState.WITHDRAWN, AppealState.CLOSED)
 
 
 @dataclass(frozen=True)

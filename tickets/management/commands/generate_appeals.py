@@ -8,14 +8,16 @@ from tickets.models import AppealType
 
 
 class Command(BaseCommand):
-    help = "Insert synthetic open appeals in bulk (for benchmarks)."
+    help = "Insert synthetic appeals in bulk, with their events and evidence rows (for benchmarks)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--count", type=int, required=True, help="Open appeals whose SLA is in the future.")
-        parser.add_argument("--due", type=int, default=0, help="Extra appeals whose SLA has just passed.")
+        parser.add_argument("--count", type=int, required=True, help="Appeals in a realistic mix of types and states.")
+        parser.add_argument("--due", type=int, default=0, help="Extra open appeals whose SLA has just passed.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
+        parser.add_argument("--open-only", action="store_true", help="Only open appeals, all inside their SLA.")
+        parser.add_argument("--no-related", action="store_true", help="Skip the audit events and evidence rows.")
 
-    def handle(self, *args, count, due, seed, **options):
+    def handle(self, *args, count, due, seed, open_only, no_related, **options):
         appeal_types_seed(AppealType)
-        inserted = appeals_generate(count=count, due=due, seed=seed)
+        inserted = appeals_generate(count=count, due=due, seed=seed, open_only=open_only, related=not no_related)
         self.stdout.write(f"inserted {inserted} appeals ({due} due now)")
