@@ -58,7 +58,7 @@ test: system-deps-test install-dev
 
 bench: install-dev
 	@mkdir -p var/static
-	$(TEST_ENV) $(PY) -m pytest bench -q -o python_files='bench_*.py'
+	$(TEST_ENV) $(PY) -m pytest -q -o python_files='bench_*.py' bench/bench_submission.py bench/bench_processing.py bench/bench_sla.py bench/bench_console.py
 
 clean:
 	rm -rf $(VENV) node_modules var/static test-artifacts

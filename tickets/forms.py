@@ -238,6 +238,11 @@ class EvidenceUploadForm(forms.Form):
                 required=required,
                 error_messages={"required": _("Please upload: %(kind)s.") % {"kind": label}},
             )
+        for name, field in self.fields.items():
+            field.widget.attrs.update({
+                "class": "form-control", "data-kind": "csv" if name.endswith("_csv") else "evidence",
+                "aria-describedby": f"id_{name}_help id_{name}_errors",
+            })
         self.sniffed: dict[str, list] = {}
         self.recharge_rows: list[dict] = []
         self.device_rows: list[dict] = []
@@ -350,6 +355,22 @@ class AppealSubmissionForm:
         elif valid:
             self.recharge_rows, self.device_rows = [], []
         return valid
+
+    def errors_by_input_name(self) -> dict[str, list[str]]:
+        """Every error, keyed by the `name` of the input it belongs to ("__all__" for the form)."""
+        errors: dict[str, list[str]] = {}
+        for part in (self.appeal, self.uploads):
+            for field, messages in part.errors.items():
+                errors.setdefault("__all__" if field == "__all__" else part.add_prefix(field), []).extend(messages)
+        for formset in (f for f in (self.recharge, self.devices) if f is not None):
+            for form in formset.forms:
+                for field, messages in form.errors.items():
+                    errors.setdefault(form.add_prefix(field), []).extend(messages)
+            if formset.non_form_errors():
+                errors.setdefault("__all__", []).extend(formset.non_form_errors())
+        if self.records_errors:
+            errors["__records__"] = list(self.records_errors)
+        return errors
 
     @property
     def appeal_fields(self) -> dict:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .models import Appeal, AppealEvent, AppealState, SlaEvent, SlaStage
 from .notifications import outbox_enqueue
@@ -60,14 +61,23 @@ def _take(qs, taken: list[int]):
     return rows
 
 
-def _record(appeal: Appeal, kind: str, recipients: list[str]) -> bool:
-    """The SlaEvent for this appeal, kind and cycle; False if one exists (another sweep acted)."""
-    try:
-        with transaction.atomic():
-            SlaEvent.objects.create(appeal=appeal, kind=kind, cycle=appeal.sla_cycle, recipients=", ".join(recipients))
-    except IntegrityError:
-        return False
-    return True
+def _record(appeals: list[Appeal], kind: str, recipients: dict[int, list[str]]) -> list[Appeal]:
+    """One SlaEvent per appeal for this kind and cycle, in one statement; returns the appeals it was
+    recorded for (an existing one means another sweep acted: that appeal is skipped)."""
+    if not appeals:
+        return []
+    now = timezone.now()
+    table = connection.ops.quote_name(SlaEvent._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(appeals))
+    params = [v for a in appeals for v in (a.pk, kind, a.sla_cycle, ", ".join(recipients[a.pk]), now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (appeal_id, kind, cycle, recipients, created_at) VALUES {rows} "
+            "ON CONFLICT (appeal_id, kind, cycle) DO NOTHING RETURNING appeal_id",
+            params,
+        )
+        recorded = {row[0] for row in cursor.fetchall()}
+    return [a for a in appeals if a.pk in recorded]
 
 
 def sla_sweep(*, now=None) -> SweepReport:
@@ -87,46 +97,42 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
     taken: list[int] = []
     alerts: dict[tuple[str, str], list[Appeal]] = defaultdict(list)  # (kind, e-mail) -> appeals
     with transaction.atomic():
-        agents = supervisors = admins = None
-
-        for appeal in _take(Appeal.objects.due_for_breach(now), taken):
-            supervisors = supervisors if supervisors is not None else _emails(_staff(group=SUPERVISORS))
-            if not _record(appeal, SlaEvent.Kind.BREACH, supervisors):
-                continue
+        due = _take(Appeal.objects.due_for_breach(now), taken)
+        supervisors = _emails(_staff(group=SUPERVISORS)) if due else []
+        events = []
+        for appeal in _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors)):
+            fields = ["sla_stage", "updated_at"]
             if appeal.state in ESCALATABLE:
                 from_state = appeal.state
-                appeal.escalate(by=None)
-                AppealEvent.objects.create(
+                appeal.escalate(by=None)  # the transition, as everywhere: it sets the state and its time
+                fields += ["state", "escalated_at"]
+                events.append(AppealEvent(
                     appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
-                    to_state=appeal.state, comment="SLA breached: escalated automatically.", public=False,
-                )
+                    to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
+                ))
                 report.escalated.append(appeal.reference)
             appeal.sla_stage = SlaStage.BREACHED
-            appeal.save()
+            appeal.save(update_fields=fields)
             report.breached.append(appeal.reference)
             for email in supervisors:
                 alerts[(SlaEvent.Kind.BREACH, email)].append(appeal)
+        AppealEvent.objects.bulk_create(events)
 
-        for appeal in _take(Appeal.objects.due_for_warning(now), taken):
-            if appeal.assignee_id:
-                recipients = _emails([appeal.assignee])
-            else:
-                agents = agents if agents is not None else _emails(_staff(group=AGENTS))
-                recipients = agents
-            if not _record(appeal, SlaEvent.Kind.WARNING, recipients):
-                continue
-            appeal.sla_stage = SlaStage.WARNED
-            appeal.save(update_fields=["sla_stage", "updated_at"])
+        due = _take(Appeal.objects.due_for_warning(now), taken)
+        agents = _emails(_staff(group=AGENTS)) if any(not a.assignee_id for a in due) else []
+        recipients = {a.pk: _emails([a.assignee]) if a.assignee_id else agents for a in due}
+        warned = _record(due, SlaEvent.Kind.WARNING, recipients)
+        Appeal.objects.filter(pk__in=[a.pk for a in warned]).update(sla_stage=SlaStage.WARNED, updated_at=now)
+        for appeal in warned:
             report.warned.append(appeal.reference)
-            for email in recipients:
+            for email in recipients[appeal.pk]:
                 alerts[(SlaEvent.Kind.WARNING, email)].append(appeal)
 
-        for appeal in _take(Appeal.objects.due_for_second_breach(now), taken):
-            admins = admins if admins is not None else _emails(_staff(superusers=True))
-            if not _record(appeal, SlaEvent.Kind.SECOND_BREACH, admins):
-                continue
-            appeal.sla_stage = SlaStage.SECOND_BREACH
-            appeal.save(update_fields=["sla_stage", "updated_at"])
+        due = _take(Appeal.objects.due_for_second_breach(now), taken)
+        admins = _emails(_staff(superusers=True)) if due else []
+        second = _record(due, SlaEvent.Kind.SECOND_BREACH, dict.fromkeys((a.pk for a in due), admins))
+        Appeal.objects.filter(pk__in=[a.pk for a in second]).update(sla_stage=SlaStage.SECOND_BREACH, updated_at=now)
+        for appeal in second:
             report.second_breached.append(appeal.reference)
             for email in admins:
                 alerts[(SlaEvent.Kind.SECOND_BREACH, email)].append(appeal)

@@ -3,9 +3,10 @@
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -47,6 +48,7 @@ def home(request):
 @ratelimit(key="ip", rate=_rate("RATELIMIT_SUBMIT_PER_IP"), method="POST", block=True)
 def appeal_new(request, type_code: str):
     appeal_type = get_object_or_404(AppealType, code=type_code, is_active=True)
+    wants_json = "application/json" in request.headers.get("Accept", "")
     if request.method == "POST":
         form = AppealSubmissionForm(appeal_type=appeal_type, data=request.POST, files=request.FILES)
         if form.is_valid():
@@ -59,7 +61,11 @@ def appeal_new(request, type_code: str):
                 files=form.uploads.files_to_store(),
                 ip=request.META.get("REMOTE_ADDR"),
             )
+            if wants_json:  # the page's upload script: it navigates there itself
+                return JsonResponse({"redirect": reverse("tickets:submitted", args=[appeal.reference])})
             return redirect("tickets:submitted", reference=appeal.reference)
+        if wants_json:  # the page keeps the form and the chosen files; only what failed is redone
+            return JsonResponse({"errors": form.errors_by_input_name()}, status=400)
         messages.error(request, _("Your appeal was not sent yet: please correct the fields marked below."))
         status = 400
     else:
@@ -72,6 +78,9 @@ def appeal_new(request, type_code: str):
 def _upload_limits() -> dict:
     return {
         "max_files": settings.EVIDENCE_MAX_FILES,
+        "total_bytes": settings.EVIDENCE_MAX_TOTAL_BYTES,
+        "image_bytes": settings.EVIDENCE_MAX_IMAGE_BYTES,
+        "csv_bytes": settings.EVIDENCE_MAX_CSV_BYTES,
         "total": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES),
         "image": filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES),
         "csv": filesizeformat(settings.EVIDENCE_MAX_CSV_BYTES),
