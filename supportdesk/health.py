@@ -2,11 +2,14 @@
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from .celery import app as celery_app
+
+CELERY_STATUS_KEY = "healthz:celery"
 
 
 def _database() -> str:
@@ -28,11 +31,18 @@ def _redis() -> str:
 
 
 def _celery() -> str:
+    """Whether a worker answers a ping. Kept for 30 s in the cache: with no worker, a ping waits its
+    whole timeout, and a monitoring probe every few seconds must not hold a web worker that long."""
+    cached = cache.get(CELERY_STATUS_KEY)
+    if cached is not None:
+        return cached
     try:
         replies = celery_app.control.ping(timeout=1.0)
     except Exception as exc:
         return f"error: {type(exc).__name__}"
-    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})" if replies else "no worker answered"
+    status = f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})" if replies else "no worker answered"
+    cache.set(CELERY_STATUS_KEY, status, 30)
+    return status
 
 
 @never_cache

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -95,7 +96,7 @@ class QueueRow:
     state_label: str
     assignee: str
     sla: str
-    created_at: object
+    created: str
     cooling_off: bool
 
 
@@ -110,7 +111,7 @@ def _queue_rows(appeals, types) -> list[QueueRow]:
             reference=a.reference, url=f"{prefix}{a.reference}/", type_name=names[a.appeal_type_id],
             risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
             assignee=a.assignee.get_username() if a.assignee_id else "", sla=sla_badge_html(a, now),
-            created_at=a.created_at, cooling_off=bool(a.cooling_off_of_id),
+            created=f"{localtime(a.created_at):%m-%d %H:%M}", cooling_off=bool(a.cooling_off_of_id),
         )
         for a in appeals
     ]
