@@ -40,5 +40,9 @@ def pytest_terminal_summary(terminalreporter):
         "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), **MACHINE,
     }
     path = Path(__file__).resolve().parent / "results.json"
-    path.write_text(json.dumps({"machine": machine, "results": RESULTS}, indent=2) + "\n", encoding="utf-8")
+    # Merge by name, so running one benchmark file refreshes its figures and keeps the others.
+    previous = json.loads(path.read_text(encoding="utf-8"))["results"] if path.exists() else []
+    fresh = {r["name"] for r in RESULTS}
+    merged = [r for r in previous if r["name"] not in fresh] + RESULTS
+    path.write_text(json.dumps({"machine": machine, "results": merged}, indent=2) + "\n", encoding="utf-8")
     terminalreporter.write_line(f"written to {path}")
