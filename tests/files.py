@@ -40,13 +40,8 @@ def jpeg(name="photo.jpg", **kwargs) -> SimpleUploadedFile:
     return upload(name, photo_bytes(**kwargs), "image/jpeg")
 
 
-def pdf_bytes() -> bytes:
-    """A minimal, well-formed one-page PDF."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
+def pdf_document(objects: list[bytes]) -> bytes:
+    """A well-formed PDF of the given objects (numbered from 1; object 1 is the catalogue)."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
@@ -59,6 +54,15 @@ def pdf_bytes() -> bytes:
         out.write(b"%010d 00000 n \n" % offset)
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    """A minimal, well-formed one-page PDF."""
+    return pdf_document([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ])
 
 
 def noise_png_bytes(megabytes: float) -> bytes:
@@ -119,21 +123,9 @@ def pdf_with_javascript_bytes(obfuscated: bool = False) -> bytes:
     """A PDF that runs JavaScript when opened. Obfuscated: the name is written with a #-escape, so
     only a structural parse (not a byte search) sees it."""
     name = b"/J#61vaScript" if obfuscated else b"/JavaScript"
-    objects = [
+    return pdf_document([
         b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    ])

@@ -23,8 +23,7 @@ class AgentChoiceField(forms.ModelChoiceField):
 
 
 class QueueFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False,
-                        widget=forms.TextInput(attrs={"placeholder": _("Reference, e-mail, account or phone")}))
+    q = forms.CharField(label=_("Search"), required=False)
     appeal_type = forms.ModelChoiceField(label=_("Type"), queryset=AppealType.objects.all(), required=False)
     state = forms.ChoiceField(label=_("State"), choices=[("", "---------"), *AppealState.choices], required=False)
     assignee = AgentChoiceField(label=_("Assignee"), queryset=agents_queryset(), required=False)
@@ -33,9 +32,6 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents_queryset()
-        for field in self.fields.values():
-            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
-            field.widget.attrs["class"] = css
 
 
 class ActionForm(forms.Form):
@@ -58,10 +54,7 @@ class BulkForm(forms.Form):
     """Claim or assign the appeals ticked on the queue page (`references`, read with getlist)."""
 
     action = forms.ChoiceField(choices=[("claim", _("Claim")), ("assign", _("Assign to"))])
-    assignee = AgentChoiceField(
-        queryset=agents_queryset(), required=False,
-        widget=forms.Select(attrs={"id": "bulk-assignee", "class": "form-select form-select-sm"}),
-    )
+    assignee = AgentChoiceField(queryset=agents_queryset(), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -49,9 +49,6 @@ class IdNumberRule(models.TextChoices):
 class AppealType(models.Model):
     """A kind of appeal, with what it requires. Seeded by a data migration; editable in admin."""
 
-    # Appeal fields an appeal type may make required on the form.
-    REQUIRABLE_FIELDS = ("account_identifier", "registered_phone", "new_phone", "device_model")
-
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name_zh_hans = models.CharField(_("name (Chinese)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)

@@ -164,8 +164,3 @@ def test_a_withdrawn_appeal_cannot_be_withdrawn_again(client, appeal):
     assert "This appeal can no longer be withdrawn" in response.content.decode()
     assert AppealEvent.objects.filter(appeal=appeal, kind="withdraw").count() == 1
     assert OutboundEmail.objects.filter(appeal=appeal, template="withdrawn").count() == 1
-
-
-def test_state_cannot_be_assigned_directly(appeal):
-    with pytest.raises(AttributeError):
-        appeal.state = "approved"
