@@ -82,7 +82,7 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         if t50 is not None:
             hours_by_type.append({"type": appeal_type, "p50": t50, "p90": t90})
 
-    open_appeals = Appeal.objects.filter(state__in=OPEN_STATES)
+    open_appeals = Appeal.objects.open()
     buckets = {}
     for low, high in AGE_BUCKETS:
         age = Q(created_at__lte=now - timedelta(hours=low))
