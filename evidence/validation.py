@@ -43,10 +43,6 @@ class SniffedFile:
     width: int | None = None
     height: int | None = None
 
-    @property
-    def is_image(self) -> bool:
-        return self.content_type in IMAGE_TYPES
-
 
 def _head(uploaded, length: int = 8192) -> bytes:
     uploaded.seek(0)

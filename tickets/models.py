@@ -472,7 +472,6 @@ class AppealEvent(models.Model):
         EVIDENCE_VERIFIED = "evidence_verified", _("Evidence verified")
         EVIDENCE_UNVERIFIED = "evidence_unverified", _("Evidence verification withdrawn")
         EVIDENCE_VIEWED = "evidence_viewed", _("Evidence viewed")
-        EVIDENCE_PROCESSED = "evidence_processed", _("Evidence processed")
         EVIDENCE_REJECTED = "evidence_rejected", _("Evidence refused")
         EVIDENCE_PURGED = "evidence_purged", _("Evidence files deleted (retention)")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
