@@ -2,7 +2,8 @@
 
 Each batch of a sweep is one transaction. It takes the due rows with SELECT … FOR UPDATE SKIP LOCKED (a
 concurrent sweep skips them), records each action as an `SlaEvent` (unique per appeal, kind and
-cycle: a second attempt fails on the constraint and is skipped, inside a savepoint), advances the
+cycle; one INSERT … ON CONFLICT DO NOTHING per batch, and an appeal whose event already exists is
+skipped), advances the
 appeal's `sla_stage` (so its partial index no longer covers it), runs the `escalate` transition for
 breaches, and writes one alert e-mail per recipient and kind to the outbox, all committed together.
 Running it twice, or two at once, never acts twice.
