@@ -149,13 +149,15 @@ def appeal_detail(request, reference: str):
     appeal = access_appeal(user=request.user, reference=reference)
     evidence = list(appeal.evidence.all())
     required = appeal.appeal_type.required_evidence
+    actions = appeal_actions_for(appeal=appeal, user=request.user)
     context = {
         "appeal": appeal,
         "evidence": evidence,
         "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
         "events": list(appeal.events.all()),
-        "actions": appeal_actions_for(appeal=appeal, user=request.user),
-        "agents": list(agents_queryset()),
+        "actions": actions,
+        # Only "resume" asks for an agent: query the list only when it is on the page.
+        "agents": list(agents_queryset()) if any(a.needs_assignee for a in actions) else [],
         "comment_form": CommentForm(),
         "blockers": appeal.approval_blockers(),
         "signals": fraud_signals(appeal),
