@@ -213,3 +213,17 @@ def test_console_is_in_chinese_by_default(agent_client, agent, appeal_types):
     detail = agent_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     for message in ("Request information", "Reject", "Escalate", "Timeline"):
         assert zh(message) in detail
+
+
+def test_resume_offers_the_agents_to_hand_the_appeal_to(client, appeal_types):
+    agent = AgentFactory(username="agent_resume")
+    appeal = AppealFactory(state="escalated", assignee=agent)
+    client.force_login(SupervisorFactory(username="sup_resume"))
+    html = client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
+    assert 'data-action="resume"' in html
+    assert f'<option value="{agent.pk}">agent_resume</option>' in html
+    response = client.post(reverse("desk:act", args=[appeal.reference]),
+                           {"action": "resume", "expected_state": "escalated", "assignee": agent.pk})
+    assert response.status_code == 302
+    appeal.refresh_from_db()
+    assert (appeal.state, appeal.assignee) == ("in_review", agent)
