@@ -219,20 +219,22 @@ def evidence_verify(request, reference: str, evidence_id):
 GREEN, RED, BLUE = "#198754", "#dc3545", "#0d6efd"
 
 
-def _bars(rows: list[dict], label, parts: list[tuple[str, str, str]]) -> dict:
+def _bars(key: str, title: str, label_heading: str, rows: list[dict], label, parts: list[tuple[str, str, str]],
+          note: str = "") -> dict:
     """A chart: one bar per row, split into coloured segments (key, colour, heading), widths relative
     to the largest total, with the numbers as table columns beside it."""
-    totals = [sum(row[key] or 0 for key, _c, _h in parts) for row in rows]
+    totals = [sum(row[k] or 0 for k, _c, _h in parts) for row in rows]
     largest = max(totals, default=0) or 1
     bars = []
     for row, total in zip(rows, totals, strict=True):
         x, segments = 0.0, []
-        for key, colour, _heading in parts:
-            width = 100.0 * (row[key] or 0) / largest
-            segments.append({"x": round(x, 2), "width": round(width, 2), "colour": colour, "value": row[key]})
+        for k, colour, _heading in parts:
+            width = 100.0 * (row[k] or 0) / largest
+            segments.append({"x": round(x, 2), "width": round(width, 2), "colour": colour, "value": row[k]})
             x += width
         bars.append({"label": label(row), "segments": segments, "total": total})
-    return {"bars": bars, "headings": [heading for _k, _c, heading in parts]}
+    return {"key": key, "title": title, "label_heading": label_heading, "note": note, "bars": bars,
+            "headings": [heading for _k, _c, heading in parts]}
 
 
 @agent_required
@@ -248,16 +250,21 @@ def metrics(request):
             writer.writerow([csv_safe(cell) for cell in row])
         return response
     compliance = [("met", GREEN, _("Met")), ("breached", RED, _("Breached"))]
-    context = {
-        "metrics": data,
-        "by_type": _bars(data.compliance_by_type, lambda r: r["type"].name, compliance),
-        "by_week": _bars(data.compliance_by_week, lambda r: r["week"].strftime("%Y-%m-%d"), compliance),
-        "backlog": _bars(data.backlog, lambda r: f"{r['low']}–{r['high']} h" if r["high"] else f"> {r['low']} h",
-                         [("count", BLUE, _("Open"))]),
-        "breaches": _bars(data.breaches_by_day, lambda r: r["day"].strftime("%m-%d"), [("count", RED, _("Breaches"))]),
-        "workload": _bars(data.workload, lambda r: r["assignee__username"],
-                          [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))]),
-    }
+    decided = ", ".join(f"{r['assignee__username']} {r['decided_7d']}" for r in data.workload) or "—"
+    charts = [
+        _bars("compliance-by-type", _("Compliance by type"), _("Type"), data.compliance_by_type,
+              lambda r: r["type"].name, compliance),
+        _bars("compliance-by-week", _("Compliance by week"), _("Week of"), data.compliance_by_week,
+              lambda r: r["week"].strftime("%Y-%m-%d"), compliance),
+        _bars("backlog", _("Open appeals by age"), _("Age"), data.backlog,
+              lambda r: f"{r['low']}–{r['high']} h" if r["high"] else f"> {r['low']} h", [("count", BLUE, _("Open"))]),
+        _bars("breaches-by-day", _("Breaches per day (30 days)"), _("Day"), data.breaches_by_day,
+              lambda r: r["day"].strftime("%m-%d"), [("count", RED, _("Breaches"))]),
+        _bars("workload", _("Workload per agent"), _("Agent"), data.workload, lambda r: r["assignee__username"],
+              [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))],
+              note=f"{_('Bars: overdue (red) and open (blue). Decided in the last 7 days:')} {decided}"),
+    ]
+    context = {"metrics": data, "charts": charts}
     return render(request, "desk/metrics.html", context)
 
 
