@@ -21,9 +21,9 @@ from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agen
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .models import Appeal, AppealState, AppealType, Risk
+from .presentation import sla_badge_html
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
-from .templatetags.desk import sla_badge_html
 from .workflow import (
     WorkflowError,
     appeal_act,

@@ -1,44 +1,16 @@
 """Template helpers for the console."""
 
 from django import template
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
-from django.utils.timezone import localtime
-from django.utils.translation import gettext as _
 
+from tickets.presentation import sla_badge_html
 from tickets.roles import is_supervisor
-from tickets.selectors import sla_status
 
 register = template.Library()
-
-
-def _duration(seconds: int) -> str:
-    seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    if hours >= 48:
-        return _("%(days)d d %(hours)d h") % {"days": hours // 24, "hours": hours % 24}
-    return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest // 60}
 
 
 @register.simple_tag
 def sla_badge(appeal, now=None):
     return sla_badge_html(appeal, now)
-
-
-def sla_badge_html(appeal, now=None):
-    """The SLA column: a coloured badge with time left or overdue. It runs once per queue row, so
-    it builds its HTML directly instead of rendering a sub-template."""
-    kind, css, left = sla_status(appeal, now)
-    if kind == "stopped":
-        text = "—"
-    elif kind == "paused":
-        text = _("paused")
-    elif kind == "overdue":
-        text = _("overdue by %(time)s") % {"time": _duration(left)}
-    else:
-        text = _("%(time)s left") % {"time": _duration(left)}
-    title = f' title="{localtime(appeal.sla_due_at):%Y-%m-%d %H:%M}"' if appeal.sla_due_at else ""
-    return mark_safe(f'<span class="badge text-bg-{css}"{title}>{escape(text)}</span>')  # noqa: S308 - escaped
 
 
 @register.filter
