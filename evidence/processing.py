@@ -19,9 +19,8 @@ from PIL import Image, ImageOps
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from tickets.models import AppealEvent
-
 from .models import Evidence
+from .notices import evidence_refused_record
 from .storage import evidence_storage
 from .validation import IMAGE_TYPES, PDF_TYPE, pdf_active_message
 
@@ -157,10 +156,7 @@ def evidence_process(*, evidence_id) -> Evidence | None:
             obsolete = [evidence.file.name]
             evidence.file.name = ""
             evidence.status, evidence.status_reason = Evidence.Status.REJECTED, refused.message
-            AppealEvent.objects.create(
-                appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_REJECTED, actor_label="system", public=True,
-                comment=f"{evidence.original_name}: {refused.message}",
-            )
+            evidence_refused_record(evidence=evidence, message=refused.message)
         evidence.processed_at = timezone.now()
         evidence.save()
         transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])

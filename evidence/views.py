@@ -7,40 +7,27 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 
+from supportdesk.client import client_ip
 from tickets.models import AppealEvent
-from tickets.roles import is_agent
 
+from .access import evidence_viewer
 from .models import Evidence, EvidenceAccess
-
-TRACKED_SESSION_KEY = "tracked_appeals"
-
-
-def appellant_grant(request, reference: str) -> None:
-    """Called by the status page once its signed link checked out: this browser may see the
-    appeal's evidence for the rest of its session."""
-    tracked = request.session.get(TRACKED_SESSION_KEY, [])
-    if reference not in tracked:
-        request.session[TRACKED_SESSION_KEY] = [*tracked, reference][-20:]
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get(settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR") or request.META.get("REMOTE_ADDR")
 
 
 def _serve(request, evidence_id, *, thumbnail: bool):
     evidence = Evidence.objects.select_related("appeal").filter(pk=evidence_id).first()
     if evidence is None:
         raise Http404
-    staff = is_agent(request.user)
-    appellant = evidence.appeal.reference in request.session.get(TRACKED_SESSION_KEY, [])
-    if not (staff or appellant):
+    viewer = evidence_viewer(request, evidence)
+    if viewer is None:
         raise Http404
+    staff = viewer == "staff"
     stored = evidence.thumbnail if thumbnail else evidence.file
     if evidence.status != Evidence.Status.READY or not stored:
         raise Http404  # still being processed, refused, or deleted under the retention policy
     EvidenceAccess.objects.create(
         evidence=evidence, user=request.user if staff else None, by_appellant=not staff,
-        ip_address=_client_ip(request), thumbnail=thumbnail,
+        ip_address=client_ip(request), thumbnail=thumbnail,
     )
     if not thumbnail:
         AppealEvent.objects.create(

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from django_fsm import TransitionNotAllowed, can_proceed
 from django_ratelimit.decorators import ratelimit
 
-from evidence.views import appellant_grant
+from evidence.access import appellant_grant
+from supportdesk.client import client_ip
 
 from .forms import AppealSubmissionForm, AppellantEvidenceForm, TrackForm, WithdrawForm
 from .models import Appeal, AppealEvent, AppealState, AppealType
@@ -59,7 +60,7 @@ def appeal_new(request, type_code: str):
                 recharge_rows=form.recharge_rows,
                 device_rows=form.device_rows,
                 files=form.uploads.files_to_store(),
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
             )
             if wants_json:  # the page's upload script: it navigates there itself
                 return JsonResponse({"redirect": reverse("tickets:submitted", args=[appeal.reference])})
