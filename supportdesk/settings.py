@@ -266,6 +266,10 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 # Staff login throttling reads the client address from the same place.
 AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
+# Bounds on what an appellant sends: records of each kind per appeal (rows typed on the page and CSV
+# rows together; also the page's row limit), and the console's page of records.
+APPEAL_MAX_RECORD_ROWS = env.int("APPEAL_MAX_RECORD_ROWS", default=200)
+APPEAL_RECORDS_PAGE_SIZE = env.int("APPEAL_RECORDS_PAGE_SIZE", default=50)
 
 # --- Forms ----------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

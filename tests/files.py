@@ -129,3 +129,12 @@ def pdf_with_javascript_bytes(obfuscated: bool = False) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
     ])
+
+
+def many_rows_records_csv_bytes(rows: int = 130_000, kind: str = "device") -> bytes:
+    """A records CSV of `rows` short valid rows (130,000 login-device rows fit under the 2 MB limit)."""
+    if kind == "recharge":
+        header, row = b"order_number,amount,currency,paid_at\n", b"A,1,CNY,2026-10-01\n"
+    else:
+        header, row = b"seen_at,device_model\n", b"2026-10-01,A\n"
+    return header + row * rows

@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from .models import AppealState, AppealType, Risk
 from .roles import AGENTS, SUPERVISORS
 
+# The longest note, reply or action comment (a decision reason, a request for information) an agent
+# can write; the console's text boxes carry it as `maxlength`.
+TEXT_MAX_CHARS = 5000
+
 
 def agents_queryset():
     return (
@@ -37,7 +41,7 @@ class QueueFilterForm(forms.Form):
 class ActionForm(forms.Form):
     action = forms.CharField()
     expected_state = forms.CharField(required=False)
-    comment = forms.CharField(required=False, max_length=5000)
+    comment = forms.CharField(required=False, max_length=TEXT_MAX_CHARS)
     assignee = AgentChoiceField(queryset=agents_queryset(), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -46,7 +50,7 @@ class ActionForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label=_("Message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(label=_("Message"), max_length=TEXT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3}))
     public = forms.BooleanField(label=_("Send to the appellant (public reply)"), required=False)
 
 

@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,13 +17,13 @@ from django.views.decorators.http import require_POST
 
 from evidence.models import Evidence
 
-from .desk_forms import ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
+from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealState, AppealType, Risk
+from .models import Appeal, AppealState, AppealType, LoginDeviceRecord, RechargeRecord, Risk
 from .presentation import sla_badge_html
 from .roles import is_agent, is_supervisor
-from .selectors import QUEUES, access_appeal, appeal_list_for_agent, queues_for
+from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
 from .workflow import (
     WorkflowError,
     appeal_act,
@@ -159,6 +159,9 @@ def appeal_detail(request, reference: str):
         # Only "resume" asks for an agent: query the list only when it is on the page.
         "agents": list(agents_queryset()) if any(a.needs_assignee for a in actions) else [],
         "comment_form": CommentForm(),
+        "text_max_chars": TEXT_MAX_CHARS,
+        # A page of the records (`?records=<n>`), never all of them.
+        "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
         "signals": fraud_signals(appeal),
         "now": timezone.now(),
@@ -268,19 +271,32 @@ def metrics(request):
     return render(request, "desk/metrics.html", context)
 
 
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer inside a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
 @agent_required
 def appeal_records_csv(request, reference: str):
-    """The appeal's recharge and login-device records as CSV, with formula-like cells made inert."""
+    """The appeal's recharge and login-device records as CSV, with formula-like cells made inert.
+    Streamed row by row from the database, so its size never sits in memory."""
     appeal = access_appeal(user=request.user, reference=reference)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_records_csv_lines(appeal), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{appeal.reference}-records.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
-                     "ip_address", "device_model", "device_id", "location"])
-    for r in appeal.recharge_records.all():
-        writer.writerow([csv_safe(v) for v in ("recharge", r.paid_at.isoformat(), r.order_number, r.amount, r.currency,
-                                               r.product, "", "", "", "")])
-    for d in appeal.device_records.all():
-        writer.writerow([csv_safe(v) for v in ("login_device", d.seen_at.isoformat(), "", "", "", "", d.ip_address,
-                                               d.device_model, d.device_id, d.location)])
     return response
+
+
+def _records_csv_lines(appeal):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
+                           "ip_address", "device_model", "device_id", "location"])
+    recharges = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
+    for r in recharges.iterator(chunk_size=500):
+        yield writer.writerow([csv_safe(v) for v in ("recharge", r.paid_at.isoformat(), r.order_number, r.amount,
+                                                     r.currency, r.product, "", "", "", "")])
+    devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
+    for d in devices.iterator(chunk_size=500):
+        yield writer.writerow([csv_safe(v) for v in ("login_device", d.seen_at.isoformat(), "", "", "", "",
+                                                     d.ip_address, d.device_model, d.device_id, d.location)])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -62,6 +63,17 @@ class MultipleFileField(forms.FileField):
 
 
 ID_IMAGE_KINDS = {EvidenceKind.ID_FRONT, EvidenceKind.ID_BACK, EvidenceKind.ID_HANDHELD}
+
+
+def length_limit_text(max_length: int) -> str:
+    """The limit of a free-text field as shown under it, e.g. "Up to 5,000 characters."."""
+    return _("Up to %(count)s characters.") % {"count": number_format(max_length, force_grouping=True)}
+
+
+def with_length_limit(field: forms.Field) -> None:
+    """Show a text field's limit in its help text; Django already puts it in `maxlength`."""
+    limit = length_limit_text(field.max_length)
+    field.help_text = f"{field.help_text} {limit}" if field.help_text else limit
 
 
 def consent_text() -> str:
@@ -126,6 +138,8 @@ class AppealForm(forms.ModelForm):
             id_field.widget.attrs.update(maxlength="4", inputmode="text")
         elif appeal_type.id_number_rule == IdNumberRule.OPTIONAL:
             id_field.required = False
+        for name in ("letter_background", "letter_steps_taken", "letter_request"):
+            with_length_limit(self.fields[name])
         # The appellant's e-mails follow the language they are reading the form in, unless they choose.
         self.fields["language"].initial = "en" if (get_language() or "").startswith("en") else "zh-hans"
 
@@ -158,8 +172,25 @@ class LoginDeviceRecordForm(forms.ModelForm):
         widgets = {"seen_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
 
-RechargeRecordFormSet = forms.formset_factory(RechargeRecordForm, extra=1, can_delete=True, max_num=200)
-LoginDeviceRecordFormSet = forms.formset_factory(LoginDeviceRecordForm, extra=1, can_delete=True, max_num=200)
+class RecordFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "too_many_forms": gettext_lazy("Too many records: at most %(num)d of each kind per appeal."),
+    }
+
+
+def record_formset(form_class) -> type[forms.BaseFormSet]:
+    """The page's rows of one record kind, at most APPEAL_MAX_RECORD_ROWS (read when the page is built)."""
+    cap = settings.APPEAL_MAX_RECORD_ROWS
+    return forms.formset_factory(
+        form_class, formset=RecordFormSet, extra=1, can_delete=True, max_num=cap, absolute_max=cap, validate_max=True
+    )
+
+
+def too_many_records_message() -> str:
+    return _(
+        "Too many records: at most %(max)d of each kind per appeal, rows on the page and rows in the CSV file together."
+    ) % {"max": settings.APPEAL_MAX_RECORD_ROWS}
+
 
 # CSV column names accepted for each record kind (English or Chinese headers).
 RECHARGE_COLUMNS = {
@@ -178,13 +209,20 @@ DEVICE_COLUMNS = {
 }
 
 
-def records_parse_csv(text: str, form_class, columns: dict) -> tuple[list[dict], list[str]]:
-    """Rows validated by the same form as the on-screen rows. Returns (rows, per-row errors)."""
+def records_parse_csv(text: str, form_class, columns: dict, max_rows: int | None = None) -> tuple[list[dict], list[str]]:
+    """Rows validated by the same form as the on-screen rows. Returns (rows, per-row errors).
+
+    The file is read row by row and given up as soon as it holds more than `max_rows` records
+    (default APPEAL_MAX_RECORD_ROWS), before that row is validated: a file of 100,000 rows costs
+    no more than one just over the limit."""
+    if max_rows is None:
+        max_rows = settings.APPEAL_MAX_RECORD_ROWS
+    unreadable = _("The CSV file could not be read (%(error)s). Save it again as CSV and retry.")
+    table = csv.reader(io.StringIO(text, newline=""))
     try:
-        table = list(csv.reader(io.StringIO(text, newline="")))
+        header = next(table, None)
     except csv.Error as exc:
-        return [], [_("The CSV file could not be read (%(error)s). Save it again as CSV and retry.") % {"error": exc}]
-    header = table[0] if table else None
+        return [], [unreadable % {"error": exc}]
     if not header:
         return [], [_("The CSV file has no header row.")]
     aliases = {alias: field for field, names in columns.items() for alias in names}
@@ -192,21 +230,27 @@ def records_parse_csv(text: str, form_class, columns: dict) -> tuple[list[dict],
     if not any(fields):
         expected = ", ".join(columns)
         return [], [_("The CSV header was not recognised. Use the columns: %(columns)s.") % {"columns": expected}]
-    rows, errors = [], []
-    for line_number, values in enumerate(table[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue
-        data = {f: v.strip() for f, v in zip(fields, values, strict=False) if f}
-        form = form_class(data=data)
-        if form.is_valid():
-            rows.append(form.cleaned_data)
-        else:
-            for field, field_errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else field
-                errors.append(
-                    _("Row %(row)d, %(field)s: %(error)s")
-                    % {"row": line_number, "field": label, "error": " ".join(field_errors)}
-                )
+    rows, errors, count = [], [], 0
+    try:
+        for line_number, values in enumerate(table, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            count += 1
+            if count > max_rows:
+                return [], [too_many_records_message()]
+            data = {f: v.strip() for f, v in zip(fields, values, strict=False) if f}
+            form = form_class(data=data)
+            if form.is_valid():
+                rows.append(form.cleaned_data)
+            else:
+                for field, field_errors in form.errors.items():
+                    label = form.fields[field].label if field in form.fields else field
+                    errors.append(
+                        _("Row %(row)d, %(field)s: %(error)s")
+                        % {"row": line_number, "field": label, "error": " ".join(field_errors)}
+                    )
+    except csv.Error as exc:
+        return [], [unreadable % {"error": exc}]
     return rows, errors
 
 
@@ -246,6 +290,8 @@ class EvidenceUploadForm(forms.Form):
         self.sniffed: dict[str, list] = {}
         self.recharge_rows: list[dict] = []
         self.device_rows: list[dict] = []
+        # How many records each CSV may still add after the rows typed on the page (set by the page's form).
+        self.records_room: dict[str, int] = {}
 
     @staticmethod
     def kinds_for(appeal_type: AppealType) -> list[str]:
@@ -290,7 +336,8 @@ class EvidenceUploadForm(forms.Form):
             except ValidationError as exc:
                 self.add_error(name, exc)
                 continue
-            rows, row_errors = records_parse_csv(text, form_class, columns)
+            room = max(self.records_room.get(name, settings.APPEAL_MAX_RECORD_ROWS), 0)
+            rows, row_errors = records_parse_csv(text, form_class, columns, max_rows=room)
             if row_errors:
                 self.add_error(name, row_errors[:20])
                 continue
@@ -324,20 +371,29 @@ class AppealSubmissionForm:
         self.appeal_type = appeal_type
         self.appeal = AppealForm(data, appeal_type=appeal_type)
         self.uploads = EvidenceUploadForm(data, files, appeal_type=appeal_type)
-        self.recharge = RechargeRecordFormSet(data, prefix="recharge") if appeal_type.collects_records else None
-        self.devices = LoginDeviceRecordFormSet(data, prefix="device") if appeal_type.collects_records else None
+        collects = appeal_type.collects_records
+        self.recharge = record_formset(RechargeRecordForm)(data, prefix="recharge") if collects else None
+        self.devices = record_formset(LoginDeviceRecordForm)(data, prefix="device") if collects else None
         self.records_errors: list[str] = []
 
     @staticmethod
     def _rows(formset) -> list[dict]:
         return [
             f.cleaned_data for f in formset.forms
-            if f.cleaned_data and f.has_changed() and not f.cleaned_data.get("DELETE")
+            if getattr(f, "cleaned_data", None) and f.has_changed() and not f.cleaned_data.get("DELETE")
         ]
 
     def is_valid(self) -> bool:
-        parts = [self.appeal, self.uploads] + [f for f in (self.recharge, self.devices) if f is not None]
-        valid = all([p.is_valid() for p in parts])  # a list, so every part is validated
+        formsets = [f for f in (self.recharge, self.devices) if f is not None]
+        formsets_valid = all([f.is_valid() for f in formsets])
+        if self.appeal_type.collects_records:
+            # The cap counts the rows typed on the page and the CSV rows together, per record kind.
+            cap = settings.APPEAL_MAX_RECORD_ROWS
+            self.uploads.records_room = {
+                "recharge_csv": cap - len(self._rows(self.recharge)),
+                "device_csv": cap - len(self._rows(self.devices)),
+            }
+        valid = all([self.appeal.is_valid(), self.uploads.is_valid()]) and formsets_valid  # every part is validated
         if valid and self.appeal_type.collects_records:
             self.recharge_rows = self._strip(self._rows(self.recharge)) + self.uploads.recharge_rows
             self.device_rows = self._strip(self._rows(self.devices)) + self.uploads.device_rows
@@ -402,6 +458,10 @@ class WithdrawForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     confirm = forms.BooleanField(label=gettext_lazy("Yes, withdraw my appeal. This cannot be undone."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with_length_limit(self.fields["comment"])
 
 
 class AppellantEvidenceForm(forms.Form):

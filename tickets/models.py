@@ -222,9 +222,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     id_number_hmac = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
 
-    letter_background = models.TextField(_("background"))
-    letter_steps_taken = models.TextField(_("steps already taken"))
-    letter_request = models.TextField(_("request"))
+    letter_background = models.TextField(_("background"), max_length=5000)
+    letter_steps_taken = models.TextField(_("steps already taken"), max_length=5000)
+    letter_request = models.TextField(_("request"), max_length=5000)
 
     sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True)
     sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True)

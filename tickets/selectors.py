@@ -4,13 +4,23 @@ import base64
 from datetime import timedelta
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from .models import CLOSED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealEvent, AppealState
+from .models import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    SLA_RUNNING_STATES,
+    Appeal,
+    AppealEvent,
+    AppealState,
+    LoginDeviceRecord,
+    RechargeRecord,
+)
 from .roles import is_agent, is_supervisor
 
 DUE_SOON = timedelta(hours=12)
@@ -135,8 +145,8 @@ def access_appeal(*, user, reference: str) -> Appeal:
     appeal = (
         Appeal.objects.select_related("appeal_type", "assignee", "proposed_by", "cooling_off_of")
         .prefetch_related(
-            "evidence", "recharge_records", "device_records",
-            Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
+            # Records are read a page at a time (appeal_records_page), never all at once.
+            "evidence", Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
         )
         .filter(reference=reference)
         .first()
@@ -144,6 +154,50 @@ def access_appeal(*, user, reference: str) -> Appeal:
     if appeal is None:
         raise Http404
     return appeal
+
+
+@dataclass
+class RecordsPage:
+    """One page of an appeal's records: the same page number in both kinds, with their counts."""
+
+    recharge: list
+    devices: list
+    recharge_count: int
+    device_count: int
+    number: int
+    pages: int
+
+    @property
+    def total(self) -> int:
+        return self.recharge_count + self.device_count
+
+    @property
+    def previous_number(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next_number(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def appeal_records_page(*, appeal: Appeal, page: str | int | None = 1, size: int | None = None) -> RecordsPage:
+    """Page `page` (from 1; anything unreadable is 1, past the end the last) of the appeal's recharge and
+    login-device records, `size` of each kind: four small queries however many records there are."""
+    size = size or settings.APPEAL_RECORDS_PAGE_SIZE
+    recharge = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
+    devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
+    recharge_count, device_count = recharge.count(), devices.count()
+    pages = max(1, -(-max(recharge_count, device_count) // size))
+    try:
+        number = min(max(int(page), 1), pages)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * size
+    return RecordsPage(
+        recharge=list(recharge[start:start + size]) if start < recharge_count else [],
+        devices=list(devices[start:start + size]) if start < device_count else [],
+        recharge_count=recharge_count, device_count=device_count, number=number, pages=pages,
+    )
 
 
 def sla_status(appeal: Appeal, now=None) -> tuple[str, str, int | None]:

