@@ -118,3 +118,13 @@ def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_store
 
     client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "y" * 5000})
     assert AppealEvent.objects.get(appeal=appeal, kind="note").comment == "y" * 5000
+
+
+def test_the_track_form_bounds_its_fields(client, appeal_types):
+    html = client.get(reverse("tickets:track"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'maxlength="20"' in html.split('name="reference"', 1)[1].split(">", 1)[0]
+    assert 'maxlength="320"' in html.split('name="email"', 1)[1].split(">", 1)[0]
+    response = client.post(reverse("tickets:track"), {"reference": "A" * 5000, "email": "x@example.com"},
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "Ensure this value has at most 20 characters (it has 5000)." in response.content.decode()
