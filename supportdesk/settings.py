@@ -267,9 +267,10 @@ RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 # Staff login throttling reads the client address from the same place.
 AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
 # Bounds on what an appellant sends: records of each kind per appeal (rows typed on the page and CSV
-# rows together; also the page's row limit), and the console's page of records.
-APPEAL_MAX_RECORD_ROWS = env.int("APPEAL_MAX_RECORD_ROWS", default=200)
-APPEAL_RECORDS_PAGE_SIZE = env.int("APPEAL_RECORDS_PAGE_SIZE", default=50)
+# rows together; also the page's row limit), and the console's page of records. Like the evidence
+# limits above, these are settings of the code, not of a deployment.
+APPEAL_MAX_RECORD_ROWS = 200
+APPEAL_RECORDS_PAGE_SIZE = 50
 
 # --- Forms ----------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
