@@ -160,3 +160,36 @@ def smtp_server_at(port: int, handler=None):
         yield handler
     finally:
         controller.stop()
+
+
+class AcceptThenHoldSmtpSink(SmtpSink):
+    """Accepts the message (250 after DATA), then holds the conversation at QUIT while `holding` is
+    set: the sender has heard 250 but has not returned from its send yet — the worst moment to die."""
+
+    def __init__(self):
+        super().__init__()
+        self.holding = threading.Event()
+        self.accepted = threading.Event()
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.accepted.set()
+        while self.holding.is_set():
+            await asyncio.sleep(0.05)
+        return "221 Bye"
+
+
+class RefusingSmtpSink(SmtpSink):
+    """Refuses every recipient the way Postfix does, echoing the address in its reply."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def database_connections_terminate() -> int:
+    """pg_terminate_backend on every other connection to the test database (a worker's, here)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
