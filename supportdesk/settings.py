@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
     },
+    # Evidence files no row references (a submission that failed half-way), once a day old.
+    "evidence-orphans-sweep": {
+        "task": "evidence.tasks.evidence_orphans_sweep",
+        "schedule": 6 * 60 * 60,
+    },
 }
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).

@@ -193,3 +193,26 @@ def database_connections_terminate() -> int:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         return cursor.fetchone()[0]
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "2m"):
+    """A real filesystem of `size` (tmpfs) mounted at `path`: writes past it fail with ENOSPC, as on a
+    full evidence disk. Needs root (the test machines and CI run as root)."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def disk_fill(path: Path, leave: int) -> None:
+    """Fill the filesystem holding `path` until only about `leave` bytes are free."""
+    free = os.statvfs(path).f_bavail * os.statvfs(path).f_frsize
+    with open(path / "filler", "wb") as out:
+        out.write(b"\0" * max(free - leave, 0))
