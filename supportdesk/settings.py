@@ -139,7 +139,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 # Outbox delivery claim: a row left "sending" by a worker that died is sent again (same Message-ID)
 # only after this lease. Keep it well above EMAIL_TIMEOUT and the e-mail task's time limit.
-OUTBOX_SENDING_LEASE_SECONDS = env.int("OUTBOX_SENDING_LEASE_SECONDS", default=15 * 60)
+OUTBOX_SENDING_LEASE_SECONDS = 15 * 60
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "outbox-deliver-pending": {

@@ -33,7 +33,13 @@ from tickets.models import Appeal, OutboundEmail
 from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox_enqueue
 
 SUBMISSIONS = 5
-LEASE = timedelta(minutes=15)  # OUTBOX_SENDING_LEASE_SECONDS' default
+
+
+def lease() -> timedelta:
+    """How long a "sending" claim holds (the worker processes read the same setting)."""
+    from django.conf import settings
+
+    return timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS)
 
 
 def smtp_settings(settings, port: int) -> None:
@@ -138,7 +144,7 @@ def test_worker_killed_before_smtp_accepted_is_sent_once_after_the_lease(appeal_
 
         smtp_settings(settings, port)
         assert outbox_deliver_pending() == 0  # the claim's lease is live: nobody sends it yet
-        with time_machine.travel(email.claimed_at + LEASE + timedelta(seconds=1), tick=False):
+        with time_machine.travel(email.claimed_at + lease() + timedelta(seconds=1), tick=False):
             assert outbox_deliver_pending() == 1  # the beat sweep takes it again after the lease
             assert outbox_deliver(email_id=email.pk) is False  # and the redelivered task message is a no-op
         holding.wait_for(1)
@@ -212,9 +218,9 @@ def test_worker_killed_right_after_smtp_accepted_is_resent_once_only_after_the_l
 
         smtp_settings(settings, port)
         assert outbox_deliver_pending() == 0  # the lease is live: no resend
-        with time_machine.travel(email.claimed_at + LEASE - timedelta(seconds=1), tick=False):
+        with time_machine.travel(email.claimed_at + lease() - timedelta(seconds=1), tick=False):
             assert outbox_deliver_pending() == 0
-        with time_machine.travel(email.claimed_at + LEASE + timedelta(seconds=1), tick=False):
+        with time_machine.travel(email.claimed_at + lease() + timedelta(seconds=1), tick=False):
             assert outbox_deliver_pending() == 1  # at least once: the dead worker's send is not trusted
             assert outbox_deliver_pending() == 0
         sink.wait_for(2)
@@ -234,7 +240,7 @@ def test_database_connection_lost_right_after_smtp_accepted_sends_once(appeal_ty
         worker.wait_for_line("retrying on a new connection")
         wait_until(lambda: OutboundEmail.objects.get(pk=email.pk).status == "sent", what="the result recorded")
         smtp_settings(settings, port)
-        with time_machine.travel(timezone.now() + LEASE + timedelta(minutes=1), tick=False):
+        with time_machine.travel(timezone.now() + lease() + timedelta(minutes=1), tick=False):
             assert outbox_deliver_pending() == 0
     assert len(sink.messages) == 1
     email.refresh_from_db()
