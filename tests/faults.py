@@ -162,20 +162,20 @@ def smtp_server_at(port: int, handler=None):
         controller.stop()
 
 
-class AcceptThenHoldSmtpSink(SmtpSink):
-    """Accepts the message (250 after DATA), then holds the conversation at QUIT while `holding` is
-    set: the sender has heard 250 but has not returned from its send yet — the worst moment to die."""
+class DataEndHoldingSmtpSink(SmtpSink):
+    """Keeps each message at the end of DATA, then, while `holding` is set, holds the conversation
+    before answering 250: the server has the message, the sender does not know it yet — the worst
+    moment for a sender to die, as it is then no different from dying just after the 250."""
 
     def __init__(self):
         super().__init__()
         self.holding = threading.Event()
-        self.accepted = threading.Event()
 
-    async def handle_QUIT(self, server, session, envelope):
-        self.accepted.set()
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
         while self.holding.is_set():
             await asyncio.sleep(0.05)
-        return "221 Bye"
+        return reply
 
 
 class RefusingSmtpSink(SmtpSink):

@@ -18,7 +18,7 @@ from evidence.models import Evidence
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.faults import (
-    AcceptThenHoldSmtpSink,
+    DataEndHoldingSmtpSink,
     HoldingSmtpSink,
     RedisServer,
     RefusingSmtpSink,
@@ -186,14 +186,15 @@ def test_evidence_processing_survives_a_worker_killed_mid_task(appeal_types, evi
 
 
 @contextmanager
-def worker_held_after_smtp_accepted():
-    """A worker process delivering one e-mail through a server that accepts it (250) and then holds
-    the conversation: the worker has heard 250 and not yet recorded it. Yields (sink, email, worker, port)."""
+def worker_held_once_smtp_has_the_message():
+    """A worker process delivering one e-mail through a server that has taken the whole message and
+    holds its 250: the e-mail is delivered, and the worker has not recorded it. Yields
+    (sink, email, worker, port); the hold is released by clearing `sink.holding`."""
     from tests.conftest import free_port
     from tickets.tasks import email_deliver
 
     port = free_port()
-    sink = AcceptThenHoldSmtpSink()
+    sink = DataEndHoldingSmtpSink()
     sink.holding.set()
     with smtp_server_at(port, sink):
         email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
@@ -201,8 +202,7 @@ def worker_held_after_smtp_accepted():
         worker = WorkerProcess(EMAIL_URL=f"smtp://127.0.0.1:{port}").start()
         try:
             email_deliver.delay(email.pk)
-            assert sink.accepted.wait(timeout=60), "the worker never got its message accepted"
-            assert len(sink.messages) == 1
+            sink.wait_for(1, timeout=60)
             yield sink, email, worker, port
         finally:
             sink.holding.clear()
@@ -210,11 +210,12 @@ def worker_held_after_smtp_accepted():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_right_after_smtp_accepted_is_resent_once_only_after_the_lease(appeal_types, settings):
-    with worker_held_after_smtp_accepted() as (sink, email, worker, port):
-        worker.kill()  # after SMTP's 250, before the result was recorded: the one window left
+def test_worker_killed_once_smtp_has_the_message_is_resent_once_only_after_the_lease(appeal_types, settings):
+    with worker_held_once_smtp_has_the_message() as (sink, email, worker, port):
+        worker.kill()  # the message is delivered, its result not recorded: the one window left
+        sink.holding.clear()
         email.refresh_from_db()
-        assert (email.status, email.attempts) == ("sending", 1)
+        assert (email.status, email.attempts) == ("sending", 1)  # the committed claim
 
         smtp_settings(settings, port)
         assert outbox_deliver_pending() == 0  # the lease is live: no resend
@@ -233,10 +234,10 @@ def test_worker_killed_right_after_smtp_accepted_is_resent_once_only_after_the_l
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_connection_lost_right_after_smtp_accepted_sends_once(appeal_types, settings):
-    with worker_held_after_smtp_accepted() as (sink, email, worker, port):
+def test_database_connection_lost_once_smtp_has_the_message_sends_once(appeal_types, settings):
+    with worker_held_once_smtp_has_the_message() as (sink, email, worker, port):
         assert database_connections_terminate() >= 1  # the worker's connection, idle during SMTP
-        sink.holding.clear()
+        sink.holding.clear()  # the worker hears 250 and records it: on a new connection
         worker.wait_for_line("retrying on a new connection")
         wait_until(lambda: OutboundEmail.objects.get(pk=email.pk).status == "sent", what="the result recorded")
         smtp_settings(settings, port)

@@ -9,8 +9,9 @@ refused (retried with backoff), or whose worker died mid-delivery (after the sen
 conversation:
 1. the claim: status SENDING, `claimed_at` and a fresh `claim_token`, committed on its own;
 2. the SMTP conversation, with the row's stable Message-ID;
-3. the result: one single-row UPDATE (guarded by the claim token), committed at once, retried on a
-   new database connection if the old one was lost.
+3. the result: one single-row UPDATE (guarded by the claim token), committed at once — right after
+   the server's 250, before the SMTP connection is even closed — and retried on a new database
+   connection if the old one was lost.
 
 The guarantee is *at least once, with a stable Message-ID*. A row is sent twice only if its worker
 dies (or the database stays unreachable) between SMTP's 250 and step 3; such a row stays SENDING and
@@ -25,7 +26,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -109,19 +110,15 @@ def _claim(*, email_id: int) -> OutboundEmail | None:
 
 
 def _record(*, email: OutboundEmail, **fields) -> bool:
-    """Record an attempt's result as one single-row UPDATE in its own short transaction. The claim
-    token makes it a no-op for a worker whose claim was taken over. A lost database connection is
-    retried on a new one, so losing it just after SMTP's 250 does not make the row look unsent."""
-    for attempt in range(1, RECORD_ATTEMPTS + 1):
+    """Record an attempt's result as one single-row UPDATE, committed on its own (autocommit). The
+    claim token makes it a no-op for a worker whose claim was taken over. A lost database connection
+    is retried on a new one, so losing it just after SMTP's 250 does not leave the row looking unsent."""
+    update = OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.SENDING, claim_token=email.claim_token)
+    for attempt in range(1, RECORD_ATTEMPTS):
         try:
-            # Outside a transaction block this statement commits on its own.
-            return bool(
-                OutboundEmail.objects.filter(
-                    pk=email.pk, status=OutboundEmail.Status.SENDING, claim_token=email.claim_token
-                ).update(**fields)
-            )
+            return bool(update.update(**fields))
         except (OperationalError, InterfaceError) as exc:
-            if attempt == RECORD_ATTEMPTS or connection.in_atomic_block:
+            if connection.in_atomic_block:
                 raise
             logger.warning(
                 "outbox: e-mail %s: recording the result failed (%s); retrying on a new connection",
@@ -129,7 +126,14 @@ def _record(*, email: OutboundEmail, **fields) -> bool:
             )
             connection.close()
             time.sleep(0.2 * 2**attempt)
-    return False  # not reached
+    return bool(update.update(**fields))
+
+
+def _close_quietly(smtp) -> None:
+    try:
+        smtp.close()
+    except Exception:  # noqa: BLE001 - the message was already accepted or refused; a failed QUIT changes nothing
+        logger.debug("outbox: closing the SMTP connection failed", exc_info=True)
 
 
 def outbox_deliver(*, email_id: int) -> bool:
@@ -138,31 +142,37 @@ def outbox_deliver(*, email_id: int) -> bool:
     email = _claim(email_id=email_id)
     if email is None:
         return False
+    smtp = get_connection()
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         headers={"Message-ID": email.message_id},
+        connection=smtp,
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     try:
-        message.send()
-    except Exception as exc:  # SMTP refused or unreachable: keep the row, retry later
-        error = _error_summary(exc)
-        failed = email.attempts >= MAX_ATTEMPTS
-        _record(
-            email=email,
-            status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.PENDING,
-            last_error=error,
-            next_attempt_at=timezone.now() + _backoff(email.attempts),
-        )
-        logger.warning("outbox: e-mail %s not delivered (attempt %s): %s", email.pk, email.attempts, error)
-        return False
-    if not _record(email=email, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
-        logger.warning("outbox: e-mail %s was sent after its claim had been taken over", email.pk)
-    return True
+        try:
+            smtp.open()
+            message.send()  # returns on the server's 250 for this message; QUIT comes after the record
+        except Exception as exc:  # SMTP refused or unreachable: keep the row, retry later
+            error = _error_summary(exc)
+            failed = email.attempts >= MAX_ATTEMPTS
+            _record(
+                email=email,
+                status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.PENDING,
+                last_error=error,
+                next_attempt_at=timezone.now() + _backoff(email.attempts),
+            )
+            logger.warning("outbox: e-mail %s not delivered (attempt %s): %s", email.pk, email.attempts, error)
+            return False
+        if not _record(email=email, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
+            logger.warning("outbox: e-mail %s was sent after its claim had been taken over", email.pk)
+        return True
+    finally:
+        _close_quietly(smtp)
 
 
 def outbox_deliver_pending(*, limit: int = 200) -> int:
