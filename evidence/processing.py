@@ -39,13 +39,26 @@ class EvidenceRefused(Exception):
 
 def _write(name: str, save) -> None:
     """Write a derived file under a fixed name, atomically (a fixed temp name, then rename): a run
-    that dies half-way leaves at most that temp file, which the next run overwrites."""
+    that dies half-way leaves at most that temp file, which the next run overwrites. A write that
+    fails (a full disk) removes its temp file. Created 0600, like every evidence file."""
     path = evidence_storage.path(name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    evidence_storage.directory_create(os.path.dirname(path))
     temporary = f"{path}.partial"
-    with open(temporary, "wb") as out:
-        save(out)
-    os.replace(temporary, path)
+    mode = evidence_storage.file_permissions_mode
+    out = os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb")
+    try:
+        with out:
+            os.fchmod(out.fileno(), mode)  # a temp file a dead run left behind keeps its old mode otherwise
+            save(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def _signed64(hex_hash: str) -> int:

@@ -22,3 +22,10 @@ def evidence_process_pending() -> int:
 @shared_task(ignore_result=True)
 def evidence_purge_expired() -> int:
     return retention.evidence_purge_expired()
+
+
+@shared_task(ignore_result=True)
+def evidence_orphans_sweep() -> int:
+    from .orphans import evidence_orphans_sweep as orphans_sweep
+
+    return orphans_sweep()

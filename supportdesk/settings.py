@@ -137,6 +137,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = "Asia/Shanghai"
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
+# Outbox delivery claim: a row left "sending" by a worker that died is sent again (same Message-ID)
+# only after this lease. Keep it well above EMAIL_TIMEOUT and the e-mail task's time limit.
+OUTBOX_SENDING_LEASE_SECONDS = 15 * 60
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "outbox-deliver-pending": {
@@ -158,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
     "appeals-abandon-stale": {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
+    },
+    # Evidence files no row references (a submission that failed half-way), once a day old.
+    "evidence-orphans-sweep": {
+        "task": "evidence.tasks.evidence_orphans_sweep",
+        "schedule": 6 * 60 * 60,
     },
 }
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)

@@ -160,3 +160,59 @@ def smtp_server_at(port: int, handler=None):
         yield handler
     finally:
         controller.stop()
+
+
+class DataEndHoldingSmtpSink(SmtpSink):
+    """Keeps each message at the end of DATA, then, while `holding` is set, holds the conversation
+    before answering 250: the server has the message, the sender does not know it yet — the worst
+    moment for a sender to die, as it is then no different from dying just after the 250."""
+
+    def __init__(self):
+        super().__init__()
+        self.holding = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        while self.holding.is_set():
+            await asyncio.sleep(0.05)
+        return reply
+
+
+class RefusingSmtpSink(SmtpSink):
+    """Refuses every recipient the way Postfix does, echoing the address in its reply."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def database_connections_terminate() -> int:
+    """pg_terminate_backend on every other connection to the test database (a worker's, here)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "2m"):
+    """A real filesystem of `size` (tmpfs) mounted at `path`: writes past it fail with ENOSPC, as on a
+    full evidence disk. Needs root (the test machines and CI run as root)."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def disk_fill(path: Path, leave: int) -> None:
+    """Fill the filesystem holding `path` until only about `leave` bytes are free."""
+    free = os.statvfs(path).f_bavail * os.statvfs(path).f_frsize
+    with open(path / "filler", "wb") as out:
+        out.write(b"\0" * max(free - leave, 0))

@@ -497,6 +497,7 @@ class OutboundEmail(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -512,6 +513,10 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The committed "sending" claim: when a worker took the row and which attempt it is. A row left
+    # in SENDING (its worker died) is taken again only once OUTBOX_SENDING_LEASE has passed.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -519,7 +524,11 @@ class OutboundEmail(models.Model):
             models.Index(
                 fields=["next_attempt_at"], name="outbox_pending_idx",
                 condition=models.Q(status="pending"),
-            )
+            ),
+            models.Index(
+                fields=["claimed_at"], name="outbox_sending_idx",
+                condition=models.Q(status="sending"),
+            ),
         ]
 
     def __str__(self) -> str:

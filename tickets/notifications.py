@@ -1,17 +1,34 @@
 """The e-mail outbox (SPEC §7).
 
 `outbox_enqueue` renders an e-mail in the recipient's language and writes it to the outbox in the
-caller's transaction; delivery is queued only after that transaction commits. `outbox_deliver`
-sends one row at most once at a time; `outbox_deliver_pending` is the beat sweep that delivers
-anything the broker never got (Redis down at commit time) or that SMTP refused (retried with backoff).
+caller's transaction; delivery is queued only after that transaction commits. `outbox_deliver_pending`
+is the beat sweep that delivers anything the broker never got (Redis down at commit time), that SMTP
+refused (retried with backoff), or whose worker died mid-delivery (after the sending lease).
+
+`outbox_deliver` sends one row in three steps, none of which holds a transaction across the SMTP
+conversation:
+1. the claim: status SENDING, `claimed_at` and a fresh `claim_token`, committed on its own;
+2. the SMTP conversation, with the row's stable Message-ID;
+3. the result: one single-row UPDATE (guarded by the claim token), committed at once — right after
+   the server's 250, before the SMTP connection is even closed — and retried on a new database
+   connection if the old one was lost.
+
+The guarantee is *at least once, with a stable Message-ID*. A row is sent twice only if its worker
+dies (or the database stays unreachable) between SMTP's 250 and step 3; such a row stays SENDING and
+the sweep sends it again, with the same Message-ID, once OUTBOX_SENDING_LEASE_SECONDS have passed —
+never while the lease is live.
 """
 
 import logging
+import smtplib
+import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -23,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = timedelta(hours=1)
+# Recording a result after SMTP accepted the message: tries on a new database connection each time.
+RECORD_ATTEMPTS = 5
 
 
 def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appeal: Appeal | None = None) -> OutboundEmail:
@@ -44,46 +63,124 @@ def _backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-def outbox_deliver(*, email_id: int) -> bool:
-    """Send one outbox e-mail if it is still pending. True when this call sent it."""
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS)
+
+
+def _error_summary(exc: Exception) -> str:
+    """The error's class and SMTP code(s) only: a server's reply text often echoes the address."""
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(reply[0]) for reply in exc.recipients.values()})
+        return f"{name}: {', '.join(codes)}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{name}: {exc.smtp_code}"
+    if isinstance(exc, OSError) and exc.errno:
+        return f"{name}: errno {exc.errno}"
+    return name
+
+
+def _claim(*, email_id: int) -> OutboundEmail | None:
+    """Take the row for one attempt and commit that before any SMTP is spoken. A row another worker
+    holds is skipped; one left SENDING is taken again only after its lease has run out."""
+    now = timezone.now()
     with transaction.atomic():
         email = (
             OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
+            .filter(pk=email_id)
+            .filter(
+                Q(status=OutboundEmail.Status.PENDING)
+                | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
+            )
             .first()
         )
         if email is None:  # already sent, given up, or being sent by another worker right now
-            return False
-        message = EmailMultiAlternatives(
-            subject=email.subject,
-            body=email.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[email.to],
-            headers={"Message-ID": email.message_id},
-        )
-        if email.body_html:
-            message.attach_alternative(email.body_html, "text/html")
+            return None
+        if email.status == OutboundEmail.Status.SENDING:
+            logger.warning(
+                "outbox: e-mail %s was left sending (attempt %s) by a worker that stopped; sending it again "
+                "with the same Message-ID", email.pk, email.attempts,
+            )
+        email.status = OutboundEmail.Status.SENDING
+        email.claimed_at = now
+        email.claim_token = uuid.uuid4()
         email.attempts += 1
+        email.save(update_fields=["status", "claimed_at", "claim_token", "attempts"])
+    return email
+
+
+def _record(*, email: OutboundEmail, **fields) -> bool:
+    """Record an attempt's result as one single-row UPDATE, committed on its own (autocommit). The
+    claim token makes it a no-op for a worker whose claim was taken over. A lost database connection
+    is retried on a new one, so losing it just after SMTP's 250 does not leave the row looking unsent."""
+    update = OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.SENDING, claim_token=email.claim_token)
+    for attempt in range(1, RECORD_ATTEMPTS):
         try:
-            message.send()
+            return bool(update.update(**fields))
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block:
+                raise
+            logger.warning(
+                "outbox: e-mail %s: recording the result failed (%s); retrying on a new connection",
+                email.pk, type(exc).__name__,
+            )
+            connection.close()
+            time.sleep(0.2 * 2**attempt)
+    return bool(update.update(**fields))
+
+
+def _close_quietly(smtp) -> None:
+    try:
+        smtp.close()
+    except Exception:  # noqa: BLE001 - the message was already accepted or refused; a failed QUIT changes nothing
+        logger.debug("outbox: closing the SMTP connection failed", exc_info=True)
+
+
+def outbox_deliver(*, email_id: int) -> bool:
+    """Send one outbox e-mail if it is pending (or its sending lease has run out). True when this call
+    sent it."""
+    email = _claim(email_id=email_id)
+    if email is None:
+        return False
+    smtp = get_connection()
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={"Message-ID": email.message_id},
+        connection=smtp,
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    try:
+        try:
+            smtp.open()
+            message.send()  # returns on the server's 250 for this message; QUIT comes after the record
         except Exception as exc:  # SMTP refused or unreachable: keep the row, retry later
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if email.attempts >= MAX_ATTEMPTS:
-                email.status = OutboundEmail.Status.FAILED
-            email.next_attempt_at = timezone.now() + _backoff(email.attempts)
-            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            logger.warning("outbox: e-mail %s not delivered (attempt %s): %s", email.pk, email.attempts, email.last_error)
+            error = _error_summary(exc)
+            failed = email.attempts >= MAX_ATTEMPTS
+            _record(
+                email=email,
+                status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.PENDING,
+                last_error=error,
+                next_attempt_at=timezone.now() + _backoff(email.attempts),
+            )
+            logger.warning("outbox: e-mail %s not delivered (attempt %s): %s", email.pk, email.attempts, error)
             return False
-        email.status = OutboundEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+        if not _record(email=email, status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""):
+            logger.warning("outbox: e-mail %s was sent after its claim had been taken over", email.pk)
         return True
+    finally:
+        _close_quietly(smtp)
 
 
 def outbox_deliver_pending(*, limit: int = 200) -> int:
-    """Deliver what is due. Returns how many e-mails were sent."""
+    """Deliver what is due, and what a dead worker left sending past its lease. Returns how many
+    e-mails were sent."""
+    now = timezone.now()
     due = OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
+        Q(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now)
+        | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
     ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
     return sum(outbox_deliver(email_id=pk) for pk in list(due))

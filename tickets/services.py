@@ -54,15 +54,25 @@ def appeal_submit(
                 context={"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())},
             )
     except BaseException:
-        for name in stored_names:
-            evidence_storage.delete(name)
+        _stored_files_delete(stored_names)
         raise
     return appeal
 
 
+def _stored_files_delete(names: list[str]) -> None:
+    """After a failed transaction: delete every file it wrote. One that cannot be deleted (a broken
+    disk) is logged and left to the orphan sweep; the others are still deleted, and the caller's
+    original error goes on. A file whose save failed part-way was already removed by the storage."""
+    for name in names:
+        try:
+            evidence_storage.delete(name)
+        except OSError as exc:
+            logger.warning("evidence: could not delete %s after a failed submission (%s)", name, type(exc).__name__)
+
+
 def evidence_store(*, appeal: Appeal, files: list[tuple], stored_names: list[str]) -> list[Evidence]:
     """Write files to private storage under random names and record them. The caller owns the
-    transaction and deletes `stored_names` if it fails."""
+    transaction and deletes `stored_names` if it fails (`_stored_files_delete`)."""
     created = []
     for kind, uploaded, sniffed in files:
         name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
@@ -169,8 +179,7 @@ def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, fi
                 from_state=from_state, to_state=appeal.state, comment=message, public=True,
             )
     except BaseException:
-        for name in stored_names:
-            evidence_storage.delete(name)
+        _stored_files_delete(stored_names)
         raise
     return appeal
 

@@ -139,3 +139,26 @@ def test_acknowledgement_is_delivered_by_a_celery_worker_through_smtp(appeal_typ
     assert appeal.reference in status.content.decode()
     celery_worker.finished.wait_for("tickets.tasks.email_deliver")
     assert OutboundEmail.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_refused_recipient_is_logged_by_row_and_smtp_code_never_by_address(appeal_types, settings, caplog):
+    from tests.conftest import free_port
+    from tests.faults import RefusingSmtpSink, smtp_server_at
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    appeal = AppealFactory(contact_email="wang.fang.private@example.com")
+    email = enqueue_for(appeal)
+    with smtp_server_at(port, RefusingSmtpSink()) as sink, caplog.at_level("DEBUG"):
+        assert outbox_deliver(email_id=email.pk) is False
+    assert sink.messages == []
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.last_error) == ("pending", 1, "SMTPRecipientsRefused: 550")
+    # Everything this process logged, except the test SMTP server's own (aiosmtpd's "mail.log").
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    assert f"e-mail {email.pk} not delivered (attempt 1): SMTPRecipientsRefused: 550" in ours
+    assert "wang.fang.private" not in ours
