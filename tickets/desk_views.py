@@ -167,6 +167,7 @@ def appeal_detail(request, reference: str):
         "can_verify": may_verify(appeal=appeal, user=request.user),
         "can_reply": may_reply(appeal=appeal, user=request.user),
         "can_view_evidence": evidence_visible_to_staff(user=request.user, appeal=appeal),
+        "replaced_ids": {item.replaces_id for item in evidence if item.replaces_id},
         "signals": fraud_signals(appeal),
         "now": timezone.now(),
     }

@@ -359,3 +359,14 @@ def test_console_shows_files_only_to_those_who_may_open_them(agent_client, agent
     item = EvidenceFactory(appeal=unassigned)
     html = _console(agent_client, unassigned)
     assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
+
+
+def test_console_links_a_refused_file_to_its_replacement(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    refused = EvidenceFactory(appeal=appeal, kind="id_back", status="rejected", file="", status_reason="Damaged.")
+    replacement = EvidenceFactory(appeal=appeal, kind="id_back", replaces=refused)
+    html = _console(agent_client, appeal)
+    assert "The appellant sent a replacement." in html and "Sent in place of a refused file." in html
+    assert html.count("Mark verified") == 1
+    assert reverse("desk:verify", args=[appeal.reference, replacement.pk]) in html
+    assert reverse("desk:verify", args=[appeal.reference, refused.pk]) not in html
