@@ -1,25 +1,60 @@
 """Who may see an appeal's evidence files: the access decision behind `/evidence/<uuid>/`.
 
-Staff reach files through the console; the appellant through the browser session that opened a valid
-tracking link for that appeal (`appellant_grant`)."""
+Identity documents are seen only by those who must see them (until need-to-know access with logged
+reasons replaces this rule):
+- on an open appeal: its assignee and the supervisors; while nobody holds it, any agent (triage);
+- on a decided, withdrawn or closed appeal: the supervisors only;
+- the appellant, through the browser session that opened a valid tracking link for that appeal
+  (`appellant_grant`), until that link expires."""
 
-from tickets.roles import is_agent
+from datetime import datetime, timezone
+
+from django.utils import timezone as django_timezone
+
+from tickets.roles import is_agent, is_supervisor
 
 TRACKED_SESSION_KEY = "tracked_appeals"
+MAX_GRANTS = 20
 
 
-def appellant_grant(request, reference: str) -> None:
+def evidence_visible_to_staff(*, user, appeal) -> bool:
+    """Whether this console user may open the appeal's evidence files (and see their thumbnails)."""
+    if is_supervisor(user):
+        return True
+    if not is_agent(user) or not appeal.is_open:
+        return False
+    return appeal.assignee_id is None or appeal.assignee_id == user.pk
+
+
+def appellant_grant(request, reference: str, expires_at: datetime) -> None:
     """Called by the status page once its signed link checked out: this browser may see the
-    appeal's evidence for the rest of its session."""
-    tracked = request.session.get(TRACKED_SESSION_KEY, [])
-    if reference not in tracked:
-        request.session[TRACKED_SESSION_KEY] = [*tracked, reference][-20:]
+    appeal's evidence until the link expires. A new grant gets a new session key, so that a
+    session id planted in the browser beforehand never carries the grant (session fixation)."""
+    grants = request.session.get(TRACKED_SESSION_KEY)
+    grants = dict(grants) if isinstance(grants, dict) else {}
+    expiry = int(expires_at.timestamp())
+    if grants.get(reference, 0) >= expiry:
+        return
+    request.session.cycle_key()
+    grants.pop(reference, None)
+    grants[reference] = expiry
+    request.session[TRACKED_SESSION_KEY] = dict(list(grants.items())[-MAX_GRANTS:])
+
+
+def _appellant_granted(request, reference: str) -> bool:
+    grants = request.session.get(TRACKED_SESSION_KEY)
+    if not isinstance(grants, dict):
+        return False  # none, or the pre-expiry format: open the link again
+    expiry = grants.get(reference)
+    if not isinstance(expiry, int):
+        return False
+    return django_timezone.now() < datetime.fromtimestamp(expiry, tz=timezone.utc)
 
 
 def evidence_viewer(request, evidence) -> str | None:
     """"staff", "appellant", or None (the caller answers 404) for this request and this file."""
-    if is_agent(request.user):
+    if evidence_visible_to_staff(user=request.user, appeal=evidence.appeal):
         return "staff"
-    if evidence.appeal.reference in request.session.get(TRACKED_SESSION_KEY, []):
+    if _appellant_granted(request, evidence.appeal.reference):
         return "appellant"
     return None

@@ -44,6 +44,11 @@ class Evidence(models.Model):
         verbose_name=_("verified by"),
     )
     uploaded_by_appellant = models.BooleanField(default=True)
+    # A file sent in place of one that processing refused (from the status page).
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by",
+        verbose_name=_("replaces"),
+    )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:

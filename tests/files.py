@@ -138,3 +138,13 @@ def many_rows_records_csv_bytes(rows: int = 130_000, kind: str = "device") -> by
     else:
         header, row = b"seen_at,device_model\n", b"2026-10-01,A\n"
     return header + row * rows
+def png_with_corrupt_pixel_data_bytes(width=64, height=48) -> bytes:
+    """A PNG whose chunks and checksums are intact but whose compressed pixels are garbage: it passes the upload checks and processing refuses it."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * (width * 3) for _row in range(height)))
+    garbage = pixels[:2] + bytes(b ^ 0x5A for b in pixels[2:])
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", garbage) + chunk(b"IEND", b"")

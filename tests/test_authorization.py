@@ -19,6 +19,7 @@ MOVED = "redirect"  # a redirect elsewhere (the action ran, or was refused with 
 ALL_200 = dict.fromkeys(ROLES, 200)
 STAFF_ONLY = {"anonymous": LOGIN, "appellant_a": LOGIN, "appellant_b": LOGIN, "agent": 200, "supervisor": 200, "administrator": 200}
 STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator": MOVED}
+# Appeal A is open and unassigned: every agent may triage it. (Other worlds: test_evidence_access_matrix.)
 APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 200, "supervisor": 200, "administrator": 200}
 
 # route name -> (method, how to build the URL and body from the world, expected answer per role)
@@ -101,3 +102,44 @@ def test_authorization_matrix(world, route, role):
         assert response.status_code == 302 and not response["Location"].startswith(("/accounts/login/", "/admin/login/"))
     else:
         assert response.status_code == want
+
+
+# Who sees an appeal's identity documents, world by world: the assignee and supervisors on an open
+# appeal, every agent while an open appeal is unassigned (triage), supervisors only once it is decided
+# or closed; the appellant holding the tracking link always.
+FILE_ROLES = ("anonymous", "appellant", "other_appellant", "agent", "other_agent", "supervisor", "administrator")
+FILE_WORLDS = {
+    # world -> (appeal state, who holds it, roles answered 200; everyone else gets 404)
+    "open_unassigned": ("submitted", None, {"appellant", "agent", "other_agent", "supervisor", "administrator"}),
+    "open_held_by_agent": ("in_review", "agent", {"appellant", "agent", "supervisor", "administrator"}),
+    "awaiting_held_by_other": ("awaiting_info", "other_agent", {"appellant", "other_agent", "supervisor", "administrator"}),
+    "escalated_held_by_agent": ("escalated", "agent", {"appellant", "agent", "supervisor", "administrator"}),
+    "approved_held_by_agent": ("approved", "agent", {"appellant", "supervisor", "administrator"}),
+    "rejected_unassigned": ("rejected", None, {"appellant", "supervisor", "administrator"}),
+    "withdrawn_unassigned": ("withdrawn", None, {"appellant", "supervisor", "administrator"}),
+}
+FILE_CASES = [(world, role, route) for world in FILE_WORLDS for role in FILE_ROLES
+              for route in ("evidence:serve", "evidence:thumbnail")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("world", "role", "route"), FILE_CASES, ids=[f"{w}-{r}-{u}" for w, r, u in FILE_CASES])
+def test_evidence_access_matrix(appeal_types, world, role, route):
+    from django.utils import timezone
+
+    state, holder, allowed = FILE_WORLDS[world]
+    people = {"agent": AgentFactory(), "other_agent": AgentFactory(), "supervisor": SupervisorFactory(),
+              "administrator": UserFactory(is_staff=True, is_superuser=True)}
+    appeal = AppealFactory(state=state, assignee=people[holder] if holder else None,
+                           closed_at=None if state in ("submitted", "in_review", "awaiting_info", "escalated") else timezone.now())
+    other = AppealFactory()
+    thumbnail = ContentFile(files.photo_bytes(120, 80), name="thumb.jpg")
+    evidence = EvidenceFactory(appeal=appeal, thumbnail=thumbnail)
+    client = Client()
+    if role in ("appellant", "other_appellant"):
+        tracked = appeal if role == "appellant" else other
+        assert client.get(reverse("tickets:status", args=[tracking_token_make(tracked.reference)])).status_code == 200
+    elif role in people:
+        client.force_login(people[role])
+    response = client.get(reverse(route, args=[evidence.pk]))
+    assert response.status_code == (200 if role in allowed else 404)

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from evidence.processing import evidence_process
 from evidence.validation import evidence_sniff
 
 from . import workflow
@@ -67,6 +68,8 @@ def _file(appeal_type: AppealType, number: int) -> Appeal:
 
 def _verify_all(appeal: Appeal, agent) -> None:
     for evidence in appeal.evidence.all():
+        # Only processed (ready) files can be verified: process these now instead of waiting for the worker.
+        evidence_process(evidence_id=evidence.pk)
         workflow.evidence_set_verified(evidence=evidence, actor=agent, verified=True)
 
 

@@ -15,6 +15,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from evidence.access import evidence_visible_to_staff
 from evidence.models import Evidence
 
 from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
@@ -31,6 +32,8 @@ from .workflow import (
     appeal_bulk,
     appeal_comment,
     evidence_set_verified,
+    may_reply,
+    may_verify,
 )
 
 
@@ -163,6 +166,11 @@ def appeal_detail(request, reference: str):
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
+        # What this user may do besides the transitions (the services check the same).
+        "can_verify": may_verify(appeal=appeal, user=request.user),
+        "can_reply": may_reply(appeal=appeal, user=request.user),
+        "can_view_evidence": evidence_visible_to_staff(user=request.user, appeal=appeal),
+        "replaced_ids": {item.replaces_id for item in evidence if item.replaces_id},
         "signals": fraud_signals(appeal),
         "now": timezone.now(),
     }

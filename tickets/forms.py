@@ -79,8 +79,10 @@ def with_length_limit(field: forms.Field) -> None:
 def consent_text() -> str:
     return _(
         "I agree that SupportDesk processes the images of my identity document to verify my identity for "
-        "this appeal only. They are stored privately, seen only by the agents deciding the appeal, and "
-        "deleted %(days)d days after the decision."
+        "this appeal only. They are stored privately. While the appeal is open they are seen only by the "
+        "agent handling it and the supervisors (and, until an agent takes it on, by the agents sorting new "
+        "appeals); once it is decided, only by the supervisors. They are deleted %(days)d days after the "
+        "decision."
     ) % {"days": settings.EVIDENCE_RETENTION_DAYS}
 
 
@@ -500,3 +502,46 @@ class AppellantEvidenceForm(forms.Form):
             self.add_error("files", _("The files are too large together: at most %(max)s per appeal.")
                            % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)})
         return cleaned
+
+
+class EvidenceReplaceForm(forms.Form):
+    """One new file in place of one that processing refused (the status page, under that file)."""
+
+    file = forms.FileField(
+        label=gettext_lazy("New file"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}),
+        error_messages={"required": gettext_lazy("Choose the new file first.")},
+    )
+
+    def __init__(self, *args, appeal: Appeal, evidence, **kwargs):
+        super().__init__(*args, prefix=f"replace-{evidence.pk}", **kwargs)
+        self.appeal = appeal
+        self.evidence = evidence
+        self.sniffed = None
+
+    def clean(self):
+        cleaned = super().clean()
+        uploaded = cleaned.get("file")
+        if uploaded is None:
+            return cleaned
+        try:
+            self.sniffed = evidence_sniff(uploaded)
+        except ValidationError as exc:
+            self.add_error("file", exc.messages)
+            return cleaned
+        # The per-appeal limits count the files we keep: a refused file is already gone from disk.
+        kept = [e for e in self.appeal.evidence.all() if e.status != "rejected" and e.purged_at is None]
+        count = len(kept) + 1
+        total = sum(e.size for e in kept) + self.sniffed.size
+        if count > settings.EVIDENCE_MAX_FILES:
+            self.add_error("file", _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+                           % {"max": settings.EVIDENCE_MAX_FILES, "count": count})
+        elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
+            self.add_error("file", _("The files are too large together: at most %(max)s per appeal.")
+                           % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)})
+        return cleaned
+
+    @property
+    def upload(self) -> tuple:
+        """(uploaded file, what sniffing found) for `evidence_replace`."""
+        return self.cleaned_data["file"], self.sniffed

@@ -152,7 +152,7 @@ def _agent(appeal, user) -> bool:
 
 
 def _assignee_or_supervisor(appeal, user) -> bool:
-    return is_supervisor(user) or (is_agent(user) and appeal.assignee_id == user.pk)
+    return is_supervisor(user) or (is_agent(user) and appeal.assignee_id is not None and appeal.assignee_id == user.pk)
 
 
 def _supervisor(appeal, user) -> bool:
@@ -317,19 +317,40 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         return self.state in SLA_RUNNING_STATES and self.sla_due_at is not None and self.sla_due_at <= timezone.now()
 
     def approval_blockers(self) -> list[str]:
-        """Why the appeal cannot be approved yet: each required evidence kind present and verified."""
+        """Why the appeal cannot be approved yet: each required evidence kind needs a file that
+        processing accepted (`ready`, its files still kept) and that someone verified. A refused,
+        unprocessed or deleted file does not count, whoever marked it verified."""
         from django.utils.translation import gettext
 
-        present = {}
+        # The best state reached by any file of each kind, worst first.
+        rank = {"missing": 0, "purged": 1, "refused": 2, "pending": 3, "unverified": 4, "verified": 5}
+        best: dict[str, str] = {}
         for item in self.evidence.all():
-            present[item.kind] = present.get(item.kind, False) or item.verified_at is not None
+            if item.purged_at is not None:
+                found = "purged"
+            elif item.status == "rejected":
+                found = "refused"
+            elif item.status == "pending":
+                found = "pending"
+            elif item.status == "ready" and item.file:
+                found = "verified" if item.verified_at is not None else "unverified"
+            else:
+                found = "refused"
+            if rank[found] > rank[best.get(item.kind, "missing")]:
+                best[item.kind] = found
+        messages = {
+            "missing": gettext("%(kind)s is missing."),
+            "purged": gettext("%(kind)s: the file was deleted, a new one is needed."),
+            "refused": gettext("%(kind)s: the file was refused, a replacement is needed."),
+            "pending": gettext("%(kind)s is still being processed."),
+            "unverified": gettext("%(kind)s is not verified yet."),
+        }
         blockers = []
         for kind in self.appeal_type.required_evidence:
             label = EvidenceKind(kind).label if kind in EvidenceKind.values else kind
-            if kind not in present:
-                blockers.append(gettext("%(kind)s is missing.") % {"kind": label})
-            elif not present[kind]:
-                blockers.append(gettext("%(kind)s is not verified yet.") % {"kind": label})
+            found = best.get(kind, "missing")
+            if found != "verified":
+                blockers.append(messages[found] % {"kind": label})
         return blockers
 
     # --- Transitions: the only way `state` changes. Services in tickets/workflow.py wrap them
@@ -388,9 +409,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         self._decided(reason)
 
     @transition(field=state, source=[AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL],
-                target=AppealState.ESCALATED, permission=_agent)
+                target=AppealState.ESCALATED, permission=_assignee_or_supervisor)
     def escalate(self, *, by=None):
-        """Manual (an agent) or scheduled (SLA breach, `by` is None)."""
+        """Manual (the assignee or a supervisor) or scheduled (SLA breach, `by` is None)."""
         self.escalated_at = timezone.now()
 
     @transition(field=state, source=AppealState.ESCALATED, target=AppealState.IN_REVIEW, permission=_supervisor)
@@ -474,6 +495,7 @@ class AppealEvent(models.Model):
         EVIDENCE_VIEWED = "evidence_viewed", _("Evidence viewed")
         EVIDENCE_REJECTED = "evidence_rejected", _("Evidence refused")
         EVIDENCE_PURGED = "evidence_purged", _("Evidence files deleted (retention)")
+        EVIDENCE_REPLACED = "evidence_replaced", _("Refused file replaced by the appellant")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")

@@ -6,12 +6,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from evidence.models import Evidence
+from evidence.notices import evidence_assignee_notify
 from evidence.storage import evidence_storage, evidence_upload_to
 from evidence.tasks import evidence_process as evidence_process_task
 from supportdesk.queueing import delay_on_commit
 
+from .events import evidence_replaced_event
 from .models import COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, RechargeRecord
 from .notifications import outbox_enqueue
 from .tracking import tracking_url
@@ -192,3 +195,38 @@ def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> 
 def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
     """The appellant reopens a rejected appeal (within 7 days) with new evidence."""
     return _appellant_files_transition(appeal=appeal, action="reopen", message=message, files=files)
+
+
+class EvidenceReplaceRefused(Exception):
+    """A replacement that cannot be made; `message` is for the appellant."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def evidence_replace(*, appeal: Appeal, evidence: Evidence, upload: tuple) -> Evidence:
+    """The appellant sends a new file in place of one that processing refused, in any open state: it
+    is stored as the same kind, linked to the refused one, recorded on the appeal, processed like any
+    upload, and the agent holding the appeal is told. `upload` is (uploaded file, sniffed)."""
+    uploaded, sniffed = upload
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+            refused = Evidence.objects.select_for_update().filter(pk=evidence.pk, appeal=appeal).first()
+            if not appeal.is_open:
+                raise EvidenceReplaceRefused(_("This appeal is decided or closed: its files can no longer be replaced."))
+            if refused is None or refused.status != Evidence.Status.REJECTED:
+                raise EvidenceReplaceRefused(_("Only a file that we refused can be replaced."))
+            if Evidence.objects.filter(replaces=refused).exists():
+                raise EvidenceReplaceRefused(_("This file has already been replaced."))
+            (replacement,) = evidence_store(appeal=appeal, files=[(refused.kind, uploaded, sniffed)], stored_names=stored_names)
+            replacement.replaces = refused
+            replacement.save(update_fields=["replaces"])
+            evidence_replaced_event(refused=refused, replacement=replacement)
+            evidence_assignee_notify(evidence=replacement, template="evidence_replaced_staff")
+    except BaseException:
+        _stored_files_delete(stored_names)
+        raise
+    return replacement

@@ -1,6 +1,7 @@
 """Signed, expiring tracking links: the appellant proves control of the contact e-mail by holding one."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -21,8 +22,15 @@ def tracking_token_make(reference: str) -> str:
     return signing.dumps({"r": reference}, salt=SALT, compress=True)
 
 
-def tracking_token_read(token: str) -> str:
-    """The appeal reference the token was made for; raises TrackingLinkExpired / TrackingLinkInvalid."""
+@dataclass(frozen=True)
+class TrackingLink:
+    reference: str
+    expires_at: datetime
+
+
+def tracking_token_open(token: str) -> TrackingLink:
+    """The appeal reference the token was made for and when the link stops working; raises
+    TrackingLinkExpired / TrackingLinkInvalid."""
     max_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age)
@@ -32,7 +40,14 @@ def tracking_token_read(token: str) -> str:
         raise TrackingLinkInvalid from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), str):
         raise TrackingLinkInvalid
-    return payload["r"]
+    # The signature checked out, so the timestamp (the middle of `payload:timestamp:signature`) is ours.
+    signed_at = datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=UTC)
+    return TrackingLink(reference=payload["r"], expires_at=signed_at + max_age)
+
+
+def tracking_token_read(token: str) -> str:
+    """The appeal reference the token was made for; raises TrackingLinkExpired / TrackingLinkInvalid."""
+    return tracking_token_open(token).reference
 
 
 def tracking_url(reference: str) -> str:

@@ -16,16 +16,18 @@ from django_ratelimit.decorators import ratelimit
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip
 
-from .forms import AppealSubmissionForm, AppellantEvidenceForm, TrackForm, WithdrawForm
+from .forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
 from .models import Appeal, AppealEvent, AppealState, AppealType
 from .services import (
+    EvidenceReplaceRefused,
     appeal_provide_info,
     appeal_reopen,
     appeal_submit,
     appeal_tracking_link_send,
     appeal_withdraw,
+    evidence_replace,
 )
-from .tracking import TrackingLinkExpired, TrackingLinkInvalid, tracking_token_read
+from .tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
 
 
 def _rate(setting_name: str):
@@ -110,31 +112,46 @@ def _complaint_text() -> str:
     return texts["en"] if (get_language() or "").startswith("en") else texts["zh-hans"]
 
 
-def _appeal_from_token(token: str) -> Appeal:
-    reference = tracking_token_read(token)
+def _appeal_from_token(token: str) -> tuple[Appeal, TrackingLink]:
+    link = tracking_token_open(token)
     appeal = (
         Appeal.objects.select_related("appeal_type")
         .prefetch_related(
             "evidence",
             Prefetch("events", queryset=AppealEvent.objects.filter(public=True), to_attr="public_events"),
         )
-        .filter(reference=reference)
+        .filter(reference=link.reference)
         .first()
     )
     if appeal is None:
         raise Http404
-    return appeal
+    return appeal, link
+
+
+def _evidence_rows(appeal: Appeal, data, files, replacing: str) -> list[tuple]:
+    """Each file with, under a refused one not yet replaced (while the appeal is open), the form that
+    replaces it. Only the form that was posted is bound."""
+    items = list(appeal.evidence.all())
+    replaced = {item.replaces_id for item in items if item.replaces_id}
+    rows = []
+    for item in items:
+        form = None
+        if appeal.is_open and item.status == "rejected" and item.pk not in replaced:
+            bound = str(item.pk) == replacing
+            form = EvidenceReplaceForm(data if bound else None, files if bound else None, appeal=appeal, evidence=item)
+        rows.append((item, form, item.pk in replaced))
+    return rows
 
 
 @require_http_methods(["GET", "POST"])
 def appeal_status(request, token: str):
     try:
-        appeal = _appeal_from_token(token)
+        appeal, link = _appeal_from_token(token)
     except TrackingLinkExpired:
         return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
     except TrackingLinkInvalid:
         return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
-    appellant_grant(request, appeal.reference)
+    appellant_grant(request, appeal.reference, link.expires_at)
     action = request.POST.get("action") if request.method == "POST" else None
     withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
     can_reopen = appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)
@@ -143,6 +160,8 @@ def appeal_status(request, token: str):
         request.FILES if action in ("provide_info", "reopen") else None,
         appeal=appeal, files_required=can_reopen,
     )
+    replacing = request.POST.get("evidence", "") if action == "replace" else ""
+    evidence_rows = _evidence_rows(appeal, request.POST, request.FILES, replacing)
     if action == "withdraw" and withdraw_form.is_valid():
         try:
             appeal_withdraw(appeal=appeal, comment=withdraw_form.cleaned_data["comment"])
@@ -160,9 +179,23 @@ def appeal_status(request, token: str):
         else:
             messages.success(request, _("Thank you: we have your answer and your files. The appeal is back with our agents."))
         return redirect("tickets:status", token=token)
+    replace_form = next((form for _item, form, _done in evidence_rows if form is not None and form.is_bound), None)
+    if action == "replace" and replace_form is None:
+        messages.error(request, _("This file can no longer be replaced. Here is where your appeal stands now."))
+        return redirect("tickets:status", token=token)
+    if replace_form is not None and replace_form.is_valid():
+        try:
+            evidence_replace(appeal=appeal, evidence=replace_form.evidence, upload=replace_form.upload)
+        except EvidenceReplaceRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, _("Thank you: we have the new file. We check it now and tell you if there is a problem."))
+        return redirect("tickets:status", token=token)
     context = {
         "appeal": appeal, "withdraw_form": withdraw_form, "evidence_form": evidence_form, "can_reopen": can_reopen,
+        "evidence_rows": evidence_rows,
+        "refused_to_replace": sum(form is not None for _item, form, _done in evidence_rows),
         "complaint_text": _complaint_text() if appeal.is_open and appeal.sla_breached else "",
     }
-    invalid = withdraw_form.errors or evidence_form.errors
+    invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from evidence.models import Evidence
 
+from .events import appeal_comment_event, evidence_verified_event
 from .models import Appeal, AppealEvent, AppealState
 from .notifications import outbox_enqueue
 from .roles import is_agent, is_supervisor
@@ -104,6 +105,8 @@ def _check(appeal: Appeal, action: str, actor) -> None:
     if actor is not None and not transition.has_perm(appeal, actor):
         if action == "second_approve" and actor.pk == appeal.proposed_by_id:
             raise WorkflowError(_("You proposed this approval: a different supervisor must give the second approval."))
+        if action == "escalate" and is_agent(actor):
+            raise WorkflowError(_("Only the agent handling this appeal or a supervisor can escalate it."))
         raise WorkflowError(_("You are not allowed to “%(action)s” this appeal.") % {"action": label})
     if action in ("approve", "propose_approval", "second_approve"):
         if action == "approve" and appeal.appeal_type.needs_second_approval:
@@ -248,17 +251,35 @@ def appeal_bulk(*, appeals, actor, action: str, assignee=None) -> tuple[int, lis
     return done, problems
 
 
+def may_reply(*, appeal: Appeal, user) -> bool:
+    """Public replies (e-mailed to the appellant): the assignee or a supervisor, while the appeal is open."""
+    return appeal.is_open and _holds(appeal, user)
+
+
+def may_verify(*, appeal: Appeal, user) -> bool:
+    """Marking evidence verified (or undoing it): the assignee or a supervisor, while the appeal is open."""
+    return appeal.is_open and _holds(appeal, user)
+
+
+def _holds(appeal: Appeal, user) -> bool:
+    return is_supervisor(user) or (is_agent(user) and appeal.assignee_id is not None and appeal.assignee_id == user.pk)
+
+
 @transaction.atomic
 def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealEvent:
-    """An internal note, or a public reply that is also e-mailed to the appellant."""
+    """An internal note (any agent), or a public reply that is also e-mailed to the appellant (the
+    assignee or a supervisor, and only while the appeal is open)."""
     text = (text or "").strip()
     if not text:
         raise WorkflowError(_("Write something first."))
+    if not is_agent(actor):
+        raise WorkflowError(_("Only agents and supervisors can write on an appeal."))
     appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
-    event = AppealEvent.objects.create(
-        appeal=appeal, kind=AppealEvent.Kind.REPLY if public else AppealEvent.Kind.NOTE,
-        actor=actor, comment=text, public=public,
-    )
+    if public and not appeal.is_open:
+        raise WorkflowError(_("This appeal is decided or closed: only internal notes can be added."))
+    if public and not _holds(appeal, actor):
+        raise WorkflowError(_("Only the agent handling this appeal or a supervisor can reply to the appellant."))
+    event = appeal_comment_event(appeal=appeal, actor=actor, text=text, public=public)
     if public:
         outbox_enqueue(
             template="reply", to=appeal.contact_email, language=appeal.language, appeal=appeal,
@@ -269,19 +290,26 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
 
 @transaction.atomic
 def evidence_set_verified(*, evidence: Evidence, actor, verified: bool) -> Evidence:
-    """An agent marks one evidence file as checked (or withdraws that)."""
+    """The assignee or a supervisor marks one evidence file as checked (or withdraws that). Only a
+    file that processing accepted and that is still kept can be marked verified."""
     evidence = Evidence.objects.select_for_update().select_related("appeal").get(pk=evidence.pk)
-    if not evidence.appeal.is_open:
+    appeal = evidence.appeal
+    if not appeal.is_open:
         raise WorkflowError(_("The appeal is closed: its evidence can no longer change."))
+    if not _holds(appeal, actor):
+        raise WorkflowError(_("Only the agent handling this appeal or a supervisor can verify its evidence."))
     if verified == (evidence.verified_at is not None):
         return evidence
+    if verified and evidence.purged_at is not None:
+        raise WorkflowError(_("This file was deleted: it cannot be verified."))
+    if verified and evidence.status == Evidence.Status.PENDING:
+        raise WorkflowError(_("This file is still being processed: it can be verified once it is ready."))
+    if verified and (evidence.status != Evidence.Status.READY or not evidence.file):
+        raise WorkflowError(_("This file was refused by processing: it cannot be verified. The appellant must replace it."))
     evidence.verified_at = timezone.now() if verified else None
     evidence.verified_by = actor if verified else None
     evidence.save(update_fields=["verified_at", "verified_by"])
-    AppealEvent.objects.create(
-        appeal=evidence.appeal, actor=actor, public=False, comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
-        kind=AppealEvent.Kind.EVIDENCE_VERIFIED if verified else AppealEvent.Kind.EVIDENCE_UNVERIFIED,
-    )
+    evidence_verified_event(evidence=evidence, actor=actor, verified=verified)
     return evidence
 
 

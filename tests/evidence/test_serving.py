@@ -1,10 +1,13 @@
 """`/evidence/<uuid>/`: only the appeal's staff or its appellant (with a valid link), logged, private."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from evidence.models import EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
@@ -107,3 +110,55 @@ def test_no_evidence_file_is_reachable_under_static_or_media_urls(evidence, evid
             with pytest.raises(urllib.error.HTTPError) as missing:
                 urllib.request.urlopen(f"{live_server.url}{prefix}{name}")  # noqa: S310 - our own test server
             assert missing.value.code == 404
+
+
+def test_opening_a_tracking_link_gives_the_browser_a_new_session_key(evidence, settings):
+    """Session fixation: a session id planted in the appellant's browser must not carry the grant."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    planted = SessionStore()
+    planted["lang"] = "en"
+    planted.save()
+    victim = Client()
+    victim.cookies[settings.SESSION_COOKIE_NAME] = planted.session_key
+    open_status_page(victim, evidence.appeal)
+    assert victim.cookies[settings.SESSION_COOKIE_NAME].value != planted.session_key
+    assert victim.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 200
+
+    attacker = Client()
+    attacker.cookies[settings.SESSION_COOKIE_NAME] = planted.session_key
+    assert attacker.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+
+
+def test_the_appellants_access_ends_when_the_tracking_link_expires(client, evidence, settings):
+    issued = timezone.now()
+    link_age = timedelta(days=settings.TRACKING_LINK_MAX_AGE_DAYS)
+    with time_machine.travel(issued, tick=False):
+        token = tracking_token_make(evidence.appeal.reference)
+    url = reverse("evidence:serve", args=[evidence.pk])
+    with time_machine.travel(issued + link_age - timedelta(days=2), tick=False):
+        assert client.get(reverse("tickets:status", args=[token])).status_code == 200
+        assert client.get(url).status_code == 200
+    with time_machine.travel(issued + link_age - timedelta(minutes=1), tick=False):
+        assert client.get(url).status_code == 200
+    # The session lives on (it is two days old), but the link it was opened with has expired.
+    with time_machine.travel(issued + link_age + timedelta(minutes=1), tick=False):
+        assert client.get(url).status_code == 404
+        assert client.get(reverse("tickets:status", args=[token])).status_code == 410
+        assert client.get(url).status_code == 404
+    # A fresh link opens it again.
+    with time_machine.travel(issued + link_age + timedelta(minutes=2), tick=False):
+        open_status_page(client, evidence.appeal)
+        assert client.get(url).status_code == 200
+
+
+def test_an_agent_sees_the_files_only_of_appeals_they_may_handle(client, appeal_types):
+    agent = AgentFactory()
+    client.force_login(agent)
+    mine = EvidenceFactory(appeal=AppealFactory(state="in_review", assignee=agent))
+    others = EvidenceFactory(appeal=AppealFactory(state="in_review", assignee=AgentFactory()))
+    decided = EvidenceFactory(appeal=AppealFactory(state="rejected", assignee=agent))
+    assert client.get(reverse("evidence:serve", args=[mine.pk])).status_code == 200
+    assert client.get(reverse("evidence:serve", args=[others.pk])).status_code == 404
+    assert client.get(reverse("evidence:thumbnail", args=[decided.pk])).status_code == 404
+    assert list(EvidenceAccess.objects.values_list("evidence", flat=True)) == [mine.pk]

@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.models import EvidenceAccess
+from evidence.models import Evidence, EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, submission
-from tickets.models import Appeal, AppealEvent
+from tickets.models import Appeal, AppealEvent, OutboundEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +227,146 @@ def test_resume_offers_the_agents_to_hand_the_appeal_to(client, appeal_types):
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert (appeal.state, appeal.assignee) == ("in_review", agent)
+
+
+# --- Verification only of evidence that exists ------------------------------------------------------
+
+def _console(client, appeal) -> str:
+    return client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.parametrize(("status", "message"), [
+    ("rejected", "This file was refused by processing: it cannot be verified. The appellant must replace it."),
+    ("pending", "This file is still being processed: it can be verified once it is ready."),
+])
+def test_verify_url_refuses_a_file_that_is_not_ready(agent_client, agent, appeal_types, status, message):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    item = EvidenceFactory(appeal=appeal, kind="id_front", status=status, file="" if status == "rejected" else None)
+    html = _console(agent_client, appeal)
+    assert "Mark verified" not in html  # nothing to press on a file that is not ready
+    response = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
+                                 HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert message in response.content.decode()
+    item.refresh_from_db()
+    assert item.verified_at is None
+    assert not AppealEvent.objects.filter(kind="evidence_verified").exists()
+
+
+def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appeal_types):
+    """A high-risk account_recovery whose ID front and back were refused after being marked verified:
+    the console says so, and neither the proposal nor the second approval goes through over HTTP."""
+    assignee, supervisor, second = AgentFactory(), SupervisorFactory(), SupervisorFactory()
+    appeal = AppealFactory(appeal_type=appeal_types["account_recovery"], state="in_review", assignee=assignee)
+    for kind in appeal.appeal_type.required_evidence:
+        EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now(), verified_by=assignee)
+    Evidence.objects.filter(appeal=appeal, kind__in=["id_front", "id_back"]).update(status="rejected", file="")
+    client.force_login(supervisor)
+    html = _console(client, appeal)
+    assert "ID card, front: the file was refused, a replacement is needed." in html
+    response = client.post(reverse("desk:act", args=[appeal.reference]),
+                           {"action": "propose_approval", "expected_state": "in_review"},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "It cannot be approved yet: ID card, front: the file was refused" in response.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.state == "in_review"
+
+    pending = AppealFactory(appeal_type=appeal_types["account_recovery"], state="pending_approval",
+                            assignee=assignee, proposed_by=supervisor)
+    for kind in pending.appeal_type.required_evidence:
+        EvidenceFactory(appeal=pending, kind=kind, verified_at=timezone.now(), verified_by=assignee,
+                        **({"status": "rejected", "file": ""} if kind in ("id_front", "id_back") else {}))
+    client.force_login(second)
+    client.post(reverse("desk:act", args=[pending.reference]), {"action": "second_approve", "expected_state": "pending_approval"})
+    pending.refresh_from_db()
+    assert pending.state == "pending_approval"
+
+
+# --- Acting on appeals one does not hold ------------------------------------------------------------
+
+def test_an_agent_not_holding_the_appeal_cannot_verify_reply_or_escalate(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=AgentFactory())
+    item = EvidenceFactory(appeal=appeal)
+    html = _console(agent_client, appeal)
+    assert 'data-action="escalate"' not in html
+    assert "Mark verified" not in html
+    assert 'name="public"' not in html and "Internal note only" in html
+
+    verify = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
+                               HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Only the agent handling this appeal or a supervisor can verify its evidence." in verify.content.decode()
+    reply = agent_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Approved!", "public": "on"},
+                              HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Only the agent handling this appeal or a supervisor can reply to the appellant." in reply.content.decode()
+    escalate = agent_client.post(reverse("desk:act", args=[appeal.reference]),
+                                 {"action": "escalate", "comment": "Hmm.", "expected_state": "in_review"},
+                                 HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "Only the agent handling this appeal or a supervisor can escalate it." in escalate.content.decode()
+
+    appeal.refresh_from_db()
+    item.refresh_from_db()
+    assert appeal.state == "in_review" and item.verified_at is None
+    assert not AppealEvent.objects.filter(appeal=appeal).exists()
+    assert not OutboundEmail.objects.exists()
+    # An internal note is still every agent's to write.
+    agent_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Device log looks odd."})
+    assert AppealEvent.objects.get(appeal=appeal).kind == "note"
+
+
+def test_the_assignee_verifies_replies_and_escalates(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    item = EvidenceFactory(appeal=appeal)
+    html = _console(agent_client, appeal)
+    assert 'data-action="escalate"' in html and "Mark verified" in html and 'name="public"' in html
+    agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"})
+    agent_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "We are on it.", "public": "on"})
+    agent_client.post(reverse("desk:act", args=[appeal.reference]),
+                      {"action": "escalate", "comment": "Looks like a takeover.", "expected_state": "in_review"})
+    appeal.refresh_from_db()
+    assert appeal.state == "escalated"
+    assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", flat=True)) == [
+        "evidence_verified", "reply", "escalate"]
+
+
+def test_on_a_decided_appeal_only_internal_notes(client, appeal_types):
+    supervisor = SupervisorFactory()
+    appeal = AppealFactory(state="approved", assignee=AgentFactory(), closed_at=timezone.now())
+    item = EvidenceFactory(appeal=appeal)
+    client.force_login(supervisor)
+    html = _console(client, appeal)
+    assert 'name="public"' not in html and "Internal note only: this appeal is decided or closed." in html
+    assert "Mark verified" not in html
+    reply = client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "PS", "public": "on"},
+                        HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "This appeal is decided or closed: only internal notes can be added." in reply.content.decode()
+    verify = client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
+                         HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert "The appeal is closed: its evidence can no longer change." in verify.content.decode()
+    client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Audit note."})
+    assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", flat=True)) == ["note"]
+    assert not OutboundEmail.objects.exists()
+
+
+# --- Who sees identity documents on the console ----------------------------------------------------
+
+def test_console_shows_files_only_to_those_who_may_open_them(agent_client, agent, appeal_types):
+    held_by_other = AppealFactory(state="in_review", assignee=AgentFactory())
+    item = EvidenceFactory(appeal=held_by_other)
+    html = _console(agent_client, held_by_other)
+    assert 'data-evidence-status="not-available"' in html and "Not available to you" in html
+    assert reverse("evidence:serve", args=[item.pk]) not in html
+
+    unassigned = AppealFactory(state="submitted")
+    item = EvidenceFactory(appeal=unassigned)
+    html = _console(agent_client, unassigned)
+    assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
+
+
+def test_console_links_a_refused_file_to_its_replacement(agent_client, agent, appeal_types):
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    refused = EvidenceFactory(appeal=appeal, kind="id_back", status="rejected", file="", status_reason="Damaged.")
+    replacement = EvidenceFactory(appeal=appeal, kind="id_back", replaces=refused)
+    html = _console(agent_client, appeal)
+    assert "The appellant sent a replacement." in html and "Sent in place of a refused file." in html
+    assert html.count("Mark verified") == 1
+    assert reverse("desk:verify", args=[appeal.reference, replacement.pk]) in html
+    assert reverse("desk:verify", args=[appeal.reference, refused.pk]) not in html

@@ -26,7 +26,9 @@ ALLOWED = {
     "send_back": {"pending_approval": {"supervisor"}},
     "approve": {"in_review": {"assignee", "supervisor"}, "escalated": {"supervisor"}},
     "reject": {"in_review": {"assignee", "supervisor"}, "escalated": {"supervisor"}},
-    "escalate": {s: {"assignee", "other_agent", "supervisor"} for s in ("submitted", "in_review", "pending_approval")},
+    # Manual escalation: the assignee or a supervisor (a submitted appeal has no assignee yet).
+    "escalate": {"submitted": {"supervisor"}, "in_review": {"assignee", "supervisor"},
+                 "pending_approval": {"assignee", "supervisor"}},
     "resume": {"escalated": {"supervisor"}},
 }
 TARGET = {
@@ -87,6 +89,8 @@ def test_transition_matrix(appeal_types, people, action, state, role):
             assert "is not possible while the appeal is" in message
         elif action == "second_approve" and role == "assignee":
             assert "You proposed this approval" in message  # the assignee made the proposal here
+        elif action == "escalate" and role in ("assignee", "other_agent"):
+            assert message == "Only the agent handling this appeal or a supervisor can escalate it."
         else:
             assert "You are not allowed to" in message
         appeal.refresh_from_db()
@@ -287,9 +291,108 @@ def test_supervisor_assigns_and_agent_cannot(appeal_types, people):
 
 
 def test_public_reply_is_emailed_and_internal_note_is_not(appeal_types, people):
-    appeal = AppealFactory()
+    appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     workflow.appeal_comment(appeal=appeal, actor=people["assignee"], text="Checked the device log.", public=False)
     workflow.appeal_comment(appeal=appeal, actor=people["assignee"], text="We are on it.", public=True)
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "public")) == [
         ("note", False), ("reply", True)]
     assert list(OutboundEmail.objects.values_list("template", flat=True)) == ["reply"]
+
+
+# --- Only evidence that exists counts: ready, kept, verified ---------------------------------------
+
+def _refused(appeal, kind, **kwargs):
+    return EvidenceFactory(appeal=appeal, kind=kind, status="rejected", file="", status_reason="Damaged.", **kwargs)
+
+
+@pytest.mark.parametrize(("status", "purged", "message"), [
+    ("rejected", False, "This file was refused by processing: it cannot be verified. The appellant must replace it."),
+    ("pending", False, "This file is still being processed: it can be verified once it is ready."),
+    ("ready", True, "This file was deleted: it cannot be verified."),
+])
+def test_only_ready_evidence_can_be_verified(appeal_types, people, status, purged, message):
+    appeal = AppealFactory(state="in_review", assignee=people["assignee"])
+    item = EvidenceFactory(appeal=appeal, status=status, purged_at=timezone.now() if purged else None)
+    with pytest.raises(WorkflowError) as refused:
+        workflow.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
+    assert refused.value.message == message
+    item.refresh_from_db()
+    assert item.verified_at is None
+    assert not AppealEvent.objects.filter(appeal=appeal, kind="evidence_verified").exists()
+
+
+def test_a_verification_on_refused_id_photos_does_not_count_for_a_high_risk_approval(appeal_types, people):
+    """account_recovery: the ID front and back were refused by processing after someone had marked
+    them verified; neither the proposal nor the second approval goes through."""
+    appeal = AppealFactory(appeal_type=appeal_types["account_recovery"], state="in_review", assignee=people["assignee"])
+    verify_required_evidence(appeal, by=people["assignee"])
+    for item in appeal.evidence.filter(kind__in=["id_front", "id_back"]):
+        item.status, item.file = "rejected", ""
+        item.save()
+    with pytest.raises(WorkflowError) as refused:
+        workflow.appeal_propose_approval(appeal=appeal, actor=people["supervisor"])
+    assert refused.value.message == (
+        "It cannot be approved yet: ID card, front: the file was refused, a replacement is needed. "
+        "ID card, back: the file was refused, a replacement is needed."
+    )
+    appeal.refresh_from_db()
+    assert appeal.state == "in_review"
+
+    # Proposed while the files were still good, refused afterwards: no second approval either.
+    pending = AppealFactory(appeal_type=appeal_types["account_recovery"], state="pending_approval",
+                            assignee=people["assignee"], proposed_by=people["assignee"])
+    verify_required_evidence(pending, by=people["assignee"])
+    pending.evidence.filter(kind="id_back").update(status="rejected", file="")
+    with pytest.raises(WorkflowError, match="ID card, back: the file was refused, a replacement is needed."):
+        workflow.appeal_second_approve(appeal=pending, actor=people["supervisor"])
+    pending.refresh_from_db()
+    assert pending.state == "pending_approval"
+
+
+def test_the_approval_condition_names_what_is_missing(appeal_types, people):
+    appeal = AppealFactory(appeal_type=appeal_types["realname_unbind"], state="in_review", assignee=people["assignee"])
+    _refused(appeal, "id_front", verified_at=timezone.now())
+    EvidenceFactory(appeal=appeal, kind="id_back", status="pending")
+    EvidenceFactory(appeal=appeal, kind="id_handheld")
+    assert appeal.approval_blockers() == [
+        "ID card, front: the file was refused, a replacement is needed.",
+        "ID card, back is still being processed.",
+        "Photo of you holding the ID card is not verified yet.",
+    ]
+    # A ready replacement, once verified, lifts the refusal.
+    EvidenceFactory(appeal=appeal, kind="id_front", verified_at=timezone.now())
+    assert appeal.approval_blockers()[0] == "ID card, back is still being processed."
+
+
+# --- Who may act on an appeal they do not hold -----------------------------------------------------
+
+def test_only_the_assignee_or_a_supervisor_verifies_evidence(appeal_types, people):
+    appeal = AppealFactory(state="in_review", assignee=people["assignee"])
+    item = EvidenceFactory(appeal=appeal)
+    with pytest.raises(WorkflowError) as refused:
+        workflow.evidence_set_verified(evidence=item, actor=people["other_agent"], verified=True)
+    assert refused.value.message == "Only the agent handling this appeal or a supervisor can verify its evidence."
+    item.refresh_from_db()
+    assert item.verified_at is None
+    workflow.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
+    workflow.evidence_set_verified(evidence=item, actor=people["supervisor"], verified=False)
+    assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "actor__username")) == [
+        ("evidence_verified", "assignee"), ("evidence_unverified", "supervisor")]
+
+
+def test_public_replies_only_by_the_assignee_or_a_supervisor_and_never_once_decided(appeal_types, people):
+    appeal = AppealFactory(state="in_review", assignee=people["assignee"])
+    with pytest.raises(WorkflowError) as refused:
+        workflow.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Approved soon!", public=True)
+    assert refused.value.message == "Only the agent handling this appeal or a supervisor can reply to the appellant."
+    workflow.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Looked at the device log.", public=False)
+    workflow.appeal_comment(appeal=appeal, actor=people["supervisor"], text="We are on it.", public=True)
+
+    decided = AppealFactory(state="approved", assignee=people["assignee"], closed_at=timezone.now())
+    for actor in (people["assignee"], people["supervisor"]):
+        with pytest.raises(WorkflowError) as refused:
+            workflow.appeal_comment(appeal=decided, actor=actor, text="One more thing.", public=True)
+        assert refused.value.message == "This appeal is decided or closed: only internal notes can be added."
+    workflow.appeal_comment(appeal=decided, actor=people["other_agent"], text="Audit: checked.", public=False)
+    assert list(OutboundEmail.objects.values_list("template", flat=True)) == ["reply"]
+    assert list(AppealEvent.objects.filter(appeal=decided).values_list("kind", flat=True)) == ["note"]
