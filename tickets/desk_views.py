@@ -183,7 +183,8 @@ def appeal_action(request, reference: str):
     appeal = get_object_or_404(Appeal, reference=reference)
     form = ActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("The action could not be read; please try again."))
+        # A comment over its limit says so; anything else in the form is not something a person typed.
+        messages.error(request, " ".join(form.errors.get("comment", [])) or _("The action could not be read; please try again."))
         return redirect("desk:appeal", reference=reference)
     data = form.cleaned_data
     try:
@@ -212,7 +213,7 @@ def appeal_comment_add(request, reference: str):
         else:
             messages.success(request, _("Reply sent.") if form.cleaned_data["public"] else _("Note added."))
     else:
-        messages.error(request, _("Write something first."))
+        messages.error(request, " ".join(form.errors.get("text", [])) or _("Write something first."))
     return redirect("desk:appeal", reference=reference)
 
 

@@ -107,11 +107,14 @@ def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_store
     assert textareas and all('maxlength="5000"' in attrs for attrs in textareas)
 
     before = AppealEvent.objects.filter(appeal=appeal).count()
-    response = client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001})
-    assert response.status_code == 302
+    limit_message = "Ensure this value has at most 5000 characters (it has 5001)."
+    response = client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert limit_message in [str(m) for m in response.context["messages"]]
     response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "reject", "expected_state": "in_review", "comment": "x" * 5001})
-    assert response.status_code == 302
+                           {"action": "reject", "expected_state": "in_review", "comment": "x" * 5001},
+                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert limit_message in [str(m) for m in response.context["messages"]]
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
     assert AppealEvent.objects.filter(appeal=appeal).count() == before
