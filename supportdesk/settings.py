@@ -244,6 +244,11 @@ EVIDENCE_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PDF_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_CSV_BYTES = 2 * 1024 * 1024
 EVIDENCE_MAX_PIXELS = 40_000_000
+# PDFs are rendered page by page to images (the only form in which they are served): bound the work.
+EVIDENCE_MAX_PDF_PAGES = env.int("EVIDENCE_MAX_PDF_PAGES", default=20)
+EVIDENCE_PDF_PAGE_MAX_SIDE = env.int("EVIDENCE_PDF_PAGE_MAX_SIDE", default=2000)  # pixels
+# A progressive JPEG is decoded once per scan: phone photos have about 10; a thousand stalls a worker.
+EVIDENCE_MAX_JPEG_SCANS = env.int("EVIDENCE_MAX_JPEG_SCANS", default=50)
 EVIDENCE_MAX_FILES = 20
 EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
 

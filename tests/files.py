@@ -129,3 +129,67 @@ def pdf_with_javascript_bytes(obfuscated: bool = False) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
     ])
+
+
+# --- PDFs that carry scripts where a byte search does not look (every name #-escaped) -----------------
+
+_PDF_JS = b"/S /J#61vaScript /J#53 "  # /S /JavaScript /JS, written so that no byte search finds them
+
+
+def _pdf_text_page(extra: bytes = b"") -> list[bytes]:
+    """Page objects 3-5 of a one-page document with visible text (object 3 is the page)."""
+    text = b"BT /F1 24 Tf 72 720 Td (Carrier certificate 2026) Tj ET"
+    return [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R " + extra + b">>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+
+
+def pdf_with_outline_javascript_bytes() -> bytes:
+    """A PDF whose bookmark (outline item) runs JavaScript when clicked."""
+    return pdf_document([
+        b"<< /Type /Catalog /Pages 2 0 R /Outlines 6 0 R /PageMode /UseOutlines >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        *_pdf_text_page(),
+        b"<< /Type /Outlines /First 7 0 R /Last 7 0 R /Count 1 >>",
+        b"<< /Title (Open me) /Parent 6 0 R /A << " + _PDF_JS + b"(app.alert('outline')) >> >>",
+    ])
+
+
+def pdf_with_annotation_actions_bytes() -> bytes:
+    """A PDF whose link annotation (and page) run JavaScript through additional actions (/AA)."""
+    return pdf_document([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        *_pdf_text_page(b"/Annots [6 0 R] /AA << /O << " + _PDF_JS + b"(app.alert('page-open')) >> >> "),
+        b"<< /Type /Annot /Subtype /Link /Rect [72 700 400 750] /Border [0 0 0] "
+        b"/AA << /E << " + _PDF_JS + b"(app.alert('annotation-enter')) >> >> >>",
+    ])
+
+
+def pdf_with_open_action_chain_bytes() -> bytes:
+    """A PDF whose open action is a harmless GoTo with JavaScript hidden in its /Next chain."""
+    return pdf_document([
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        *_pdf_text_page(),
+        b"<< /S /GoTo /D [3 0 R /Fit] /Next [7 0 R] >>",
+        b"<< " + _PDF_JS + b"(app.alert('next-chain')) >>",
+    ])
+
+
+def pdf_with_pages_bytes(count: int) -> bytes:
+    """A well-formed PDF of `count` blank A4 pages."""
+    kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(count))
+    return pdf_document([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>" for _ in range(count)],
+    ])
+
+
+def unreadable_pdf_bytes() -> bytes:
+    """Starts like a PDF, but no PDF reader can open it (no objects, no cross-reference table)."""
+    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + b"this was never a document " * 40 + b"\n%%EOF\n"
