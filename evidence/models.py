@@ -38,6 +38,9 @@ class Evidence(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason"), max_length=255, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # Counted (and committed) before each processing run: a file that keeps getting its worker killed
+    # at the hard time limit is refused instead of being retried for ever.
+    processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # Retention: the files are deleted; the fingerprints (SHA-256, pHash) and the audit trail stay.
     purged_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -22,6 +22,7 @@ import warnings
 import imagehash
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
@@ -178,35 +179,90 @@ def _process(evidence: Evidence) -> list[str]:
     raise EvidenceRefused(_("This file type cannot be processed."))
 
 
+def too_slow_message() -> str:
+    return _(
+        "We could not process this file in the time allowed. Please send an ordinary photo or "
+        "screenshot of the document instead."
+    )
+
+
+def _leftovers(base: str) -> list[str]:
+    """Files derived from `base` (pages, clean copy, thumbnail, half-written temporaries)."""
+    directory, prefix = os.path.dirname(base), os.path.basename(base) + "."
+    try:
+        names = evidence_storage.listdir(directory)[1]
+    except FileNotFoundError:
+        return []
+    return [os.path.join(directory, name) for name in names if name.startswith(prefix)]
+
+
+def _refuse(evidence: Evidence, message: str) -> list[str]:
+    """Nothing refused is ever served: the files go; the fingerprint and the reason stay. Returns the
+    names to delete once the refusal is committed."""
+    obsolete = [evidence.file.name, *_leftovers(evidence.file.name)] if evidence.file.name else []
+    evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
+    evidence.status, evidence.status_reason = Evidence.Status.REJECTED, message
+    evidence_refused_record(evidence=evidence, message=message)
+    return obsolete
+
+
+def _pending_locked(evidence_id) -> Evidence | None:
+    return (
+        Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
+        .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
+    )
+
+
 def evidence_process(*, evidence_id) -> Evidence | None:
     """Process one evidence file if it is still pending (safe to run twice, or after a crash)."""
+    # The attempt is committed before the work starts, so it counts even if the worker is killed.
+    Evidence.objects.filter(pk=evidence_id, status=Evidence.Status.PENDING).update(
+        processing_attempts=F("processing_attempts") + 1,
+    )
     with transaction.atomic():
-        evidence = (
-            Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
-            .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
-        )
+        evidence = _pending_locked(evidence_id)
         if evidence is None:
             return None
         obsolete: list[str] = []
         try:
             # A refusal reason is shown to the appellant: write it in their language.
             with translation.override(evidence.appeal.language):
+                if evidence.processing_attempts > settings.EVIDENCE_MAX_PROCESSING_ATTEMPTS:
+                    raise EvidenceRefused(too_slow_message())
                 obsolete = _process(evidence)
             evidence.status = Evidence.Status.READY
         except EvidenceRefused as refused:
-            # Nothing refused is ever served: the file goes; the fingerprint and the reason stay.
-            obsolete = [evidence.file.name]
-            evidence.file.name = ""
-            evidence.status, evidence.status_reason = Evidence.Status.REJECTED, refused.message
-            evidence_refused_record(evidence=evidence, message=refused.message)
+            obsolete = _refuse(evidence, refused.message)
         evidence.processed_at = timezone.now()
         evidence.save()
         transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])
     return evidence
 
 
-def evidence_process_pending(*, older_than_seconds: int = 120, limit: int = 200) -> int:
-    """The beat sweep: process what the broker never delivered (e.g. Redis was down at upload)."""
+def evidence_process_overran(*, evidence_id) -> Evidence | None:
+    """Processing hit its soft time limit: refuse the file (it would only be cut short again)."""
+    with transaction.atomic():
+        evidence = _pending_locked(evidence_id)
+        if evidence is None:
+            return None
+        with translation.override(evidence.appeal.language):
+            obsolete = _refuse(evidence, too_slow_message())
+        evidence.processed_at = timezone.now()
+        evidence.save()
+        transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])
+    logger.warning("evidence %s refused: processing exceeded its time limit", evidence_id)
+    return evidence
+
+
+def evidence_pending(*, older_than_seconds: int = 120, limit: int = 200) -> list:
+    """Files still pending well after upload: the broker never delivered their task (e.g. Redis was
+    down at upload), or the worker running it was killed."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     pending = Evidence.objects.filter(status=Evidence.Status.PENDING, created_at__lte=cutoff).values_list("pk", flat=True)
-    return sum(evidence_process(evidence_id=pk) is not None for pk in list(pending[:limit]))
+    return list(pending[:limit])
+
+
+def evidence_process_pending(*, older_than_seconds: int = 120, limit: int = 200) -> int:
+    """Process the pending files here and now, one after the other."""
+    pending = evidence_pending(older_than_seconds=older_than_seconds, limit=limit)
+    return sum(evidence_process(evidence_id=pk) is not None for pk in pending)

@@ -207,6 +207,7 @@ def pdf_active_message() -> str:
 # JPEG markers that stand alone (no length field): TEM, RST0-7, SOI, EOI.
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
 _JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_JPEG_FILL = re.compile(rb"\xff+")
 
 
 def jpeg_scan_count(data: bytes) -> int:
@@ -218,8 +219,8 @@ def jpeg_scan_count(data: bytes) -> int:
         if data[position] != 0xFF:
             return scans  # not a marker where one must be: Pillow judges the damage
         marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
+        if marker == 0xFF:  # fill bytes before a marker: skip the whole run at once
+            position = _JPEG_FILL.match(data, position).end() - 1
             continue
         if marker == _JPEG_EOI:
             return scans

@@ -23,7 +23,7 @@ from .validation import CSV_TYPE, PDF_TYPE
 
 def _reconstructed(evidence: Evidence) -> bool:
     """A PDF is served only once rebuilt from its rendered pages, a CSV only once neutralised (a row
-    from before either existed is processed again by the sweep, see migration 0004)."""
+    from before either existed is processed again by the sweep, see migration 0004_pdf_pages_csv_processing_attempts)."""
     if evidence.content_type == PDF_TYPE:
         return bool(evidence.pages) and evidence.file.name.endswith(".clean.pdf")
     if evidence.content_type == CSV_TYPE:

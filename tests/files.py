@@ -274,3 +274,42 @@ def records_csv_with_formulas_bytes() -> bytes:
     writer.writerow(["TX-F-3", "12", "CNY", "2026-10-03 10:00", "@SUM(1+1)*cmd|' /C calc'!A0"])
     writer.writerow(["TX-F-4", "8", "CNY", "2026-10-04 11:00", "-2+3+cmd|' /C calc'!A0"])
     return text.getvalue().encode()
+
+
+# --- Progressive JPEGs built to stall a decoder --------------------------------------------------------
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each segment of a JPEG from SOI to EOI; a scan ends where its data does."""
+    segments, position = [], 2
+    while position < len(data):
+        marker = data[position + 1]
+        if marker == 0xD9:
+            segments.append((marker, position, position + 2))
+            break
+        end = position + 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
+        if marker == 0xDA:
+            while True:
+                end = data.find(b"\xff", end)
+                if data[end + 1] == 0x00 or 0xD0 <= data[end + 1] <= 0xD7:
+                    end += 2
+                    continue
+                break
+        segments.append((marker, position, end))
+        position = end
+    return segments
+
+
+def progressive_jpeg_scan_bomb_bytes(scans: int = 1000, padding: int = 0) -> bytes:
+    """A small 6000×6000 progressive JPEG whose last scan (with its Huffman table) is repeated `scans`
+    times: every scan is decoded over the whole image, so it takes a worker many seconds. `padding`
+    fill bytes (0xFF, allowed before any marker) between the copies make the decoder return to Python
+    between them, as it does on a large real file."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (128, 128, 128)).save(buffer, "JPEG", progressive=True, quality=80)
+    data = buffer.getvalue()
+    segments = _jpeg_segments(data)
+    _marker, scan_start, scan_end = [s for s in segments if s[0] == 0xDA][-1]
+    table = [s for s in segments if s[2] == scan_start and s[0] == 0xC4]
+    repeated = b"\xff" * padding + data[table[0][1] if table else scan_start:scan_end]
+    end_of_image = segments[-1][1]
+    return data[:end_of_image] + repeated * scans + data[end_of_image:]

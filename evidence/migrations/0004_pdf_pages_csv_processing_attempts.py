@@ -32,5 +32,10 @@ class Migration(migrations.Migration):
             name='page',
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='evidence',
+            name='processing_attempts',
+            field=models.PositiveSmallIntegerField(default=0, editable=False),
+        ),
         migrations.RunPython(process_again, migrations.RunPython.noop),
     ]
