@@ -186,3 +186,27 @@ def test_a_pdf_kept_as_uploaded_by_an_earlier_version_is_not_served(client, appe
     evidence = Evidence.objects.get(kind="carrier_certificate")
     client.force_login(AgentFactory())
     assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)  # file deletion happens on commit
+def test_retention_deletes_the_rendered_pages_with_the_rebuilt_pdf(appeal_types, evidence_root, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from evidence.retention import evidence_purge_expired
+    from tests.evidence.factories import EvidenceFactory
+    from tests.tickets.factories import AppealFactory
+
+    decided_at = timezone.now()
+    pdf = EvidenceFactory(appeal=AppealFactory(state="approved", closed_at=decided_at), kind="carrier_certificate",
+                          content_type="application/pdf", original_name="c.pdf", content=files.pdf_with_pages_bytes(2),
+                          status="pending")
+    evidence_process(evidence_id=pdf.pk)
+    assert len(files_on_disk(evidence_root)) == 4  # two pages, the thumbnail, the rebuilt PDF
+    with time_machine.travel(decided_at + timedelta(days=settings.EVIDENCE_RETENTION_DAYS, minutes=1)):
+        assert evidence_purge_expired() == 1
+    pdf.refresh_from_db()
+    assert pdf.pages == [] and not pdf.file and pdf.sha256
+    assert files_on_disk(evidence_root) == []
