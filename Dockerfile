@@ -1,5 +1,6 @@
-# SupportDesk image: the same image runs web (gunicorn), worker and beat (Celery); see docker-compose.yml
-# and docs/deployment.md. No secret is baked in: every setting comes from the environment at run time.
+# SupportDesk image: the same image runs web (gunicorn), the two Celery workers (`-Q celery` for e-mail
+# and SLA sweeps, `-Q evidence` for evidence processing) and beat; see docker-compose.yml and
+# docs/deployment.md. No secret is baked in: every setting comes from the environment at run time.
 
 # --- Front-end files: Bootstrap from the npm registry, pinned by package-lock.json ---------------
 FROM node:20-slim AS assets
@@ -50,7 +51,7 @@ USER supportdesk
 
 EXPOSE 8000
 
-# No HEALTHCHECK here: worker and beat share this image and serve no HTTP. docker-compose.yml checks
+# No HEALTHCHECK here: the workers and beat share this image and serve no HTTP. docker-compose.yml checks
 # web through /healthz.
 # Request bodies are not bounded by gunicorn or Django: the TLS proxy in front must cap them (see
 # docs/deployment.md). --timeout leaves room for a 50 MB multipart upload; the --limit-request-*

@@ -32,9 +32,15 @@ class Evidence(models.Model):
     # The same 64-bit pHash as a signed integer, so the database can compare Hamming distances.
     perceptual_hash_bits = models.BigIntegerField(null=True, blank=True, editable=False)
     thumbnail = models.FileField(storage=get_evidence_storage, max_length=200, blank=True)
+    # A PDF's pages rendered to images (storage names, in page order): with `file`, the PDF rebuilt
+    # from them, the only form in which a PDF is served. The uploaded PDF is deleted after rendering.
+    pages = models.JSONField(default=list, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason"), max_length=255, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # Counted (and committed) before each processing run: a file that keeps getting its worker killed
+    # at the hard time limit is refused instead of being retried for ever.
+    processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # Retention: the files are deleted; the fingerprints (SHA-256, pHash) and the audit trail stay.
     purged_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -59,6 +65,10 @@ class Evidence(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
 
+    def stored_names(self) -> list[str]:
+        """Every file in evidence storage that belongs to this evidence."""
+        return [name for name in (self.file.name, self.thumbnail.name, *self.pages) if name]
+
 
 class EvidenceAccess(models.Model):
     """Who viewed which evidence file, when, from where."""
@@ -68,6 +78,7 @@ class EvidenceAccess(models.Model):
     # No user: the appellant, holding a valid tracking link.
     by_appellant = models.BooleanField(default=False)
     thumbnail = models.BooleanField(default=False)
+    page = models.PositiveSmallIntegerField(null=True, blank=True)  # a rendered page of a PDF
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

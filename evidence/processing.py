@@ -1,34 +1,45 @@
 """Evidence processing after upload (SPEC §6), run by a Celery task after the upload commits.
 
-Images are decoded with the decompression-bomb guard, turned upright (EXIF orientation), re-encoded
-without EXIF/GPS and thumbnailed; a perceptual hash is recorded. PDFs are parsed and refused if they
-carry scripts, actions or attachments. The derived files have names fixed by the original's, written
-atomically, so a task that dies half-way and runs again overwrites rather than duplicates them.
+Only files we made ourselves are ever served, never the uploaded bytes:
+- images are decoded with the decompression-bomb guard, turned upright (EXIF orientation), and their
+  pixels alone copied into a fresh image that is re-encoded and thumbnailed, so no metadata block
+  (EXIF, XMP, IPTC, comments, ICC profiles, PNG text chunks) survives; a perceptual hash is recorded;
+- PDFs are disarmed by reconstruction: every page is rendered to an image by PDFium, and a new PDF is
+  built from those images alone; scripts, actions, forms and attachments have nothing to live in. The
+  uploaded PDF is then deleted: its SHA-256 is the record that stays;
+- CSV records are rewritten with every cell a spreadsheet would run as a formula made inert.
+The derived files have names fixed by the original's, written atomically, so a task that dies half-way
+and runs again overwrites rather than duplicates them.
 """
 
+import csv
+import io
 import logging
 import os
 from datetime import timedelta
 import warnings
 
 import imagehash
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+
+from tickets.metrics import csv_safe
 
 from .models import Evidence
 from .notices import evidence_refused_record
+from .pdf import PdfUnreadable, pdf_render_pages
 from .storage import evidence_storage
-from .validation import IMAGE_TYPES, PDF_TYPE, pdf_active_message
+from .validation import CSV_ENCODINGS, CSV_TYPE, IMAGE_TYPES, PDF_TYPE
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (480, 480)
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-ACTIVE_KEYS = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EmbeddedFile", "/RichMedia", "/XFA", "/AA"}
+PAGE_QUALITY = 85
 
 
 class EvidenceRefused(Exception):
@@ -66,6 +77,24 @@ def _signed64(hex_hash: str) -> int:
     return bits - (1 << 64) if bits >= 1 << 63 else bits
 
 
+def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
+    """A new image holding only the pixels: nothing of the source's `info` (comment, ICC profile,
+    EXIF, XMP, text chunks) can be carried into what we save."""
+    keep_alpha = fmt != "JPEG" and (image.mode in ("RGBA", "LA") or image.has_transparency_data)
+    allowed = ("RGB", "L", "RGBA", "LA") if fmt != "JPEG" else ("RGB", "L")
+    if image.mode not in allowed:
+        image = image.convert("RGBA" if keep_alpha else "RGB")
+    fresh = Image.new(image.mode, image.size)
+    fresh.paste(image)
+    return fresh
+
+
+def _thumbnail_save(image: Image.Image, name: str) -> None:
+    thumbnail = image.convert("RGB")
+    thumbnail.thumbnail(THUMBNAIL_SIZE)
+    _write(name, lambda out: thumbnail.save(out, "JPEG", quality=80))
+
+
 def _process_image(evidence: Evidence) -> list[str]:
     fmt = IMAGE_TYPES[evidence.content_type]
     try:
@@ -77,17 +106,12 @@ def _process_image(evidence: Evidence) -> list[str]:
         raise EvidenceRefused(_("This image has too many pixels.")) from None
     except (OSError, SyntaxError, ValueError):
         raise EvidenceRefused(_("This image is damaged or incomplete and cannot be read.")) from None
-    image = ImageOps.exif_transpose(image)  # upright, and the orientation tag is gone
-    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
+    image = _pixels_only(ImageOps.exif_transpose(image), fmt)  # upright, then the pixels alone
     base = evidence.file.name
     clean_name, thumb_name = f"{base}.clean.{EXTENSIONS[fmt]}", f"{base}.thumb.jpg"
-    # No `exif=`, `icc_profile` or text chunks are passed on: the saved copy carries no metadata.
     options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {"optimize": True}
     _write(clean_name, lambda out: image.save(out, fmt, **options))
-    thumbnail = image.convert("RGB")
-    thumbnail.thumbnail(THUMBNAIL_SIZE)
-    _write(thumb_name, lambda out: thumbnail.save(out, "JPEG", quality=80))
+    _thumbnail_save(image, thumb_name)
     perceptual = str(imagehash.phash(image))
     evidence.perceptual_hash = perceptual
     evidence.perceptual_hash_bits = _signed64(perceptual)
@@ -96,49 +120,66 @@ def _process_image(evidence: Evidence) -> list[str]:
     return [base]
 
 
-def _active_pdf(reader: PdfReader) -> bool:
-    root = reader.trailer["/Root"]
-    if "/OpenAction" in root:
-        action = root["/OpenAction"]
-        action = action.get_object() if hasattr(action, "get_object") else action
-        if isinstance(action, dict) and action.get("/S") in ("/JavaScript", "/Launch"):
-            return True
-    if ACTIVE_KEYS & set(root.keys()):
-        return True
-    names = root.get("/Names")
-    if names is not None and {"/JavaScript", "/EmbeddedFiles"} & set(names.get_object().keys()):
-        return True
-    acroform = root.get("/AcroForm")
-    if acroform is not None and "/XFA" in acroform.get_object():
-        return True
-    for page in reader.pages:
-        if "/AA" in page:
-            return True
-        for annotation in page.get("/Annots") or []:
-            annotation = annotation.get_object()
-            action = annotation.get("/A")
-            action = action.get_object() if action is not None else {}
-            if annotation.get("/Subtype") == "/FileAttachment" or action.get("/S") in ("/JavaScript", "/Launch"):
-                return True
-    return False
-
-
 def _process_pdf(evidence: Evidence) -> list[str]:
+    """Disarm by reconstruction: the pages as images, and a PDF made of those images only."""
+    base = evidence.file.name
+    thumb_name, clean_name = f"{base}.thumb.jpg", f"{base}.clean.pdf"
+    pages: list[str] = []
+    resolution = None
     try:
-        with evidence.file.open("rb") as handle:
-            reader = PdfReader(handle, strict=False)
-            if reader.is_encrypted:
-                raise EvidenceRefused(_("This PDF is password-protected. Please upload it without a password."))
-            if not len(reader.pages):
-                raise EvidenceRefused(_("This PDF has no pages."))
-            active = _active_pdf(reader)
-    except EvidenceRefused:
-        raise
-    except (PdfReadError, OSError, KeyError, ValueError, TypeError):
-        raise EvidenceRefused(_("This PDF is damaged and cannot be read. Please export it again.")) from None
-    if active:
-        raise EvidenceRefused(pdf_active_message())
-    return []
+        for number, (image, dpi) in enumerate(pdf_render_pages(evidence.file.path), start=1):
+            name = f"{base}.page-{number:03d}.jpg"
+            pages.append(name)
+            _write(name, lambda out, image=image: image.save(out, "JPEG", quality=PAGE_QUALITY))
+            if number == 1:
+                _thumbnail_save(image, thumb_name)
+                evidence.width, evidence.height = image.size
+                resolution = dpi
+        _write(clean_name, lambda out: _pdf_from_images(out, pages, resolution))
+    except PdfUnreadable as unreadable:
+        for name in (*pages, thumb_name, clean_name):
+            evidence_storage.delete(name)
+        raise EvidenceRefused(unreadable.message) from None
+    evidence.pages = pages
+    evidence.file.name, evidence.thumbnail.name = clean_name, thumb_name
+    return [base]
+
+
+def _pdf_from_images(out, pages: list[str], resolution: float) -> None:
+    """A PDF whose pages are the rendered images and nothing else. They are opened from storage
+    lazily, so Pillow decodes them one at a time as it writes."""
+    images = [Image.open(evidence_storage.path(name)) for name in pages]
+    try:
+        images[0].save(
+            out, "PDF", save_all=True, append_images=images[1:], resolution=resolution,
+            title="", author="", subject="", keywords="", creator="", producer="",
+        )
+    finally:
+        for image in images:
+            image.close()
+
+
+def _process_csv(evidence: Evidence) -> list[str]:
+    """Serve a neutralised copy: cells a spreadsheet would run as formulas are made inert."""
+    with evidence.file.open("rb") as handle:
+        raw = handle.read()
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise EvidenceRefused(_("This file is not a CSV text file."))
+    safe = io.StringIO()
+    writer = csv.writer(safe)
+    for row in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow([csv_safe(cell) for cell in row])
+    base = evidence.file.name
+    clean_name = f"{base}.clean.csv"
+    _write(clean_name, lambda out: out.write(safe.getvalue().encode("utf-8-sig")))
+    evidence.file.name = clean_name
+    return [base]
 
 
 def _process(evidence: Evidence) -> list[str]:
@@ -146,38 +187,95 @@ def _process(evidence: Evidence) -> list[str]:
         return _process_image(evidence)
     if evidence.content_type == PDF_TYPE:
         return _process_pdf(evidence)
-    return []  # CSV: its rows were parsed into records when the appeal was filed
+    if evidence.content_type == CSV_TYPE:
+        return _process_csv(evidence)
+    raise EvidenceRefused(_("This file type cannot be processed."))
+
+
+def too_slow_message() -> str:
+    return _(
+        "We could not process this file in the time allowed. Please send an ordinary photo or "
+        "screenshot of the document instead."
+    )
+
+
+def _leftovers(base: str) -> list[str]:
+    """Files derived from `base` (pages, clean copy, thumbnail, half-written temporaries)."""
+    directory, prefix = os.path.dirname(base), os.path.basename(base) + "."
+    try:
+        names = evidence_storage.listdir(directory)[1]
+    except FileNotFoundError:
+        return []
+    return [os.path.join(directory, name) for name in names if name.startswith(prefix)]
+
+
+def _refuse(evidence: Evidence, message: str) -> list[str]:
+    """Nothing refused is ever served: the files go; the fingerprint and the reason stay. Returns the
+    names to delete once the refusal is committed."""
+    obsolete = [evidence.file.name, *_leftovers(evidence.file.name)] if evidence.file.name else []
+    evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
+    evidence.status, evidence.status_reason = Evidence.Status.REJECTED, message
+    evidence_refused_record(evidence=evidence, message=message)
+    return obsolete
+
+
+def _pending_locked(evidence_id) -> Evidence | None:
+    return (
+        Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
+        .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
+    )
 
 
 def evidence_process(*, evidence_id) -> Evidence | None:
     """Process one evidence file if it is still pending (safe to run twice, or after a crash)."""
+    # The attempt is committed before the work starts, so it counts even if the worker is killed.
+    Evidence.objects.filter(pk=evidence_id, status=Evidence.Status.PENDING).update(
+        processing_attempts=F("processing_attempts") + 1,
+    )
     with transaction.atomic():
-        evidence = (
-            Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
-            .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
-        )
+        evidence = _pending_locked(evidence_id)
         if evidence is None:
             return None
         obsolete: list[str] = []
         try:
             # A refusal reason is shown to the appellant: write it in their language.
             with translation.override(evidence.appeal.language):
+                if evidence.processing_attempts > settings.EVIDENCE_MAX_PROCESSING_ATTEMPTS:
+                    raise EvidenceRefused(too_slow_message())
                 obsolete = _process(evidence)
             evidence.status = Evidence.Status.READY
         except EvidenceRefused as refused:
-            # Nothing refused is ever served: the file goes; the fingerprint and the reason stay.
-            obsolete = [evidence.file.name]
-            evidence.file.name = ""
-            evidence.status, evidence.status_reason = Evidence.Status.REJECTED, refused.message
-            evidence_refused_record(evidence=evidence, message=refused.message)
+            obsolete = _refuse(evidence, refused.message)
         evidence.processed_at = timezone.now()
         evidence.save()
         transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])
     return evidence
 
 
-def evidence_process_pending(*, older_than_seconds: int = 120, limit: int = 200) -> int:
-    """The beat sweep: process what the broker never delivered (e.g. Redis was down at upload)."""
+def evidence_process_overran(*, evidence_id) -> Evidence | None:
+    """Processing hit its soft time limit: refuse the file (it would only be cut short again)."""
+    with transaction.atomic():
+        evidence = _pending_locked(evidence_id)
+        if evidence is None:
+            return None
+        with translation.override(evidence.appeal.language):
+            obsolete = _refuse(evidence, too_slow_message())
+        evidence.processed_at = timezone.now()
+        evidence.save()
+        transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])
+    logger.warning("evidence %s refused: processing exceeded its time limit", evidence_id)
+    return evidence
+
+
+def evidence_pending(*, older_than_seconds: int = 120, limit: int = 200) -> list:
+    """Files still pending well after upload: the broker never delivered their task (e.g. Redis was
+    down at upload), or the worker running it was killed."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     pending = Evidence.objects.filter(status=Evidence.Status.PENDING, created_at__lte=cutoff).values_list("pk", flat=True)
-    return sum(evidence_process(evidence_id=pk) is not None for pk in list(pending[:limit]))
+    return list(pending[:limit])
+
+
+def evidence_process_pending(*, older_than_seconds: int = 120, limit: int = 200) -> int:
+    """Process the pending files here and now, one after the other."""
+    pending = evidence_pending(older_than_seconds=older_than_seconds, limit=limit)
+    return sum(evidence_process(evidence_id=pk) is not None for pk in pending)

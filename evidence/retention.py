@@ -32,10 +32,10 @@ def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
             )
             if evidence is None:
                 continue
-            names = [n for n in (evidence.file.name, evidence.thumbnail.name) if n]
-            evidence.file.name, evidence.thumbnail.name = "", ""
+            names = evidence.stored_names()
+            evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
             evidence.purged_at = now
-            evidence.save(update_fields=["file", "thumbnail", "purged_at"])
+            evidence.save(update_fields=["file", "thumbnail", "pages", "purged_at"])
             AppealEvent.objects.create(
                 appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_PURGED, actor_label="system", public=False,
                 comment=f"{evidence.get_kind_display()}: {evidence.original_name}",

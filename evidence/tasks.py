@@ -1,6 +1,8 @@
-"""Celery tasks for evidence: thin wrappers that take ids and call one service."""
+"""Celery tasks for evidence: thin wrappers that take ids and call one service. They run on the
+"evidence" queue (settings.CELERY_TASK_ROUTES), under the time limits in settings.CELERY_TASK_TIME_LIMITS."""
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
 from . import processing, retention
@@ -11,12 +13,20 @@ from . import processing, retention
     autoretry_for=(OSError, OperationalError), retry_backoff=True, retry_backoff_max=600, max_retries=8,
 )
 def evidence_process(evidence_id: str) -> None:
-    processing.evidence_process(evidence_id=evidence_id)
+    try:
+        processing.evidence_process(evidence_id=evidence_id)
+    except SoftTimeLimitExceeded:
+        processing.evidence_process_overran(evidence_id=evidence_id)
 
 
 @shared_task(ignore_result=True)
 def evidence_process_pending() -> int:
-    return processing.evidence_process_pending()
+    """The beat sweep: queue what is still pending again, each file then processed under its own time
+    limits (so one slow file cannot use up the sweep's time and starve the others)."""
+    pending = processing.evidence_pending()
+    for evidence_id in pending:
+        evidence_process.delay(str(evidence_id))
+    return len(pending)
 
 
 @shared_task(ignore_result=True)

@@ -17,6 +17,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from .pdf import PdfUnreadable, pdf_check
+
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 PDF_TYPE = "application/pdf"
 CSV_TYPE = "text/csv"
@@ -28,7 +30,8 @@ POLYGLOT_MARKUP = re.compile(rb"<(?:script|html|svg|iframe|body|object|embed)|<\
 # A ZIP has local headers and, near its end, an end-of-central-directory record: both must be there
 # (four random bytes alone turn up in one large photo out of a few hundred).
 ZIP_LOCAL, ZIP_END, ZIP_END_WINDOW = b"PK\x03\x04", b"PK\x05\x06", 66 * 1024
-# PDF features that run or carry code. Checked on the raw bytes here; structurally after upload.
+# PDF features that run or carry code, refused on sight. Only a first filter (a #-escaped name slips
+# by): a PDF is harmless because it is served only as images of its pages (evidence/processing.py).
 PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA)(?![A-Za-z0-9])")
 
 # Pillow refuses images over twice this many pixels outright; we also turn its warning into an error.
@@ -83,6 +86,13 @@ def _check_image(uploaded, content_type: str, data: bytes) -> tuple[int, int]:
             # every pixel here (the processing task decodes it fully, after upload).
             if not _ends_complete(data, content_type):
                 raise unreadable
+            if content_type == "image/jpeg" and jpeg_scan_count(data) > settings.EVIDENCE_MAX_JPEG_SCANS:
+                raise ValidationError(
+                    _("This JPEG is built to be slow to open (%(scans)d progressive scans; photos have a "
+                      "dozen or fewer). Please send the original photo or a screenshot of it.")
+                    % {"scans": jpeg_scan_count(data)},
+                    code="image_too_many_scans",
+                )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_many_pixels from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -143,6 +153,12 @@ def evidence_sniff(uploaded) -> SniffedFile:
         _check_polyglot(uploaded, data)
         if PDF_ACTIVE.search(data):
             raise ValidationError(pdf_active_message(), code="pdf_active")
+        # Parsing is cheap: a PDF that PDFium cannot open is refused here, next to its field, not
+        # minutes later by the worker. (Its pages are rendered after upload.)
+        try:
+            pdf_check(data)
+        except PdfUnreadable as unreadable:
+            raise ValidationError(unreadable.message, code="pdf_unreadable") from None
         return SniffedFile(content_type, len(data), hashlib.sha256(data).hexdigest())
     raise ValidationError(
         _(
@@ -186,3 +202,42 @@ def pdf_active_message() -> str:
         "This PDF contains scripts, actions or attached files, which we cannot accept. "
         "Print it to a new PDF (or take a photo of the document) and upload that."
     )
+
+
+# JPEG markers that stand alone (no length field): TEM, RST0-7, SOI, EOI.
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xDA)}
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_JPEG_FILL = re.compile(rb"\xff+")
+
+
+def jpeg_scan_count(data: bytes) -> int:
+    """How many scans (SOS markers) the image has, walking its segments from SOI to EOI (bytes after
+    EOI, such as a motion photo's video, are not the image). Entropy-coded data stuffs every 0xFF
+    with 0x00, so the next marker is the next 0xFF not followed by 0x00 or a restart marker."""
+    scans, position, end = 0, 2, len(data)
+    while position + 4 <= end:
+        if data[position] != 0xFF:
+            return scans  # not a marker where one must be: Pillow judges the damage
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill bytes before a marker: skip the whole run at once
+            position = _JPEG_FILL.match(data, position).end() - 1
+            continue
+        if marker == _JPEG_EOI:
+            return scans
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        if marker != _JPEG_SOS:
+            continue
+        scans += 1
+        while True:  # skip the entropy-coded data to the next real marker
+            position = data.find(b"\xff", position)
+            if position == -1 or position + 1 >= end:
+                return scans
+            following = data[position + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                position += 2
+                continue
+            break
+    return scans

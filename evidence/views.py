@@ -1,7 +1,12 @@
-"""`/evidence/<uuid>/` (and its thumbnail): a processed evidence file, streamed after an access check
-that is logged. Allowed: agents and supervisors, and the appellant whose browser opened a valid
-tracking link for that appeal. Everyone else gets the same 404 as for a file that does not exist."""
+"""`/evidence/<uuid>/` (its thumbnail, and `?page=N` for a PDF's rendered pages): a processed evidence
+file, streamed after an access check that is logged. Allowed: agents and supervisors, and the appellant
+whose browser opened a valid tracking link for that appeal. Everyone else gets the same 404 as for a
+file that does not exist.
 
+Only what processing made is served, never the uploaded bytes: an image re-encoded without metadata, a
+PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert."""
+
+import re
 from urllib.parse import quote
 
 from django.conf import settings
@@ -12,9 +17,21 @@ from tickets.models import AppealEvent
 
 from .access import evidence_viewer
 from .models import Evidence, EvidenceAccess
+from .storage import evidence_storage
+from .validation import CSV_TYPE, PDF_TYPE
 
 
-def _serve(request, evidence_id, *, thumbnail: bool):
+def _reconstructed(evidence: Evidence) -> bool:
+    """A PDF is served only once rebuilt from its rendered pages, a CSV only once neutralised (a row
+    from before either existed is processed again by the sweep, see migration 0004_pdf_pages_csv_processing_attempts)."""
+    if evidence.content_type == PDF_TYPE:
+        return bool(evidence.pages) and evidence.file.name.endswith(".clean.pdf")
+    if evidence.content_type == CSV_TYPE:
+        return evidence.file.name.endswith(".clean.csv")
+    return True
+
+
+def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = None):
     evidence = Evidence.objects.select_related("appeal").filter(pk=evidence_id).first()
     if evidence is None:
         raise Http404
@@ -22,35 +39,42 @@ def _serve(request, evidence_id, *, thumbnail: bool):
     if viewer is None:
         raise Http404
     staff = viewer == "staff"
-    stored = evidence.thumbnail if thumbnail else evidence.file
-    if evidence.status != Evidence.Status.READY or not stored:
+    if page is not None:
+        if not 1 <= page <= len(evidence.pages):
+            raise Http404
+        name = evidence.pages[page - 1]
+    else:
+        name = (evidence.thumbnail if thumbnail else evidence.file).name
+    if evidence.status != Evidence.Status.READY or not name or not _reconstructed(evidence):
         raise Http404  # still being processed, refused, or deleted under the retention policy
     EvidenceAccess.objects.create(
         evidence=evidence, user=request.user if staff else None, by_appellant=not staff,
-        ip_address=client_ip(request), thumbnail=thumbnail,
+        ip_address=client_ip(request), thumbnail=thumbnail, page=page,
     )
-    if not thumbnail:
+    # The audit trail records opening the file or its page viewer, not every page image loaded.
+    if not thumbnail and page in (None, 1):
         AppealEvent.objects.create(
             appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_VIEWED, public=False,
             actor=request.user if staff else None, actor_label="" if staff else "appellant",
             comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
         )
-    content_type = "image/jpeg" if thumbnail else evidence.content_type
+    content_type = "image/jpeg" if thumbnail or page is not None else evidence.content_type
     inline = content_type.startswith("image/")
     if settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:
         response = HttpResponse(content_type=content_type)
-        response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + stored.name
+        response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
     else:
         try:
-            handle = stored.open("rb")
+            handle = evidence_storage.open(name, "rb")
         except FileNotFoundError:
             raise Http404 from None
         response = FileResponse(handle, content_type=content_type)
     # Served as what the content sniffing found, never as what the browser claimed; PDFs and CSVs
     # are downloaded, not rendered in the page.
-    response["Content-Disposition"] = (
-        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(evidence.original_name)}"
-    )
+    filename = evidence.original_name
+    if page is not None:
+        filename = f"{filename.rsplit('.', 1)[0]}-{page}.jpg"
+    response["Content-Disposition"] = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(filename)}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
@@ -63,8 +87,15 @@ def _quote(name: str) -> str:
 
 
 def evidence_serve(request, evidence_id):
-    return _serve(request, evidence_id, thumbnail=False)
+    """The file; `?page=N` (a PDF): its page N rendered to an image, what the console's viewer shows."""
+    page = request.GET.get("page")
+    if page is None:
+        return _serve(request, evidence_id)
+    if not re.fullmatch(r"[0-9]{1,4}", page):
+        raise Http404
+    return _serve(request, evidence_id, page=int(page))
 
 
 def evidence_thumbnail(request, evidence_id):
     return _serve(request, evidence_id, thumbnail=True)
+

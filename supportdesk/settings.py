@@ -9,6 +9,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -136,6 +137,38 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Queues: evidence processing has its own queue and its own worker, so that no upload, however slow
+# to decode or render, can delay an e-mail or an SLA sweep. Run one worker per queue:
+#   celery -A supportdesk worker -Q celery      (e-mail, SLA, appeals)
+#   celery -A supportdesk worker -Q evidence    (evidence processing and retention)
+# A worker started without -Q consumes both (a single worker still runs everything, just unisolated).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+EVIDENCE_QUEUE = "evidence"
+CELERY_TASK_QUEUES = [Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(EVIDENCE_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "evidence.tasks.*": {"queue": "evidence"},
+}
+# Time limits, in seconds: at the soft limit the task gets an exception and cleans up; at the hard
+# limit the worker process running it is replaced. Every task has both: these defaults, or its own below.
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+EVIDENCE_PROCESS_SOFT_TIME_LIMIT = env.int("EVIDENCE_PROCESS_SOFT_TIME_LIMIT", default=60)
+EVIDENCE_PROCESS_TIME_LIMIT = env.int("EVIDENCE_PROCESS_TIME_LIMIT", default=EVIDENCE_PROCESS_SOFT_TIME_LIMIT + 30)
+# A file whose processing was cut off this many times (hard limit, worker killed) is refused.
+EVIDENCE_MAX_PROCESSING_ATTEMPTS = 3
+CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
+    "tickets.tasks.email_deliver": (30, 45),  # one SMTP conversation
+    "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
+    "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
+    "tickets.tasks.appeals_abandon_stale": (240, 300),
+    "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
+    "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
+    "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
+    "evidence.tasks.evidence_orphans_sweep": (1500, 1800),  # walks the whole evidence directory
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in CELERY_TASK_TIME_LIMITS.items()
+}
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 # Outbox delivery claim: a row left "sending" by a worker that died is sent again (same Message-ID)
 # only after this lease. Keep it well above EMAIL_TIMEOUT and the e-mail task's time limit.
@@ -252,6 +285,11 @@ EVIDENCE_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PDF_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_CSV_BYTES = 2 * 1024 * 1024
 EVIDENCE_MAX_PIXELS = 40_000_000
+# PDFs are rendered page by page to images (the only form in which they are served): bound the work.
+EVIDENCE_MAX_PDF_PAGES = env.int("EVIDENCE_MAX_PDF_PAGES", default=20)
+EVIDENCE_PDF_PAGE_MAX_SIDE = env.int("EVIDENCE_PDF_PAGE_MAX_SIDE", default=2000)  # pixels
+# A progressive JPEG is decoded once per scan: phone photos have about 10; a thousand stalls a worker.
+EVIDENCE_MAX_JPEG_SCANS = env.int("EVIDENCE_MAX_JPEG_SCANS", default=50)
 EVIDENCE_MAX_FILES = 20
 EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
 

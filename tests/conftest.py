@@ -125,9 +125,9 @@ class FinishedTasks:
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """A real Celery worker (in a thread of this process) consuming the test run's Redis queue.
-    It sees only committed data, hence the transactional database. `.finished.wait_for(name)` waits
-    until a task has run to the end (its transaction committed)."""
+    """A real Celery worker (in a thread of this process) consuming the test run's Redis queues, the
+    default one and the evidence one. It sees only committed data, hence the transactional database.
+    `.finished.wait_for(name)` waits until a task has run to the end (its transaction committed)."""
     from celery.contrib.testing.worker import start_worker
     from celery.signals import task_postrun
 
@@ -136,7 +136,9 @@ def celery_worker(transactional_db):
     finished = FinishedTasks()
     task_postrun.connect(finished.record, weak=False)
     app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
+    queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.EVIDENCE_QUEUE]
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING",
+                      queues=queues) as worker:
         worker.finished = finished
         yield worker
     app.control.purge()

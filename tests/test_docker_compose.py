@@ -485,3 +485,85 @@ def test_dockerfile_puts_bootstrap_where_staticfiles_dirs_reads_it():
         if any(t.rstrip("/").endswith("node_modules/bootstrap/dist") for t in tokens[:-1]):
             destinations.append(posixpath.normpath(posixpath.join(workdir, tokens[-1])))
     assert posixpath.join(workdir, "node_modules/bootstrap/dist") in destinations
+
+
+# --- Queues: evidence processing has a worker of its own ------------------------------------------
+
+EVIDENCE_WORKER = "evidence-worker"
+
+
+def settings_literal(name):
+    """The literal value assigned to NAME at the top level of supportdesk/settings.py."""
+    tree = ast.parse(SETTINGS_FILE.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"settings.py does not assign {name}")
+
+
+def celery_worker_services(services):
+    return {name: s for name, s in services.items() if command_of(s)[:4] == ["celery", "-A", "supportdesk", "worker"]}
+
+
+def queues_of(command):
+    flag = next((f for f in ("-Q", "--queues") if f in command), None)
+    assert flag, f"a worker without -Q consumes every queue: {command}"
+    return set(command[command.index(flag) + 1].split(","))
+
+
+def test_evidence_worker_consumes_exactly_the_queue_evidence_tasks_are_routed_to(services):
+    routed = {route["queue"] for pattern, route in settings_literal("CELERY_TASK_ROUTES").items() if pattern.startswith("evidence.")}
+    assert routed == {settings_literal("EVIDENCE_QUEUE")}
+    assert queues_of(command_of(services[EVIDENCE_WORKER])) == routed
+
+
+def test_the_default_worker_consumes_only_the_default_queue(services):
+    assert queues_of(command_of(services["worker"])) == {settings_literal("CELERY_TASK_DEFAULT_QUEUE")}
+
+
+def test_every_queue_has_a_worker_and_no_worker_shares_one(services):
+    workers = celery_worker_services(services)
+    assert set(workers) == {"worker", EVIDENCE_WORKER}
+    consumed = [queues_of(command_of(service)) for service in workers.values()]
+    routed = {route["queue"] for route in settings_literal("CELERY_TASK_ROUTES").values()}
+    assert set().union(*consumed) == routed | {settings_literal("CELERY_TASK_DEFAULT_QUEUE")}
+    assert not set.intersection(*consumed)
+
+
+def test_workers_use_a_pool_that_enforces_time_limits(services):
+    for name, service in celery_worker_services(services).items():
+        command = " ".join(command_of(service))
+        assert not re.search(r"(-P|--pool)[ =](solo|threads|eventlet|gevent)", command), name
+
+
+def test_evidence_worker_runs_the_app_image_with_the_apps_environment(services):
+    evidence_worker, worker = services[EVIDENCE_WORKER], services["worker"]
+    assert evidence_worker.get("image") == worker.get("image") and evidence_worker.get("build") == worker.get("build")
+    assert environment_of(evidence_worker) == environment_of(worker)
+    assert not set(environment_of(evidence_worker)) - settings_env_names()
+    assert not REQUIRED_VARIABLES - set(environment_of(evidence_worker))
+
+
+def test_evidence_worker_mounts_the_evidence_volume_at_evidence_root(compose, services):
+    service = services[EVIDENCE_WORKER]
+    evidence_root = resolved_environment_of(service)["EVIDENCE_ROOT"]
+    sources = [source for source, target in mounts_of(service) if target == evidence_root]
+    assert sources and is_named_volume(sources[0]) and sources[0] in (compose.get("volumes") or {})
+    web_sources = {source for source, target in mounts_of(services["web"]) if target == evidence_root}
+    assert sources[0] in web_sources
+
+
+def test_evidence_worker_waits_for_postgres_redis_and_migrations(services):
+    depends_on = services[EVIDENCE_WORKER].get("depends_on") or {}
+    assert depends_on == services["worker"].get("depends_on")
+    for dependency in ("postgres", "redis"):
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", dependency
+
+
+def test_make_run_starts_a_worker_for_each_queue():
+    script = (ROOT / "scripts" / "run-dev").read_text(encoding="utf-8")
+    workers = [line for line in script.splitlines() if re.search(r"celery\"? -A supportdesk worker", line)]
+    consumed = [queues_of(shlex.split(line.split("&")[0])) for line in workers]
+    assert sorted(map(sorted, consumed)) == sorted(
+        [[settings_literal("CELERY_TASK_DEFAULT_QUEUE")], [settings_literal("EVIDENCE_QUEUE")]]
+    )

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that take ids and call one service."""
+"""Celery tasks: thin wrappers that take ids and call one service. Each has soft and hard time limits
+(settings.CELERY_TASK_TIME_LIMITS) and runs on the default queue."""
 
 from celery import shared_task
 
