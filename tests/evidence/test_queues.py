@@ -122,6 +122,8 @@ def test_processing_that_exceeds_its_soft_time_limit_is_stopped_and_the_file_ref
         evidence_process.apply_async((str(slow.pk),), soft_time_limit=1, time_limit=120)
         worker.wait_for_line("Soft time limit (1s) exceeded for evidence.tasks.evidence_process", timeout=60)
         wait_until(lambda: Evidence.objects.get(pk=slow.pk).status != "pending", 30, "the file to be refused")
+        # The file is deleted just after the refusal commits: wait for that before stopping the worker.
+        wait_until(lambda: files_on_disk(evidence_root) == [], 30, "the refused file to be deleted")
     finally:
         worker.stop()
     assert "Hard time limit" not in "".join(worker.log)

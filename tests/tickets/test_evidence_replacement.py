@@ -39,8 +39,23 @@ def link_in(message) -> str:
     return re.search(r"http://testserver(/appeals/status/\S+/)", text_of(message)).group(1)
 
 
-def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appeal_types, celery_worker, smtp_server):
+def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appeal_types, celery_worker, smtp_server,
+                                                                  evidence_root):
     appeal_type = appeal_types["account_recovery"]
+    # First try: a PDF that cannot be read as the ID front is refused at once, next to its field.
+    unreadable = files.upload("front.pdf", files.unreadable_pdf_bytes(), "application/pdf")
+    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
+                           submission(appeal_type, language="zh-hans", evidence_id_front=unreadable),
+                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    with translation.override("zh-hans"):
+        damaged = translation.gettext("This PDF is damaged and cannot be read. Please export it again.")
+    assert damaged != "This PDF is damaged and cannot be read. Please export it again."
+    assert damaged in " ".join(response.context["form"].uploads.errors["evidence_id_front"])
+    assert Appeal.objects.count() == Evidence.objects.count() == OutboundEmail.objects.count() == 0
+    assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
+
+    # Second try: the ID back passes the upload checks but processing refuses it.
     response = client.post(reverse("tickets:new", args=[appeal_type.code]),
                            submission(appeal_type, language="zh-hans", evidence_id_back=corrupt_png()))
     assert response.status_code == 302
