@@ -246,6 +246,8 @@ EVIDENCE_MAX_CSV_BYTES = 2 * 1024 * 1024
 EVIDENCE_MAX_PIXELS = 40_000_000
 EVIDENCE_MAX_FILES = 20
 EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
+# /healthz: below this much free space under EVIDENCE_ROOT, evidence storage counts as failing (503).
+EVIDENCE_MIN_FREE_BYTES = env.int("EVIDENCE_MIN_FREE_MB", default=500) * 1024 * 1024
 
 # Uploads larger than this go to a temporary file, not memory. The request body itself must also be
 # capped by the web server in front (see docs/deployment.md).
