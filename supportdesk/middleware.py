@@ -105,7 +105,7 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith(self.PREFIXES):
+        if request.path.startswith(self.PREFIXES) and "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
         return response
 

@@ -276,9 +276,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = EVIDENCE_MAX_FILES + 2
 # Request bodies: anything larger is refused with 413 before it is read (supportdesk/middleware.py),
-# whatever the proxy in front does. The evidence total plus room for the form's fields and multipart framing.
+# whatever the proxy in front does. The evidence total plus one file more (so that a little over the
+# total still gets the form's own message), the form's fields and multipart framing: 66 MB.
 REQUEST_BODY_MAX_BYTES = env.int(
-    "REQUEST_BODY_MAX_BYTES", default=EVIDENCE_MAX_TOTAL_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024
+    "REQUEST_BODY_MAX_BYTES",
+    default=EVIDENCE_MAX_TOTAL_BYTES + EVIDENCE_MAX_IMAGE_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024,
 )
 
 # --- Appeals --------------------------------------------------------------------------------------

@@ -9,11 +9,11 @@ lock a staff member out for good.
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django_ratelimit.core import is_ratelimited
 
 from tickets.views import rate_limited
 
 from .client import client_ip_key
+from .ratelimits import attempt_count, attempts_used_up
 
 GROUP = "staff-sign-in-failures"
 
@@ -26,18 +26,16 @@ def _address_key(group, request) -> str:
     return "ip:" + client_ip_key(group, request)
 
 
-def _over_limit(request, *, increment: bool) -> bool:
-    limited = False
-    for key, rate in ((_address_key, settings.LOGIN_FAILURES_PER_IP), (_username_key, settings.LOGIN_FAILURES_PER_USERNAME)):
-        limited |= is_ratelimited(request, group=GROUP, key=key, rate=rate, method="POST", increment=increment)
-    return limited
+def _limits():
+    return ((_address_key, settings.LOGIN_FAILURES_PER_IP), (_username_key, settings.LOGIN_FAILURES_PER_USERNAME))
 
 
 class StaffLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
-        if _over_limit(request, increment=False):
+        if any(attempts_used_up(request, group=GROUP, key=key, rate=rate) for key, rate in _limits()):
             return rate_limited(request)
         response = super().post(request, *args, **kwargs)
         if not request.user.is_authenticated:  # a failed attempt (or a lock-out): it counts
-            _over_limit(request, increment=True)
+            for key, rate in _limits():
+                attempt_count(request, group=GROUP, key=key, rate=rate)
         return response

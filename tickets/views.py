@@ -11,11 +11,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_fsm import TransitionNotAllowed, can_proceed
-from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip, client_ip_key
+from supportdesk.ratelimits import attempt_count, attempts_used_up
 
 from .forms import AppealSubmissionForm, AppellantEvidenceForm, TrackForm, WithdrawForm
 from .models import Appeal, AppealEvent, AppealState, AppealType
@@ -36,6 +36,8 @@ def _rate(setting_name: str):
 def _track_reference_key(group, request) -> str:
     return request.POST.get("reference", "").strip().upper() or "-"
 
+
+_TRACK_PER_REFERENCE = {"key": _track_reference_key, "rate": _rate("RATELIMIT_TRACK_PER_REFERENCE")}
 
 # The references this browser has filed: only it is shown their confirmation page.
 SUBMITTED_SESSION_KEY = "tickets.submitted_references"
@@ -114,19 +116,12 @@ def appeal_track(request):
     appellant. A match counts in a twin group instead, so both outcomes do the same work."""
     form = TrackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _track_reference_limited(request, increment=False):
+        if attempts_used_up(request, group="tracking-failures", **_TRACK_PER_REFERENCE):
             return rate_limited(request)
         matched = appeal_tracking_link_request(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
-        _track_reference_limited(request, increment=True, group="tracking-matches" if matched else "tracking-failures")
+        attempt_count(request, group="tracking-matches" if matched else "tracking-failures", **_TRACK_PER_REFERENCE)
         return render(request, "tickets/track_sent.html")
     return render(request, "tickets/track.html", {"form": form}, status=400 if form.errors else 200)
-
-
-def _track_reference_limited(request, *, increment: bool, group: str = "tracking-failures") -> bool:
-    return is_ratelimited(
-        request, group=group, key=_track_reference_key, rate=_rate("RATELIMIT_TRACK_PER_REFERENCE"),
-        method="POST", increment=increment,
-    )
 
 
 def _complaint_text() -> str:
