@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 
-from tests.faults import WorkerProcess
+from tests.faults import WorkerProcess, wait_until
 from tests.servers import Gunicorn
 from tests.tickets.factories import AppealFactory
 from tickets.tracking import tracking_token_make
@@ -81,10 +81,10 @@ def test_no_tracking_token_in_gunicorn_access_or_error_log(tmp_path, appeal_type
     appeal = AppealFactory(language="en")
     token = tracking_token_make(appeal.reference)
     url = f"/appeals/status/{token}/"
-    with Gunicorn(tmp_path) as server:
+    with Gunicorn(tmp_path, RATELIMIT_IP_META_KEY="HTTP_X_REAL_IP") as server:
         referer = {"Referer": f"{server.url}{url}"}
         answers = {
-            "GET": server.request("GET", url),
+            "GET": server.request("GET", url, **{"X-Real-IP": "198.51.100.23"}),
             "POST without CSRF": server.request("POST", url, **referer),
             "OPTIONS": server.request("OPTIONS", url),
             "bad token": server.request("GET", url.replace(token, token[:-3] + "xyz")),
@@ -95,7 +95,11 @@ def test_no_tracking_token_in_gunicorn_access_or_error_log(tmp_path, appeal_type
         logged = server.logs()
     assert answers == {"GET": 200, "POST without CSRF": 403, "OPTIONS": 405, "bad token": 404,
                        "another page, from the status page": 200, "other page, token in the query": 404}
-    assert "/appeals/status/[redacted]/" in server.access_log.read_text()
+    access = server.access_log.read_text()
+    assert "/appeals/status/[redacted]/" in access
+    # The client address is the one the application uses (behind the proxy, its header).
+    assert any(line.startswith("198.51.100.23 ") and '"GET /appeals/status/[redacted]/ HTTP/1.1" 200' in line
+               for line in access.splitlines()), access
     assert "Forbidden (CSRF cookie not set.): /appeals/status/[redacted]/" in logged
     assert token not in logged and token.split(":")[0] not in logged
 
