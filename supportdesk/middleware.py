@@ -6,9 +6,9 @@ import tempfile
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.views.defaults import bad_request
 
 BODY_TOO_LARGE = "supportdesk.body_too_large"
 _CHUNK = 64 * 1024
@@ -86,7 +86,7 @@ class MalformedPathMiddleware:
 
     def __call__(self, request):
         if _has_control_character(request.path) or _has_control_character(request.META.get("QUERY_STRING", "")):
-            return HttpResponseBadRequest()
+            return bad_request(request, exception=None)  # templates/400.html
         return self.get_response(request)
 
 
