@@ -77,7 +77,8 @@ def test_403_csrf_page(appeal_types, language):
 def test_429_page(client, appeal_types, settings, language):
     settings.RATELIMIT_TRACK_PER_IP = "1/h"
     for _ in range(2):
-        response = client.post(reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"}, HTTP_ACCEPT_LANGUAGE=language)
+        response = client.post(reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"},
+                               HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 429
     assert_in_site_look(response, language)
     assert say("Too many attempts", language) in response.content.decode()

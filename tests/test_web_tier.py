@@ -88,7 +88,8 @@ def test_slow_clients_trickling_bodies_do_not_stop_a_normal_get(tmp_path, appeal
             sock = _connect(server)
             try:
                 sock.sendall(b"POST /appeals/track/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nreference=")
+                             b"Content-Type: application/x-www-form-urlencoded\r\n"
+                             b"Content-Length: 100000\r\n\r\nreference=")
                 for _ in range(600):  # one byte every 0.1 s, for at most a minute
                     if stop.wait(0.1):
                         break

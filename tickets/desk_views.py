@@ -143,7 +143,9 @@ def bulk(request):
 def _safe_next(request) -> str:
     """The user-supplied `next`, only when it is a page of this console on this site; else empty."""
     target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
     return target if safe and target.startswith("/desk/") and target.isprintable() else ""
 
 

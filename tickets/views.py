@@ -118,7 +118,8 @@ def appeal_track(request):
     if request.method == "POST" and form.is_valid():
         if attempts_used_up(request, group="tracking-failures", **_TRACK_PER_REFERENCE):
             return rate_limited(request)
-        matched = appeal_tracking_link_request(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
+        lookup = {"reference": form.cleaned_data["reference"], "email": form.cleaned_data["email"]}
+        matched = appeal_tracking_link_request(**lookup)
         attempt_count(request, group="tracking-matches" if matched else "tracking-failures", **_TRACK_PER_REFERENCE)
         return render(request, "tickets/track_sent.html")
     return render(request, "tickets/track.html", {"form": form}, status=400 if form.errors else 200)

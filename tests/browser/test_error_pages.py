@@ -119,7 +119,8 @@ def test_a_failed_submission_shows_the_chinese_error_page_and_keeps_the_typed_te
     watched.check(expected=((500, "/appeals/new/realname_unbind/"),))  # the failure this test makes
 
 
-def test_the_upload_script_keeps_the_form_when_the_server_fails(live_server, watched, appeal_types, tmp_path, monkeypatch):
+def test_the_upload_script_keeps_the_form_when_the_server_fails(
+        live_server, watched, appeal_types, tmp_path, monkeypatch):
     def database_gone(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
