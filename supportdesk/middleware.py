@@ -71,9 +71,8 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request):
         length = _declared_length(request.META) or 0
         if request.META.get(BODY_TOO_LARGE) or length > settings.REQUEST_BODY_MAX_BYTES:
-            response = render(request, "413.html", status=413)
-            response["Connection"] = "close"  # for servers that honour it; gunicorn closes after draining a little
-            return response
+            # The unread body is the server's to discard: gunicorn drains at most 64 KB, then closes.
+            return render(request, "413.html", status=413)
         return self.get_response(request)
 
 
