@@ -35,7 +35,7 @@ COPY . .
 # Static files (hashed manifest, served by whitenoise) and translations are built into the image.
 # Importing the settings needs a secret key; this throwaway value exists only for this one command
 # and is not part of the image's environment.
-RUN export DJANGO_SECRET_KEY=build-only-collectstatic-not-a-secret \
+RUN export DJANGO_SECRET_KEY=build-only-collectstatic-not-a-secret ID_NUMBER_HMAC_KEY=build-only-not-a-secret \
     && python manage.py collectstatic --noinput \
     && python manage.py compilemessages
 
@@ -53,16 +53,9 @@ EXPOSE 8000
 
 # No HEALTHCHECK here: the workers and beat share this image and serve no HTTP. docker-compose.yml checks
 # web through /healthz.
-# Request bodies are not bounded by gunicorn or Django: the TLS proxy in front must cap them (see
-# docs/deployment.md). --timeout leaves room for a 50 MB multipart upload; the --limit-request-*
-# flags (gunicorn's defaults, stated) bound the request line and headers only.
-CMD ["gunicorn", "supportdesk.wsgi:application", \
-     "--bind", "0.0.0.0:8000", \
-     "--workers", "3", \
-     "--timeout", "120", \
-     "--graceful-timeout", "30", \
-     "--limit-request-line", "4094", \
-     "--limit-request-fields", "100", \
-     "--limit-request-field_size", "8190", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--no-control-socket"]
+# supportdesk/gunicorn_conf.py: gthread workers (slow clients cannot hold every worker), timeouts,
+# request line and header limits, and access/error logs with tracking-link tokens removed. Bodies over
+# REQUEST_BODY_MAX_BYTES are refused by the application with 413 before they are read; the TLS proxy
+# in front caps and buffers them too (docs/deployment.md).
+CMD ["gunicorn", "--config", "supportdesk/gunicorn_conf.py", "--bind", "0.0.0.0:8000", \
+     "supportdesk.wsgi:application"]

@@ -11,6 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/supportdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_REDIS_CACHE_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqrstuv \
+	ID_NUMBER_HMAC_KEY=test-only-id-number-hmac-key-0123456789abcdef \
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 \
 	DJANGO_STATICFILES_STORAGE=django.contrib.staticfiles.storage.StaticFilesStorage \
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) REDIS_CACHE_URL=$(TEST_REDIS_CACHE_URL) \

@@ -1,4 +1,8 @@
-"""/healthz: is the database answering, is Redis answering, is a Celery worker alive."""
+"""/healthz: is the database answering, is Redis answering, can evidence be written, is a Celery worker alive."""
+
+import os
+import secrets
+import shutil
 
 import redis
 from django.conf import settings
@@ -45,9 +49,36 @@ def _celery() -> str:
     return status
 
 
+def _evidence_storage() -> str:
+    """Whether a new appeal's files can be stored: a probe file written, read back and deleted under
+    EVIDENCE_ROOT, and free space above EVIDENCE_MIN_FREE_BYTES."""
+    root = settings.EVIDENCE_ROOT
+    probe = os.path.join(root, f".healthz-{secrets.token_hex(8)}")
+    try:
+        os.makedirs(root, exist_ok=True)  # as storage does on the first upload
+        with open(probe, "xb") as handle:
+            handle.write(b"ok")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with open(probe, "rb") as handle:
+            if handle.read() != b"ok":
+                return "error: the probe file did not read back"
+    except OSError as exc:
+        return f"error: cannot write ({type(exc).__name__})"
+    finally:
+        try:
+            os.unlink(probe)
+        except OSError:
+            pass
+    free = shutil.disk_usage(root).free
+    if free < settings.EVIDENCE_MIN_FREE_BYTES:
+        return f"error: low disk space ({free // (1024 * 1024)} MB free)"
+    return "ok"
+
+
 @never_cache
 def healthz(request):
-    report = {"database": _database(), "redis": _redis()}
+    report = {"database": _database(), "redis": _redis(), "evidence_storage": _evidence_storage()}
     report["celery"] = _celery() if report["redis"] == "ok" else "unknown (redis unreachable)"
-    healthy = report["database"] == "ok" and report["redis"] == "ok"
+    healthy = all(report[check] == "ok" for check in ("database", "redis", "evidence_storage"))
     return JsonResponse(report, status=200 if healthy else 503)

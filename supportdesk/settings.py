@@ -29,8 +29,18 @@ else:
         ) from exc
 
 # The key for the HMAC of ID numbers. Kept separate from SECRET_KEY so that rotating the session key
-# does not break matching of ID numbers across appeals.
-ID_NUMBER_HMAC_KEY = env("ID_NUMBER_HMAC_KEY", default=SECRET_KEY)
+# does not break matching of ID numbers across appeals: required in production, never derived.
+if DEBUG:
+    ID_NUMBER_HMAC_KEY = env("ID_NUMBER_HMAC_KEY", default=SECRET_KEY)
+else:
+    try:
+        ID_NUMBER_HMAC_KEY = env("ID_NUMBER_HMAC_KEY")
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            "ID_NUMBER_HMAC_KEY must be set when DJANGO_DEBUG is off, to its own value (not DJANGO_SECRET_KEY), "
+            "and never changed: ID numbers are matched across appeals by this key. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        ) from exc
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -59,12 +69,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the path or the body: 400 on a NUL byte, 413 on a body over the limit.
+    "supportdesk.middleware.MalformedPathMiddleware",
+    "supportdesk.middleware.RequestBodyLimitMiddleware",
+    "supportdesk.middleware.NoStoreMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "supportdesk.middleware.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     # Last, as django-axes requires: it answers locked-out logins.
     "axes.middleware.AxesMiddleware",
@@ -158,6 +172,7 @@ EVIDENCE_PROCESS_TIME_LIMIT = env.int("EVIDENCE_PROCESS_TIME_LIMIT", default=EVI
 EVIDENCE_MAX_PROCESSING_ATTEMPTS = 3
 CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.email_deliver": (30, 45),  # one SMTP conversation
+    "tickets.tasks.appeal_tracking_link_send": (30, 45),  # one look-up and one outbox row
     "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
     "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
     "tickets.tasks.appeals_abandon_stale": (240, 300),
@@ -240,6 +255,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "supportdesk.client.axes_client_ip"
+# Guessing across many user names from one address, or one user name from many addresses, is slowed
+# too: failed sign-ins counted per address and per user name in fixed windows (django-ratelimit). They
+# only delay; the window ends by itself, so nobody can lock a staff member out for good.
+LOGIN_FAILURES_PER_IP = env("LOGIN_FAILURES_PER_IP", default="20/h")
+LOGIN_FAILURES_PER_USERNAME = env("LOGIN_FAILURES_PER_USERNAME", default="10/15m")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
@@ -292,6 +313,8 @@ EVIDENCE_PDF_PAGE_MAX_SIDE = env.int("EVIDENCE_PDF_PAGE_MAX_SIDE", default=2000)
 EVIDENCE_MAX_JPEG_SCANS = env.int("EVIDENCE_MAX_JPEG_SCANS", default=50)
 EVIDENCE_MAX_FILES = 20
 EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
+# /healthz: below this much free space under EVIDENCE_ROOT, evidence storage counts as failing (503).
+EVIDENCE_MIN_FREE_BYTES = env.int("EVIDENCE_MIN_FREE_MB", default=500) * 1024 * 1024
 
 # Uploads larger than this go to a temporary file, not memory. The request body itself must also be
 # capped by the web server in front (see docs/deployment.md).
@@ -299,6 +322,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = EVIDENCE_MAX_FILES + 2
+# Request bodies: anything larger is refused with 413 before it is read (supportdesk/middleware.py),
+# whatever the proxy in front does. The evidence total plus one file more (so that a little over the
+# total still gets the form's own message), the form's fields and multipart framing: 66 MB.
+REQUEST_BODY_MAX_BYTES = env.int(
+    "REQUEST_BODY_MAX_BYTES",
+    default=EVIDENCE_MAX_TOTAL_BYTES + EVIDENCE_MAX_IMAGE_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024,
+)
 
 # --- Appeals --------------------------------------------------------------------------------------
 TRACKING_LINK_MAX_AGE_DAYS = env.int("TRACKING_LINK_MAX_AGE_DAYS", default=30)
@@ -310,8 +340,9 @@ RATELIMIT_VIEW = "tickets.views.rate_limited"
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Behind a reverse proxy, the client address is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
-# Staff login throttling reads the client address from the same place.
-AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
+# Everything that needs the client address (rate limits, storage, access logs, django-axes, fraud
+# signals) asks supportdesk.client.client_ip, which reads this header.
+
 # Bounds on what an appellant sends: records of each kind per appeal (rows typed on the page and CSV
 # rows together; also the page's row limit), and the console's page of records. Like the evidence
 # limits above, these are settings of the code, not of a deployment.
@@ -324,14 +355,15 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security -------------------------------------------------------------------------------------
 # Content-Security-Policy (django-csp): our own files only, no inline script or style anywhere.
-# The Django admin (administrators only) is left out: its templates still carry inline styles.
+# The Django admin gets the same policy except style-src, which also allows inline styles: its
+# templates and widgets carry style attributes (supportdesk.middleware.ContentSecurityPolicyMiddleware).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        # blob: the appeal form previews the photos chosen, before anything is sent.
+        "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "form-action": [SELF],
@@ -357,11 +389,21 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Every handler carries the redacting filter: no tracking link's token reaches a log (supportdesk/logging.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_capabilities": {"()": "supportdesk.logging.RedactCapabilities"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_capabilities"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Replace Django's default handlers (console in debug, mail_admins), which carry no filter:
+        # its records reach the root handler above.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .health import healthz
+from .signin import StaffLoginView
 
 urlpatterns = [
     path("", include("tickets.urls")),
@@ -10,7 +11,11 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in the site's look and language (templates/400.html … 500.html); 500 renders without the
+# database or the session, which may be what failed.
+handler500 = "supportdesk.errors.server_error"

@@ -13,4 +13,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'supportdesk.settings')
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Chunked bodies are read here, bounded (supportdesk/middleware.py); declared lengths are checked in Django.
+from supportdesk.middleware import RequestBodyLimit  # noqa: E402  (after Django is set up)
+
+application = RequestBodyLimit(django_application)

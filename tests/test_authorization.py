@@ -26,7 +26,8 @@ APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agen
 MATRIX = {
     "tickets:home": ("get", lambda w: (reverse("tickets:home"), {}), ALL_200),
     "tickets:new": ("get", lambda w: (reverse("tickets:new", args=["realname_unbind"]), {}), ALL_200),
-    "tickets:submitted": ("get", lambda w: (reverse("tickets:submitted", args=[w["a"].reference]), {}), ALL_200),
+    # Only the browser that filed the appeal sees its confirmation (tests/tickets/test_submitted_page.py).
+    "tickets:submitted": ("get", lambda w: (reverse("tickets:submitted", args=[w["a"].reference]), {}), dict.fromkeys(ROLES, 404)),
     "tickets:track": ("get", lambda w: (reverse("tickets:track"), {}), ALL_200),
     # The signed link is the capability: whoever holds it sees that appeal.
     "tickets:status": ("get", lambda w: (reverse("tickets:status", args=[tracking_token_make(w["a"].reference)]), {}), ALL_200),

@@ -37,7 +37,7 @@ ENV_GETTERS = {
     "db", "db_url", "email", "email_url", "cache", "cache_url", "search_url",
 }
 # What an operator exports before `docker compose up`; compose substitutes these into the file.
-HOST_ENV = {"DJANGO_SECRET_KEY": "test-secret-key", "POSTGRES_PASSWORD": "test-db-password"}
+HOST_ENV = {"DJANGO_SECRET_KEY": "test-secret-key", "ID_NUMBER_HMAC_KEY": "test-hmac-key", "POSTGRES_PASSWORD": "test-db-password"}
 SECRET_NAMES = {"DJANGO_SECRET_KEY", "ID_NUMBER_HMAC_KEY", "POSTGRES_PASSWORD"}
 
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "ID_NUMBER_HMAC_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "support.example.com",
     "DATABASE_URL": "postgres://supportdesk@db.internal:5432/supportdesk",
     "REDIS_URL": "redis://redis.internal:6379/0",

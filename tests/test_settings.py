@@ -30,7 +30,8 @@ def test_development_defaults_are_sqlite_shanghai_and_chinese():
 
 
 def test_database_url_selects_postgresql():
-    result = load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, DATABASE_URL="postgres://u@db:5432/sd")
+    result = load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, ID_NUMBER_HMAC_KEY="y" * 50,
+                           DATABASE_URL="postgres://u@db:5432/sd")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "django.db.backends.postgresql"
 

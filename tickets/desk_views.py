@@ -11,6 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -127,10 +128,10 @@ def bulk(request):
     references = request.POST.getlist("references")[:200]
     if not form.is_valid() or not references:
         messages.error(request, _("Tick at least one appeal and choose what to do."))
-        return redirect(request.POST.get("next") or "desk:queue")
+        return redirect(_safe_next(request) or "desk:queue")
     if form.cleaned_data["action"] == "assign" and not form.cleaned_data["assignee"]:
         messages.error(request, _("Choose an agent."))
-        return redirect(request.POST.get("next") or "desk:queue")
+        return redirect(_safe_next(request) or "desk:queue")
     appeals = Appeal.objects.filter(reference__in=references).select_related("appeal_type")
     done, problems = appeal_bulk(
         appeals=appeals, actor=request.user, action=form.cleaned_data["action"], assignee=form.cleaned_data["assignee"]
@@ -143,8 +144,12 @@ def bulk(request):
 
 
 def _safe_next(request) -> str:
+    """The user-supplied `next`, only when it is a page of this console on this site; else empty."""
     target = request.POST.get("next", "")
-    return target if target.startswith("/desk/") else ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe and target.startswith("/desk/") and target.isprintable() else ""
 
 
 @agent_required

@@ -151,11 +151,26 @@ def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
     return appeal
 
 
+def appeal_tracking_link_request(*, reference: str, email: str) -> bool:
+    """A tracking link asked for: whether the reference and e-mail match an appeal. The request does the
+    same work either way — one look-up, one task queued (naming the appeal, or none) — and the work that
+    differs, the audit event and the e-mail, runs in the task after the response, so neither the answer
+    nor its timing tells which references or e-mails exist."""
+    from .tasks import appeal_tracking_link_send as send_task  # the task module imports this one
+
+    appeal_id = (
+        Appeal.objects.filter(reference=reference.strip().upper(), contact_email__iexact=email.strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    delay_on_commit(send_task, appeal_id)
+    return appeal_id is not None
+
+
 @transaction.atomic
-def appeal_tracking_link_send(*, reference: str, email: str) -> None:
-    """Mail a tracking link when the reference and e-mail match an appeal. Says nothing either way,
-    so the look-up cannot be used to learn which references or e-mails exist."""
-    appeal = Appeal.objects.filter(reference=reference.strip().upper(), contact_email__iexact=email.strip()).first()
+def appeal_tracking_link_send(*, appeal_id: int | None) -> None:
+    """Mail a tracking link to the appeal's contact address (nothing when no appeal matched)."""
+    appeal = Appeal.objects.filter(pk=appeal_id).first() if appeal_id is not None else None
     if appeal is None:
         return
     AppealEvent.objects.create(

@@ -5,7 +5,7 @@ from celery import shared_task
 
 from django.conf import settings
 
-from . import notifications, sla, workflow
+from . import notifications, services, sla, workflow
 
 
 @shared_task(ignore_result=True)
@@ -26,3 +26,9 @@ def appeals_abandon_stale() -> int:
 @shared_task(ignore_result=True)
 def sla_sweep() -> str:
     return str(sla.sla_sweep())
+
+
+@shared_task(ignore_result=True)
+def appeal_tracking_link_send(appeal_id: int | None) -> None:
+    """Queued by every tracking look-up, after the response; does nothing when no appeal matched."""
+    services.appeal_tracking_link_send(appeal_id=appeal_id)

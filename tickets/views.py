@@ -14,7 +14,8 @@ from django_fsm import TransitionNotAllowed, can_proceed
 from django_ratelimit.decorators import ratelimit
 
 from evidence.access import appellant_grant
-from supportdesk.client import client_ip
+from supportdesk.client import client_ip, client_ip_key
+from supportdesk.ratelimits import attempt_count, attempts_used_up
 
 from .forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
 from .models import Appeal, AppealEvent, AppealState, AppealType
@@ -23,7 +24,7 @@ from .services import (
     appeal_provide_info,
     appeal_reopen,
     appeal_submit,
-    appeal_tracking_link_send,
+    appeal_tracking_link_request,
     appeal_withdraw,
     evidence_replace,
 )
@@ -38,6 +39,13 @@ def _track_reference_key(group, request) -> str:
     return request.POST.get("reference", "").strip().upper() or "-"
 
 
+_TRACK_PER_REFERENCE = {"key": _track_reference_key, "rate": _rate("RATELIMIT_TRACK_PER_REFERENCE")}
+
+# The references this browser has filed: only it is shown their confirmation page.
+SUBMITTED_SESSION_KEY = "tickets.submitted_references"
+SUBMITTED_REMEMBERED = 20
+
+
 def rate_limited(request, exception=None):
     return render(request, "tickets/rate_limited.html", status=429)
 
@@ -48,7 +56,7 @@ def home(request):
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_rate("RATELIMIT_SUBMIT_PER_IP"), method="POST", block=True)
+@ratelimit(key=client_ip_key, rate=_rate("RATELIMIT_SUBMIT_PER_IP"), method="POST", block=True)
 def appeal_new(request, type_code: str):
     appeal_type = get_object_or_404(AppealType, code=type_code, is_active=True)
     wants_json = "application/json" in request.headers.get("Accept", "")
@@ -64,6 +72,8 @@ def appeal_new(request, type_code: str):
                 files=form.uploads.files_to_store(),
                 ip=client_ip(request),
             )
+            submitted = request.session.get(SUBMITTED_SESSION_KEY, [])
+            request.session[SUBMITTED_SESSION_KEY] = [*submitted, appeal.reference][-SUBMITTED_REMEMBERED:]
             if wants_json:  # the page's upload script: it navigates there itself
                 return JsonResponse({"redirect": reverse("tickets:submitted", args=[appeal.reference])})
             return redirect("tickets:submitted", reference=appeal.reference)
@@ -92,17 +102,27 @@ def _upload_limits() -> dict:
 
 
 def appeal_submitted(request, reference: str):
+    """Only for the browser that filed it; to anyone else, the same 404 as a reference that does not exist,
+    so the page cannot be used to learn which references exist."""
+    if reference not in request.session.get(SUBMITTED_SESSION_KEY, []):
+        raise Http404
     appeal = get_object_or_404(Appeal.objects.select_related("appeal_type"), reference=reference)
     return render(request, "tickets/appeal_submitted.html", {"appeal": appeal})
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=_rate("RATELIMIT_TRACK_PER_IP"), method="POST", block=True)
-@ratelimit(key=_track_reference_key, rate=_rate("RATELIMIT_TRACK_PER_REFERENCE"), method="POST", block=True)
+@ratelimit(key=client_ip_key, rate=_rate("RATELIMIT_TRACK_PER_IP"), method="POST", block=True)
 def appeal_track(request):
+    """Per address, every look-up counts. Per reference, only failed ones do (django-ratelimit with an
+    explicit `increment`): someone who knows a reference cannot use up its limit and lock out the real
+    appellant. A match counts in a twin group instead, so both outcomes do the same work."""
     form = TrackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        appeal_tracking_link_send(reference=form.cleaned_data["reference"], email=form.cleaned_data["email"])
+        if attempts_used_up(request, group="tracking-failures", **_TRACK_PER_REFERENCE):
+            return rate_limited(request)
+        lookup = {"reference": form.cleaned_data["reference"], "email": form.cleaned_data["email"]}
+        matched = appeal_tracking_link_request(**lookup)
+        attempt_count(request, group="tracking-matches" if matched else "tracking-failures", **_TRACK_PER_REFERENCE)
         return render(request, "tickets/track_sent.html")
     return render(request, "tickets/track.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 from tests.text import zh
-from tests.tickets.factories import AppealFactory
+from tests.tickets.factories import AppealFactory, submission
+from tickets.models import Appeal
 from tickets.tracking import tracking_token_make
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,12 @@ def test_language_switch_sets_the_language(client, appeal_types):
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_public_pages_render_in_their_language(client, appeal_types, language):
     appeal = AppealFactory()
+    # The confirmation page is shown only to the browser that filed the appeal.
+    client.post(reverse("tickets:new", args=["realname_unbind"]), submission(appeal_types["realname_unbind"]))
+    filed = Appeal.objects.exclude(pk=appeal.pk).get()
     pages = {
         reverse("tickets:new", args=["account_recovery"]): "Send my appeal",
-        reverse("tickets:submitted", args=[appeal.reference]): "What happens next",
+        reverse("tickets:submitted", args=[filed.reference]): "What happens next",
         reverse("tickets:track"): "E-mail me the link",
         reverse("tickets:status", args=[tracking_token_make(appeal.reference)]): "Where it stands",
     }

@@ -1,0 +1,122 @@
+"""Request guards that run before any view: body size, malformed paths, and caching of private pages."""
+
+import io
+import tempfile
+
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.middleware import CSPMiddleware
+from django.conf import settings
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+from django.views.defaults import bad_request
+
+BODY_TOO_LARGE = "supportdesk.body_too_large"
+_CHUNK = 64 * 1024
+
+
+def _declared_length(environ) -> int | None:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+class RequestBodyLimit:
+    """WSGI middleware (supportdesk/wsgi.py) for bodies sent without a Content-Length (chunked).
+
+    Django reads only CONTENT_LENGTH bytes, so a chunked body would otherwise arrive empty. It is read
+    here, at most REQUEST_BODY_MAX_BYTES of it, into a temporary file (memory up to
+    FILE_UPLOAD_MAX_MEMORY_SIZE), and handed on with its real length; past the limit reading stops and
+    RequestBodyLimitMiddleware answers 413. A declared Content-Length is checked by that middleware
+    before anything is read."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and _declared_length(environ) is None:
+            self._buffer(environ)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _buffer(environ) -> None:
+        limit = settings.REQUEST_BODY_MAX_BYTES
+        stream = environ["wsgi.input"]
+        spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
+        size = 0
+        while True:
+            chunk = stream.read(min(_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                spool.close()
+                environ[BODY_TOO_LARGE] = True
+                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(), "0"
+                return
+            spool.write(chunk)
+        spool.seek(0)
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = spool, str(size)
+
+
+class RequestBodyLimitMiddleware:
+    """Answer 413 to a body over REQUEST_BODY_MAX_BYTES (the evidence total plus a margin for the form's
+    fields) before a byte of it is read, whatever the proxy in front does. Runs in `__call__`, before
+    any middleware's `process_view` (CSRF) or view reads the body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = _declared_length(request.META) or 0
+        if request.META.get(BODY_TOO_LARGE) or length > settings.REQUEST_BODY_MAX_BYTES:
+            # The unread body is the server's to discard: gunicorn drains at most 64 KB, then closes.
+            return render(request, "413.html", status=413)
+        return self.get_response(request)
+
+
+class MalformedPathMiddleware:
+    """A NUL byte (or another control character) in the path or query string can match no page and
+    would only fail deep down (PostgreSQL refuses NUL in text): answer 400 at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_control_character(request.path) or _has_control_character(request.META.get("QUERY_STRING", "")):
+            return bad_request(request, exception=None)  # templates/400.html
+        return self.get_response(request)
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text) or "%00" in text
+
+
+class NoStoreMiddleware:
+    """Pages with personal data — the agent console, the appellant's status page, the admin — must not be
+    kept by the browser or a shared cache: `Cache-Control: no-store`."""
+
+    PREFIXES = ("/desk/", "/appeals/status/", "/appeals/submitted/", "/admin/", "/accounts/", "/evidence/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(self.PREFIXES) and "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
+        return response
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with one override: under /admin/, style-src also allows inline styles
+    (Django's admin templates and widgets use style attributes). Scripts stay 'self' only everywhere."""
+
+    ADMIN_PREFIX = "/admin/"
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if not report_only and request.path_info.startswith(self.ADMIN_PREFIX):
+            parts.replace = {**(parts.replace or {}), "style-src": [SELF, UNSAFE_INLINE]}
+        return parts

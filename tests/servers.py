@@ -1,0 +1,69 @@
+"""Servers run as production runs them, in a subprocess on 127.0.0.1."""
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+from tests.conftest import free_port
+from tests.faults import ROOT, subprocess_database_url, wait_until
+
+
+class Gunicorn:
+    """gunicorn started as production starts it (supportdesk/gunicorn_conf.py), on 127.0.0.1."""
+
+    def __init__(self, tmp_path, **env):
+        self.port = free_port()
+        self.access_log = tmp_path / "access.log"
+        self.error_log = tmp_path / "error.log"
+        self.output = tmp_path / "output.log"  # the application's own log (Django's LOGGING: stderr)
+        self.env = {
+            **os.environ, "DATABASE_URL": subprocess_database_url(), "GUNICORN_ACCESS_LOG": str(self.access_log),
+            "GUNICORN_ERROR_LOG": str(self.error_log), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", **env,
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        with open(self.output, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--config", "supportdesk/gunicorn_conf.py",
+                 "--bind", f"127.0.0.1:{self.port}", "supportdesk.wsgi:application"],
+                cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        wait_until(self._answers, 60, "gunicorn to answer")
+        return self
+
+    def _answers(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError("gunicorn exited:\n" + self.logs())
+        try:
+            urllib.request.urlopen(self.url + "/healthz", timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def request(self, method: str, path: str, **headers) -> int:
+        request = urllib.request.Request(self.url + path, method=method, headers=headers,
+                                         data=b"action=withdraw" if method in ("POST", "PUT") else None)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def logs(self) -> str:
+        return "".join(path.read_text() for path in (self.access_log, self.error_log, self.output) if path.exists())
