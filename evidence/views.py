@@ -1,7 +1,8 @@
 """`/evidence/<uuid>/` (its thumbnail, and `?page=N` for a PDF's rendered pages): a processed evidence
-file, streamed after an access check that is logged. Allowed: agents and supervisors, and the appellant
-whose browser opened a valid tracking link for that appeal. Everyone else gets the same 404 as for a
-file that does not exist.
+file, streamed after an access check that is logged. Who is allowed is decided in `evidence/access.py`
+(on an open appeal its assignee, the supervisors, and any agent while nobody holds it; on a decided or
+closed appeal the supervisors; the appellant whose browser opened a valid tracking link, until it
+expires). Everyone else gets the same 404 as for a file that does not exist.
 
 Only what processing made is served, never the uploaded bytes: an image re-encoded without metadata, a
 PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert."""

@@ -320,7 +320,8 @@ EVIDENCE_MIN_FREE_BYTES = env.int("EVIDENCE_MIN_FREE_MB", default=500) * 1024 * 
 # capped by the web server in front (see docs/deployment.md).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# 200 record rows of each kind on the page (6 inputs a row) and the appeal's own fields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 3000
 DATA_UPLOAD_MAX_NUMBER_FILES = EVIDENCE_MAX_FILES + 2
 # Request bodies: anything larger is refused with 413 before it is read (supportdesk/middleware.py),
 # whatever the proxy in front does. The evidence total plus one file more (so that a little over the

@@ -476,6 +476,7 @@ class AppellantEvidenceForm(forms.Form):
     def __init__(self, *args, appeal: Appeal, files_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.appeal = appeal
+        with_length_limit(self.fields["message"])
         self.fields["files"].required = files_required
         if files_required:
             self.fields["files"].error_messages["required"] = _("Add at least one new file.")

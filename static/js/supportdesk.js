@@ -25,13 +25,20 @@
     rows.querySelectorAll("[data-formset-row]").forEach(wireRemove);
     if (!add || !template || !total) { return; }
     add.hidden = false;
+    // The server refuses more rows than MAX_NUM_FORMS (the records cap): stop adding at it.
+    var max = box.querySelector("input[name='" + prefix + "-MAX_NUM_FORMS']");
+    var limit = max ? parseInt(max.value, 10) : NaN;
+    function capReached() { return !isNaN(limit) && parseInt(total.value, 10) >= limit; }
+    add.disabled = capReached();
     add.addEventListener("click", function () {
+      if (capReached()) { return; }
       var index = parseInt(total.value, 10);
       var holder = document.createElement("div");
       holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index)).trim();
       var row = holder.firstElementChild;
       rows.appendChild(row);
       total.value = String(index + 1);
+      add.disabled = capReached();
       wireRemove(row);
       var first = row.querySelector("input, select, textarea");
       if (first) { first.focus(); }

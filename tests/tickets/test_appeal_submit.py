@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
@@ -466,6 +467,22 @@ def test_page_rows_and_csv_rows_up_to_the_limit_are_accepted(client, appeal_type
     data = submission(appeal_type, recharge_csv=files.upload("r.csv", records_csv(199), "text/csv"))
     assert post_appeal(client, appeal_type, data).status_code == 302
     assert RechargeRecord.objects.count() == 200
+
+
+def test_the_full_cap_of_rows_typed_on_the_page_is_accepted(client, appeal_types):
+    """200 rows of each kind typed on the page: about 2,400 inputs, all within the request's field bound."""
+    appeal_type = appeal_types["account_recovery"]
+    cap = settings.APPEAL_MAX_RECORD_ROWS
+    data = submission(appeal_type)
+    data.update(records_management(recharge=cap, device=cap))
+    for i in range(cap):
+        data.update({f"recharge-{i}-order_number": f"TX-{i}", f"recharge-{i}-amount": "1", f"recharge-{i}-currency": "CNY",
+                     f"recharge-{i}-paid_at": "2026-11-02T10:00", f"recharge-{i}-product": "coins",
+                     f"device-{i}-seen_at": "2026-10-30T08:00", f"device-{i}-ip_address": "203.0.113.7",
+                     f"device-{i}-device_model": "iPhone 15", f"device-{i}-device_id": f"D-{i}",
+                     f"device-{i}-location": "Shanghai"})
+    assert post_appeal(client, appeal_type, data).status_code == 302
+    assert RechargeRecord.objects.count() == LoginDeviceRecord.objects.count() == cap
 
 
 def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, evidence_root, settings):

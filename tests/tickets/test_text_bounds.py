@@ -131,3 +131,18 @@ def test_the_track_form_bounds_its_fields(client, appeal_types):
                            HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "Ensure this value has at most 20 characters (it has 5000)." in response.content.decode()
+
+
+def test_the_answer_on_the_status_page_shows_and_enforces_its_limit(client, appeal_types):
+    appeal = AppealFactory(state="awaiting_info")
+    url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'maxlength="5000"' in html.split('name="message"', 1)[1].split(">", 1)[0]
+    assert "Up to 5,000 characters." in html.split('name="message"', 1)[1]
+    response = client.post(url, {"action": "provide_info", "message": "x" * 5001, "kind": "other"},
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "Ensure this value has at most 5000 characters (it has 5001)." in response.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.state == "awaiting_info"
+    assert not AppealEvent.objects.filter(appeal=appeal, kind="provide_info").exists()
