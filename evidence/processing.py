@@ -33,7 +33,7 @@ from .models import Evidence
 from .notices import evidence_refused_record
 from .pdf import PdfUnreadable, pdf_render_pages
 from .storage import evidence_storage
-from .validation import CSV_ENCODINGS, CSV_TYPE, IMAGE_TYPES, PDF_TYPE
+from .validation import CSV_TYPE, IMAGE_TYPES, PDF_TYPE, csv_decode
 
 logger = logging.getLogger(__name__)
 
@@ -163,13 +163,8 @@ def _process_csv(evidence: Evidence) -> list[str]:
     """Serve a neutralised copy: cells a spreadsheet would run as formulas are made inert."""
     with evidence.file.open("rb") as handle:
         raw = handle.read()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = csv_decode(raw)
+    if text is None:
         raise EvidenceRefused(_("This file is not a CSV text file."))
     safe = io.StringIO()
     writer = csv.writer(safe)

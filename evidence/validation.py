@@ -186,15 +186,20 @@ def csv_sniff(uploaded) -> tuple[SniffedFile, str]:
     )
     if b"\x00" in raw or filetype.guess(raw[:8192]) is not None:
         raise not_csv
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = csv_decode(raw)
+    if text is None:
         raise not_csv
     return SniffedFile(CSV_TYPE, len(raw), hashlib.sha256(raw).hexdigest()), text
+
+
+def csv_decode(raw: bytes) -> str | None:
+    """The CSV's text in the first encoding that reads it (UTF-8, then GB18030), or None."""
+    for encoding in CSV_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def pdf_active_message() -> str:
