@@ -35,3 +35,42 @@ def screenshot(pytestconfig):
         return path
 
     return take
+
+
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+class Watched:
+    """A page whose console errors, failed requests and CSP violations are collected."""
+
+    def __init__(self, context):
+        context.add_init_script(RECORD_CSP_VIOLATIONS)
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"answered {r.status}: {r.url}"))
+
+    def check(self, *, expected: tuple = ()):
+        """`expected`: the failed answers the test itself causes, as "answered <status>: <path>" endings."""
+        violations = self.page.evaluate("window.__cspViolations || []")
+        problems = [
+            p for p in self.problems
+            if not p.startswith("console: Failed to load resource")  # reported with its address just below
+            and not any(p.startswith(f"answered {status}: ") and p.endswith(path) for status, path in expected)
+        ]
+        assert problems == [] and violations == [], "\n".join(problems + violations)
+
+
+@pytest.fixture
+def watched(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN")
+    yield Watched(context)
+    context.close()
