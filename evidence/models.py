@@ -16,7 +16,7 @@ class Evidence(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Being processed")
         READY = "ready", _("Ready")
-        REJECTED = "rejected", _("Rejected")
+        REJECTED = "rejected", _("Needs a new upload")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="evidence")

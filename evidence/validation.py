@@ -184,11 +184,20 @@ def csv_sniff(uploaded) -> tuple[SniffedFile, str]:
         % {"name": uploaded.name},
         code="file_type",
     )
-    if b"\x00" in raw or filetype.guess(raw[:8192]) is not None:
+    # Excel's "Unicode text" is UTF-16 (full of NUL bytes): a text file, but in an encoding we do not read.
+    utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not utf16 and (b"\x00" in raw or filetype.guess(raw[:8192]) is not None):
         raise not_csv
-    text = csv_decode(raw)
+    text = None if utf16 else csv_decode(raw)
     if text is None:
-        raise not_csv
+        raise ValidationError(
+            _(
+                "“%(name)s” is not saved as UTF-8 or GB18030 text, so we cannot read it. Save it again: in Excel, "
+                "choose Save As and the type “CSV UTF-8 (Comma delimited)”; in WPS, choose 另存为 and “CSV UTF-8”. "
+                "Then upload the new file."
+            ) % {"name": uploaded.name},
+            code="file_encoding",
+        )
     return SniffedFile(CSV_TYPE, len(raw), hashlib.sha256(raw).hexdigest()), text
 
 
