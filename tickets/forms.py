@@ -535,10 +535,35 @@ class AppellantEvidenceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.appeal = appeal
         with_length_limit(self.fields["message"])
+        self.fields["kind"].initial = self.kind_to_ask(appeal)
+        self.fields["files"].help_text = _(
+            "Photos (JPEG, PNG or WebP) or PDF files, up to %(image)s each. At most %(max)d files and %(total)s "
+            "per appeal, counting the files you already sent."
+        ) % {
+            "image": filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES), "max": settings.EVIDENCE_MAX_FILES,
+            "total": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES),
+        }
         self.fields["files"].required = files_required
         if files_required:
             self.fields["files"].error_messages["required"] = _("Add at least one new file.")
         self.sniffed: list[tuple] = []
+
+    @staticmethod
+    def kind_to_ask(appeal: Appeal) -> str:
+        """The evidence kind most likely asked for: the first required kind with no usable file (none
+        sent, or each one refused or deleted), else the first required kind no agent has verified,
+        else "other"."""
+        items = list(appeal.evidence.all())
+        required = [kind for kind in appeal.appeal_type.required_evidence if kind in EvidenceKind.values]
+        usable = {kind: [e for e in items if e.kind == kind and e.status != "rejected" and e.purged_at is None]
+                  for kind in required}
+        missing = [kind for kind in required if not usable[kind]]
+        unverified = [kind for kind in required if not any(e.verified_at for e in usable[kind])]
+        return (missing or unverified or [str(EvidenceKind.OTHER)])[0]
+
+    def errors_by_input_name(self) -> dict[str, list[str]]:
+        """The errors keyed by the inputs' names, for the page's upload script."""
+        return {name: list(errors) for name, errors in self.errors.items()}
 
     def clean(self):
         cleaned = super().clean()

@@ -190,6 +190,8 @@ def appeal_status(request, token: str):
         else:
             messages.success(request, _("Your appeal has been withdrawn. We have sent you a confirmation e-mail."))
         return redirect("tickets:status", token=token)
+    # The answer form's upload script (progress, errors next to the fields) asks for JSON.
+    answering_by_script = action in ("provide_info", "reopen") and "application/json" in request.headers.get("Accept", "")
     if action in ("provide_info", "reopen") and evidence_form.is_valid():
         service = appeal_provide_info if action == "provide_info" else appeal_reopen
         try:
@@ -198,7 +200,11 @@ def appeal_status(request, token: str):
             messages.error(request, _("This appeal changed in the meantime: nothing was sent. Here is where it stands now."))
         else:
             messages.success(request, _("Thank you: we have your answer and your files. The appeal is back with our agents."))
+        if answering_by_script:
+            return JsonResponse({"redirect": reverse("tickets:status", args=[token])})
         return redirect("tickets:status", token=token)
+    if answering_by_script:
+        return JsonResponse({"errors": evidence_form.errors_by_input_name()}, status=400)
     replace_form = next((form for _item, form, _done in evidence_rows if form is not None and form.is_bound), None)
     if action == "replace" and replace_form is None:
         messages.error(request, _("This file can no longer be replaced. Here is where your appeal stands now."))
@@ -216,6 +222,10 @@ def appeal_status(request, token: str):
         "evidence_rows": evidence_rows,
         "refused_to_replace": sum(form is not None for _item, form, _done in evidence_rows),
         "complaint_text": _complaint_text() if appeal.is_open and appeal.sla_breached else "",
+        # What the agent asked, shown with the answer form at the top of the page.
+        "info_request": next((e for e in reversed(appeal.public_events) if e.kind == AppealEvent.Kind.REQUEST_INFO), None)
+        if appeal.state == AppealState.AWAITING_INFO else None,
+        "limits": _upload_limits(),
     }
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)

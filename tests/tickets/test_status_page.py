@@ -1,9 +1,10 @@
 """The appellant's status page: answering a request for information, reopening a rejected appeal."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +12,7 @@ from evidence.models import Evidence
 from evidence.validation import evidence_sniff
 from tests import files
 from tests.evidence.factories import EvidenceFactory
+from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory
 from tickets.models import AppealEvent, OutboundEmail
 from tickets.tracking import tracking_token_make
@@ -202,3 +204,126 @@ def test_the_refusal_is_on_the_status_page_in_the_appellants_language(client, ap
     _refused(appeal)
     page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "替换此文件" in page and 'data-refused-notice' in page
+
+
+# --- What the page says, and how, in each language --------------------------------------------------
+
+def _in_review_with_a_ready_file(**extra):
+    due = datetime(2026, 11, 30, 2, 5, tzinfo=UTC)  # 10:05 in Beijing
+    appeal = AppealFactory(state="in_review", assignee=AgentFactory(), sla_due_at=due, **extra)
+    ready = EvidenceFactory(appeal=appeal, kind="id_front")
+    return appeal, ready
+
+
+def test_the_status_page_in_chinese_uses_full_width_punctuation_and_beijing_time(client, appeal_types):
+    appeal, ready = _in_review_with_a_ready_file()
+    AppealEvent.objects.create(appeal=appeal, kind="claim", comment="已开始审核", public=True)
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "当前进度：" in html and "当前进度:" not in html
+    assert f"（{filesizeformat(ready.size)}，已就绪）" in html
+    assert '我们承诺在 <strong class="text-nowrap">2026-11-30 10:05</strong>（北京时间）前给您答复。' in html
+    assert f"{zh('Claimed by an agent')}：已开始审核" in html
+    assert "CST" not in html and "(CST)" not in html
+    for half_width in (": <", ", 已", "已就绪)", ").</p>"):
+        assert half_width not in html
+
+
+def test_the_status_page_in_english_names_beijing_time_and_keeps_dates_whole(client, appeal_types):
+    appeal, ready = _in_review_with_a_ready_file(language="en")
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Where it stands:" in html
+    assert f"({filesizeformat(ready.size)}, Ready)" in html
+    assert 'We promise an answer by <strong class="text-nowrap">2026-11-30 10:05</strong> (Beijing time).' in html
+    assert "CST" not in html
+    created = timezone.localtime(appeal.created_at).strftime("%Y-%m-%d %H:%M")
+    assert f'<span class="text-nowrap">{created}</span>' in html
+
+
+def _awaiting_info(question="Please send a sharper photo of the back of your ID card, with all four corners."):
+    agent = AgentFactory()
+    appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
+    AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment="An older question.",
+                               created_at=timezone.now() - timedelta(days=2), public=True)
+    AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment=question, public=True)
+    return appeal
+
+
+def test_a_request_for_information_is_shown_with_the_answer_form_at_the_top(client, appeal_types, settings):
+    appeal = _awaiting_info()
+    EvidenceFactory(appeal=appeal, kind="id_front", verified_at=timezone.now())
+    _refused(appeal, kind="id_back")
+    EvidenceFactory(appeal=appeal, kind="id_handheld")
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    question = html.index("Please send a sharper photo of the back of your ID card, with all four corners.")
+    form = html.index("data-answer-form")
+    assert html.index('id="state-heading"') < question < form < html.index('id="evidence-heading"')
+    assert html.count("data-answer-form") == 1 and "An older question." not in html[:form]
+    assert "see the e-mail we sent." not in html
+    top = html[html.rindex("<form", 0, form):html.index('id="evidence-heading"')]
+    assert '<option value="id_back" selected>' in top  # the required kind that was refused
+    assert "data-upload-form" in top and "data-progress" in top
+    image, total = filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES), filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)
+    assert (f"Photos (JPEG, PNG or WebP) or PDF files, up to {image} each. At most {settings.EVIDENCE_MAX_FILES} "
+            f"files and {total} per appeal, counting the files you already sent.") in top
+
+
+def test_the_request_and_its_answer_form_in_chinese(client, appeal_types):
+    appeal = _awaiting_info(question="请重新拍摄身份证反面，四个角都要拍到。")
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "我们需要您补充信息。我们的问题和回复表单就在下方。" in html
+    assert "我们的问题（发送于" in html and "北京时间）：" in html
+    assert html.index("请重新拍摄身份证反面") < html.index("data-answer-form") < html.index('id="evidence-heading"')
+    assert '<option value="id_front" selected>' in html  # nothing sent yet: the first required kind
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ({"id_front": "verified", "id_back": "verified", "id_handheld": "verified"}, "other"),
+        ({"id_front": "verified", "id_back": "ready", "id_handheld": "verified"}, "id_back"),
+        ({"id_front": "ready", "id_back": "verified"}, "id_handheld"),  # missing comes before unverified
+        ({"id_front": "rejected", "id_back": "verified", "id_handheld": "verified"}, "id_front"),
+    ],
+)
+def test_the_answer_form_preselects_the_kind_most_likely_asked_for(client, appeal_types, sent, expected):
+    appeal = _awaiting_info()
+    for kind, state in sent.items():
+        if state == "rejected":
+            _refused(appeal, kind=kind)
+        else:
+            EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now() if state == "verified" else None)
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<option value="{expected}" selected>' in html
+
+
+def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evidence_root):
+    appeal = _awaiting_info()
+    url = status_url(appeal)
+    bad = {"action": "provide_info", "message": "Here.", "kind": "id_back",
+           "files": files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg")}
+    response = client.post(url, bad, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "is not a JPEG, PNG or WebP image or a PDF" in " ".join(response.json()["errors"]["files"])
+    assert Evidence.objects.count() == 0 and _files(evidence_root) == []
+    appeal.refresh_from_db()
+    assert appeal.state == "awaiting_info"
+
+    good = {"action": "provide_info", "message": "Sharper photo.", "kind": "id_back", "files": files.jpeg("back.jpg")}
+    response = client.post(url, good, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and response.json() == {"redirect": url}
+    appeal.refresh_from_db()
+    assert appeal.state == "in_review" and Evidence.objects.get().kind == "id_back"
+
+
+@pytest.mark.parametrize(("language", "label", "not_label"), [("zh-hans", "需重新上传", "已驳回"),
+                                                               ("en", "Needs a new upload", "Rejected")])
+def test_a_refused_file_is_labelled_needs_a_new_upload_not_rejected(client, appeal_types, language, label, not_label):
+    appeal = AppealFactory(state="in_review", language=language)
+    refused = _refused(appeal)
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    row = html[html.index(f'id="evidence-{refused.pk}"'):]
+    row = row[:row.index("</li>")]
+    assert label in row and not_label not in row
