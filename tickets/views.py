@@ -172,7 +172,9 @@ def appeal_status(request, token: str):
     except TrackingLinkInvalid:
         return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
     appellant_grant(request, appeal.reference, link.expires_at)
-    action = request.POST.get("action") if request.method == "POST" else None
+    # The answer form names its step "answer": a control named "action" would hide the form's own
+    # action (its URL) from the upload script, which reads `form.action`.
+    action = (request.POST.get("action") or request.POST.get("answer")) if request.method == "POST" else None
     withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
     can_reopen = appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)
     evidence_form = AppellantEvidenceForm(

@@ -112,7 +112,7 @@ def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_serve
     page.select_option("[name=kind]", "id_back")
     page.set_input_files("[name=files]", str(photos["id_back"]))
     page.get_by_role("button", name=zh("Send my answer")).click()
-    page.wait_for_load_state()
+    page.wait_for_selector("[data-state=in_review]")  # sent by the upload script, which then reloads the page
     screenshot(page, "journey-07-appellant-answered")
     appeal.refresh_from_db()
     assert appeal.state == "in_review"

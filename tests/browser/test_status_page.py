@@ -1,0 +1,63 @@
+"""The status page on a phone when we asked for more information: the question and the answer form
+are in the first box, the kind of file most likely asked for is already chosen, and the answer goes
+up with the page's upload script (progress, then back to the status page). Any console error, failed
+request or CSP violation fails the test."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.models import Evidence
+from tests import files
+from tests.evidence.factories import EvidenceFactory
+from tests.text import zh
+from tests.tickets.factories import AgentFactory, AppealFactory
+from tickets.models import AppealEvent
+from tickets.tracking import tracking_token_make
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PROCESS = "evidence.tasks.evidence_process"
+QUESTION = "您上传的身份证反面照片无法读取。请重新拍摄身份证反面，四个角都要拍到，然后在这里上传。"
+
+
+def test_information_requested_is_answered_from_the_top_of_the_status_page_on_a_phone(
+        live_server, watched, appeal_types, celery_worker, tmp_path, screenshot):
+    agent = AgentFactory()
+    appeal = AppealFactory(language="zh-hans", state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
+    EvidenceFactory(appeal=appeal, kind="id_front")
+    EvidenceFactory(appeal=appeal, kind="id_handheld")
+    Evidence.objects.create(
+        appeal=appeal, kind="id_back", status="rejected", original_name="back.png", content_type="image/png",
+        size=2048, sha256="0" * 64, status_reason="此图片已损坏或不完整，无法读取。",
+    )
+    AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment=QUESTION, public=True)
+    page = watched.page
+    page.goto(live_server.url + reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
+
+    question = page.locator("[data-info-request]")
+    assert QUESTION in question.inner_text()
+    form = page.locator("form[data-answer-form]")
+    message = form.locator("textarea[name=message]")
+    assert question.bounding_box()["y"] < 844  # on the first screen
+    assert message.bounding_box()["y"] < 2 * 844  # the answer right under it, not three screens down
+    assert form.locator("select[name=kind]").input_value() == "id_back"
+    assert "需重新上传" in page.locator("[data-evidence-status=rejected]").inner_text()
+    assert "10.0 MB" in form.inner_text() or "10.0\xa0MB" in form.inner_text()
+    screenshot(page, "status-01-information-requested")
+
+    scan = tmp_path / "身份证反面.pdf"
+    scan.write_bytes(files.pdf_bytes())
+    message.fill("已重新拍摄身份证反面。")
+    form.locator("input[type=file]").set_input_files(str(scan))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        form.get_by_role("button", name=zh("Send my answer")).click()
+    assert answer.value.status == 200 and answer.value.headers["content-type"] == "application/json"
+    page.wait_for_selector("[data-state=in_review]")
+    celery_worker.finished.wait_for(PROCESS)
+
+    sent = Evidence.objects.get(appeal=appeal, original_name="身份证反面.pdf")
+    assert sent.kind == "id_back"
+    assert page.locator("form[data-answer-form]").count() == 0
+    assert zh("Thank you: we have your answer and your files. The appeal is back with our agents.") in page.content()
+    screenshot(page, "status-02-answered")
+    watched.check()
