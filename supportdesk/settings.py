@@ -236,7 +236,7 @@ SLA_COMPLAINT_TEXT = {
 _email = env.email("EMAIL_URL", default="consolemail://")
 # Development (`make run` without a real EMAIL_URL): one readable line per e-mail on the terminal and
 # the whole message as an .eml file in DEV_MAIL_DIR (supportdesk/mail.py), not the console's flood.
-DEV_MAIL_DIR = BASE_DIR / "var" / "mail"
+DEV_MAIL_DIR = Path(env("DEV_MAIL_DIR", default=str(BASE_DIR / "var" / "mail")))
 if DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
     _email["EMAIL_BACKEND"] = "supportdesk.mail.DevelopmentEmailBackend"
 globals().update(_email)
