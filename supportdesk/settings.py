@@ -233,7 +233,13 @@ SLA_COMPLAINT_TEXT = {
 
 # --- E-mail ---------------------------------------------------------------------------------------
 # EMAIL_URL sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS.
-globals().update(env.email("EMAIL_URL", default="consolemail://"))
+_email = env.email("EMAIL_URL", default="consolemail://")
+# Development (`make run` without a real EMAIL_URL): one readable line per e-mail on the terminal and
+# the whole message as an .eml file in DEV_MAIL_DIR (supportdesk/mail.py), not the console's flood.
+DEV_MAIL_DIR = Path(env("DEV_MAIL_DIR", default=str(BASE_DIR / "var" / "mail")))
+if DEBUG and _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "supportdesk.mail.DevelopmentEmailBackend"
+globals().update(_email)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="SupportDesk <support@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

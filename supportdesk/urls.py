@@ -1,15 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from .health import healthz
 from .signin import StaffLoginView
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names no icon (the admin, JSON answers): the SVG."""
+    return redirect(static("favicon.svg"))
+
 
 urlpatterns = [
     path("", include("tickets.urls")),
     path("desk/", include("tickets.desk_urls")),
     path("evidence/", include("evidence.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -42,6 +42,7 @@ MATRIX = {
     "evidence:serve": ("get", lambda w: (reverse("evidence:serve", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
     "evidence:thumbnail": ("get", lambda w: (reverse("evidence:thumbnail", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
     "healthz": ("get", lambda w: (reverse("healthz"), {}), ALL_200),
+    "favicon": ("get", lambda w: (reverse("favicon"), {}), dict.fromkeys(ROLES, MOVED)),  # to the static SVG
     "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from tickets.models import Appeal, AppealType
 
@@ -31,6 +32,44 @@ def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, ca
     assert Appeal.objects.count() == 12
     assert Appeal.objects.filter(cooling_off_of__isnull=False).count() == 1
     assert all(a.events.exists() for a in Appeal.objects.all())
+
+
+def test_a_new_database_says_the_migrations_seeded_the_appeal_types(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "appeal types: 5 (seeded by the migrations)" in out
+    assert "0 created" not in out
+    assert "  agent       agent-demo-2026\n" in out  # a new user: its login, nothing more
+
+
+def test_a_second_run_leaves_existing_demo_users_exactly_as_they_are(settings, capsys, client):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    capsys.readouterr()
+    users = get_user_model().objects
+    agent = users.get(username="agent")
+    agent.set_password("my-own-passphrase-42")
+    agent.first_name = "Li"
+    agent.save()
+    agent.groups.add(Group.objects.get(name="supervisors"))
+    supervisors = Group.objects.get(name="supervisors")
+    supervisors.permissions.clear()
+    client.force_login(agent)
+    assert client.get(reverse("desk:queue")).status_code == 200  # signed in
+
+    call_command("seed_demo")  # what `make run` does on every start
+    out = capsys.readouterr().out
+
+    agent.refresh_from_db()
+    assert agent.check_password("my-own-passphrase-42") and agent.first_name == "Li"
+    assert set(agent.groups.values_list("name", flat=True)) == {"agents", "supervisors"}
+    assert not supervisors.permissions.exists()
+    assert client.get(reverse("desk:queue")).status_code == 200  # still signed in: the session survived
+    for username in ("agent", "supervisor", "admin"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(username + " "))
+        assert "password unchanged" in line
+    assert "appeal types: 5 (seeded by the migrations)" in out
 
 
 def test_seed_demo_refuses_to_run_in_production(settings):

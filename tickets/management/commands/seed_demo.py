@@ -34,20 +34,33 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates users with published passwords: development only (use --force).")
         created = appeal_types_seed(AppealType)
-        self.stdout.write(f"appeal types: {AppealType.objects.count()} ({created} created)")
+        count = AppealType.objects.count()
+        # The data migration creates the types; this only adds any that were deleted since.
+        self.stdout.write(f"appeal types: {count} ({created} missing, created again)" if created
+                          else f"appeal types: {count} (seeded by the migrations)")
         for name, codenames in GROUP_PERMISSIONS.items():
-            group, _ = Group.objects.get_or_create(name=name)
-            perms = [Permission.objects.get(content_type__app_label=c.split(".")[0], codename=c.split(".")[1]) for c in codenames]
-            group.permissions.set(perms)
+            group, group_created = Group.objects.get_or_create(name=name)
+            if group_created:  # an existing group keeps the permissions someone gave it
+                perms = [Permission.objects.get(content_type__app_label=c.split(".")[0], codename=c.split(".")[1])
+                         for c in codenames]
+                group.permissions.set(perms)
         User = get_user_model()
-        self.stdout.write("demo logins (http://127.0.0.1:8000/accounts/login/):")
+        self.stdout.write(f"demo logins ({settings.SITE_URL}/accounts/login/):")
         for username, password, groups, is_superuser in DEMO_USERS:
-            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-            user.is_staff = is_superuser  # the Django admin is for administrators; agents use /desk/
-            user.is_superuser = is_superuser
-            user.set_password(password)
-            user.save()
-            user.groups.set(Group.objects.filter(name__in=groups))
-            self.stdout.write(f"  {username:<11} {password}")
+            # Created once: an existing user is left exactly as it is (password, groups, flags), so a
+            # restart neither signs anyone out nor undoes a change made since.
+            user, user_created = User.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.com",
+                          "is_staff": is_superuser,  # the Django admin is for administrators; agents use /desk/
+                          "is_superuser": is_superuser},
+            )
+            if user_created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                user.groups.set(Group.objects.filter(name__in=groups))
+                self.stdout.write(f"  {username:<11} {password}")
+            else:
+                self.stdout.write(f"  {username:<11} {password}  (existing user left as it is: password unchanged)")
         created = demo_appeals_create(agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor"))
         self.stdout.write(f"demo appeals: {created} created" if created else "demo appeals: already there")
