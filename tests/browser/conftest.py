@@ -64,7 +64,7 @@ class ProblemLog:
         context.add_init_script(REPORT_CSP_VIOLATIONS)
         context.on("console", self._console)
         context.on("weberror", lambda e: self._add(f"page error: {e.error}"))
-        context.on("requestfailed", lambda r: self._add(f"request failed: {r.method} {r.url} {r.failure}"))
+        context.on("requestfailed", self._request_failed)
         context.on("response", self._response)
 
     def _add(self, text: str) -> None:
@@ -78,6 +78,12 @@ class ProblemLog:
             message.text.startswith("Blocked script execution in") and "frame is sandboxed" in message.text
         ):
             self._add(f"console: {message.text}")
+
+    def _request_failed(self, request):
+        # net::ERR_ABORTED: the page itself dropped the request, by navigating away before it finished
+        # (e.g. the favicon of a page left at once); any other failure is a fault.
+        if request.failure != "net::ERR_ABORTED":
+            self._add(f"request failed: {request.method} {request.url} {request.failure}")
 
     def _response(self, response):
         if response.status >= 400:
