@@ -78,7 +78,9 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
     response["Content-Disposition"] = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{_quote(filename)}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    # style-src: a browser shows an image opened on its own in a page it styles inline (nothing from the
+    # file can be style or script there: it is an image, nosniff, sandboxed).
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 

@@ -2,6 +2,8 @@
 this catches text that escapes translation at run time (e.g. translated too early, or stored)."""
 
 import re
+from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.evidence.factories import EvidenceFactory
-from tests.tickets.factories import AppealFactory, SupervisorFactory
-from tickets.models import OutboundEmail, SlaEvent
+from tests.text import zh
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
+from tickets.models import AppealEvent, AppealState, OutboundEmail, SlaEvent
 from tickets.notifications import outbox_enqueue
 from tickets.tracking import tracking_token_make
 
@@ -19,22 +22,29 @@ CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_
 EMAILS = ("acknowledgement", "tracking_link", "withdrawn", "request_info", "approved", "rejected", "reply", "abandoned")
 
 
+PLACEHOLDER = re.compile(r"%\(\w+\)[-+ #0-9.]*[sdif]|%[sdif]|%%|\{[^}]*\}")
+
+
 def english_sentences() -> set[str]:
-    """Source strings long enough to be unmistakable, whose translation differs from them."""
+    """Source strings long enough to be unmistakable, whose translation differs from them; of a string
+    with placeholders, each fixed part that long (a sentence filled in at run time is checked too)."""
     sentences = set()
     for block in CATALOGUE.read_text(encoding="utf-8").split("\n\n"):
         if "#~" in block or "msgid_plural" in block:
             continue
-        msgid = "".join(re.findall(r'"(.*)"', block.split("msgstr")[0]))
+        msgid = "".join(re.findall(r'"(.*)"', block.split("msgstr")[0].split("msgid", 1)[-1]))
         msgstr = "".join(re.findall(r'"(.*)"', block.split("msgstr")[-1]))
-        if msgid and msgstr and msgid != msgstr and len(msgid) >= 12 and "%" not in msgid and "{" not in msgid:
-            sentences.add(msgid.replace('\\"', '"'))
+        if not msgid or not msgstr or msgid == msgstr:
+            continue
+        for part in PLACEHOLDER.split(msgid.replace('\\"', '"')):
+            if len(part.strip()) >= 12 and part.strip() not in msgstr:
+                sentences.add(part.strip())
     return sentences
 
 
 def visible_text(html: str) -> str:
     html = re.sub(r"(?s)<(script|style|template)\b.*?</\1>", " ", html)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def untranslated(text: str, sentences: set[str]) -> list[str]:
@@ -107,3 +117,68 @@ def test_every_email_is_fully_chinese(appeal_types, sentences, settings):
                 problems[f"{email.template} {part}"] = found
     assert problems == {}
     assert OutboundEmail.objects.count() == len(EMAILS) + 3
+
+
+def latin_words(text: str) -> set[str]:
+    """Words in Latin letters (state codes such as `in_review` count as one word)."""
+    return set(re.findall(r"[A-Za-z][A-Za-z_]*", text))
+
+
+def section(html: str, pattern: str) -> str:
+    found = re.search(pattern, html)
+    assert found, pattern
+    return visible_text(found.group(0))
+
+
+@pytest.mark.django_db
+def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_fully_chinese(
+        appeal_types, sentences, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    now = timezone.now()
+    agent = AgentFactory(username="wang")
+    chinese = {"language": "zh-hans", "letter_background": "自助解绑一直提示“解绑无效”。",
+               "letter_steps_taken": "自助解绑两次。", "letter_request": "请解除实名认证。"}
+    # Decided in the last week, in and out of time (compliance, time to decision, workload);
+    for hours, met in ((10, True), (30, True), (80, False)):
+        created = now - timedelta(days=3)
+        closed = created + timedelta(hours=hours)
+        AppealFactory(state="approved", created_at=created, closed_at=closed, assignee=agent,
+                      sla_due_at=closed + timedelta(hours=1 if met else -1), **chinese)
+    # open at every age, one of them overdue (backlog, workload); a breach (breaches per day).
+    for age in (5, 30, 60, 100):
+        AppealFactory(state="in_review", created_at=now - timedelta(hours=age), assignee=agent,
+                      sla_due_at=now - timedelta(hours=age - 72), **chinese)
+    SlaEvent.objects.create(appeal=AppealFactory(**chinese), kind="breach", cycle=1)
+
+    # A timeline with every kind of event, passing through every state, by staff, appellant and system.
+    appeal = AppealFactory(state="in_review", assignee=agent, **chinese)
+    states = AppealState.values
+    actors = [{"actor": agent}, {"actor_label": "appellant"}, {"actor_label": "system"}, {}]
+    for index, kind in enumerate(AppealEvent.Kind.values):
+        AppealEvent.objects.create(appeal=appeal, kind=kind, from_state=states[index % len(states)],
+                                   to_state=states[(index + 1) % len(states)], comment="已处理。",
+                                   public=index % 2 == 0, **actors[index % len(actors)])
+
+    staff = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    staff.force_login(SupervisorFactory(username="li"))
+    metrics_html = staff.get(reverse("desk:metrics")).content.decode()
+    appeal_html = staff.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
+
+    charts = re.findall(r'(?s)data-chart="([\w-]+)"(.*?)</section>', metrics_html)
+    assert {key for key, _html in charts} >= {"compliance-by-type", "compliance-by-week", "backlog", "breaches-by-day",
+                                              "workload", "time-to-decision"}
+    assert all("<svg" in chart for key, chart in charts if key != "time-to-decision"), "a chart without bars"
+    charts_text = " ".join(visible_text(chart) for _key, chart in charts)
+    timeline = section(appeal_html, r'(?s)<section[^>]*aria-labelledby="h-timeline".*?</section>')
+    # Nothing in Latin letters but the agents' and the types' names: no source text that escaped the
+    # catalogue (a sentence built in an f-string), no stored code (`in_review`, `appellant`, `system`).
+    names = {"wang", "li", *latin_words(" ".join(str(t.name) for t in appeal_types.values()))}
+    leaks = {
+        "metrics page": untranslated(visible_text(metrics_html), sentences),
+        "metrics charts": sorted(latin_words(charts_text) - names),
+        "appeal page": untranslated(visible_text(appeal_html), sentences),
+        "timeline": sorted(latin_words(timeline) - names),
+    }
+    assert leaks == {"metrics page": [], "metrics charts": [], "appeal page": [], "timeline": []}
+    assert "申诉人" in timeline and "系统" in timeline and "wang" in timeline
+    assert f"{zh('Submitted')} → {zh('In review')}" in timeline

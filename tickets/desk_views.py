@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
@@ -267,19 +268,21 @@ def metrics(request):
             writer.writerow([csv_safe(cell) for cell in row])
         return response
     compliance = [("met", GREEN, _("Met")), ("breached", RED, _("Breached"))]
-    decided = ", ".join(f"{r['assignee__username']} {r['decided_7d']}" for r in data.workload) or "—"
+    decided = pgettext("list separator", ", ").join(
+        f"{r['assignee__username']} {r['decided_7d']}" for r in data.workload
+    ) or "—"
     charts = [
         _bars("compliance-by-type", _("Compliance by type"), _("Type"), data.compliance_by_type,
               lambda r: r["type"].name, compliance),
         _bars("compliance-by-week", _("Compliance by week"), _("Week of"), data.compliance_by_week,
               lambda r: r["week"].strftime("%Y-%m-%d"), compliance),
         _bars("backlog", _("Open appeals by age"), _("Age"), data.backlog,
-              lambda r: f"{r['low']}–{r['high']} h" if r["high"] else f"> {r['low']} h", [("count", BLUE, _("Open"))]),
+              lambda r: _("%(low)d–%(high)d h") % r if r["high"] else _("> %(low)d h") % r, [("count", BLUE, _("Open"))]),
         _bars("breaches-by-day", _("Breaches per day (30 days)"), _("Day"), data.breaches_by_day,
               lambda r: r["day"].strftime("%m-%d"), [("count", RED, _("Breaches"))]),
         _bars("workload", _("Workload per agent"), _("Agent"), data.workload, lambda r: r["assignee__username"],
               [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))],
-              note=f"{_('Bars: overdue (red) and open (blue). Decided in the last 7 days:')} {decided}"),
+              note=_("Bars: overdue (red) and open (blue). Decided in the last 7 days: %(decided)s") % {"decided": decided}),
     ]
     context = {"metrics": data, "charts": charts}
     return render(request, "desk/metrics.html", context)

@@ -4,8 +4,13 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from .models import AppealState
 from .selectors import sla_status
+
+# Who acted when no user did (`AppealEvent.actor_label`), as the console shows it.
+ACTOR_WORDS = {"appellant": gettext_lazy("appellant"), "system": gettext_lazy("system")}
 
 
 def _duration(seconds: int) -> str:
@@ -30,3 +35,15 @@ def sla_badge_html(appeal, now=None):
         text = _("%(time)s left") % {"time": _duration(left)}
     title = f' title="{localtime(appeal.sla_due_at):%Y-%m-%d %H:%M}"' if appeal.sla_due_at else ""
     return mark_safe(f'<span class="badge text-bg-{css}"{title}>{escape(text)}</span>')  # noqa: S308 - escaped
+
+
+def state_label(code: str) -> str:
+    """A stored state code (`AppealEvent.from_state`/`to_state`) in the reader's language."""
+    return str(AppealState(code).label) if code in AppealState.values else code
+
+
+def event_actor(event) -> str:
+    """Who made a timeline event: the staff member's username, else the appellant or the system, translated."""
+    if event.actor_id:
+        return event.actor.get_username()
+    return str(ACTOR_WORDS.get(event.actor_label or "system", event.actor_label))

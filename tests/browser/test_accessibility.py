@@ -129,7 +129,8 @@ def test_an_appeal_can_be_filed_with_the_keyboard_alone(phone, live_server, appe
     page.wait_for_url("**/appeals/submitted/**", timeout=60_000)
 
 
-def test_errors_are_announced_and_a_refused_file_is_retried_alone(phone, live_server, appeal_types, tmp_path):
+def test_errors_are_announced_and_a_refused_file_is_retried_alone(phone, live_server, appeal_types, tmp_path,
+                                                                  browser_problems):
     good, bad = tmp_path / "card.jpg", tmp_path / "card-copy.jpg"
     good.write_bytes(files.photo_bytes(800, 600))
     bad.write_bytes(files.elf_executable_bytes())  # a program renamed .jpg: only the server can tell
@@ -140,6 +141,7 @@ def test_errors_are_announced_and_a_refused_file_is_retried_alone(phone, live_se
                         ("letter_request", "z")):
         page.fill(f"[name={name}]", value)
     page.set_input_files("[name=evidence_screenshot]", str(bad))
+    browser_problems.expect(400, "/appeals/new/access_card_unbind/")  # the refusal this test causes
     page.click("#appeal-form button[type=submit]")
     errors = page.locator("[data-errors-for=evidence_screenshot]")
     errors.wait_for(state="visible")

@@ -4,6 +4,7 @@ import pytest
 
 from evidence.models import Evidence
 from tests import files
+from tests.browser.conftest import preview_widths
 from tests.text import zh
 from tests.tickets.factories import VALID_ID_NUMBER
 from tickets.models import Appeal, OutboundEmail
@@ -45,6 +46,8 @@ def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, 
     page.check("[name=consent_id_images]")
     for kind, path in photos.items():
         page.set_input_files(f"[name=evidence_{kind}]", str(path))
+    widths = preview_widths(page)
+    assert len(widths) == 3 and all(width > 0 for width in widths), "a preview did not render"
     screenshot(page, "02-form-filled-phone")
 
     page.get_by_role("button", name=zh("Send my appeal")).click()

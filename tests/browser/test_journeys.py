@@ -8,6 +8,7 @@ import pytest
 
 from evidence.models import Evidence
 from tests import files
+from tests.browser.conftest import preview_widths
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory
 from tests.text import zh
 from tickets.models import Appeal
@@ -75,6 +76,7 @@ def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_serve
     for kind, path in photos.items():
         page.set_input_files(f"[name=evidence_{kind}]", str(path))
     assert page.locator("[data-previews] img").count() == 5  # previews of what will be sent
+    assert all(width > 0 for width in preview_widths(page)), "a preview did not render"
     screenshot(page, "journey-01-form-with-previews")
     page.get_by_role("button", name=zh("Send my appeal")).click()
     page.wait_for_function("() => [...document.querySelectorAll('[data-file-progress] progress')].some(p => p.value > 0)")
