@@ -302,15 +302,22 @@ def appeal_records_csv(request, reference: str):
     return response
 
 
+def _local_iso(moment) -> str:
+    """The console's local time (Beijing), ISO 8601 with its offset: `2026-10-01T18:00:00+08:00`."""
+    return localtime(moment).isoformat()
+
+
 def _records_csv_lines(appeal):
     writer = csv.writer(_Echo())
+    # A byte-order mark first: Excel on Chinese Windows reads a CSV without one as GB18030.
+    yield "\ufeff"
     yield writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
                            "ip_address", "device_model", "device_id", "location"])
     recharges = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
     for r in recharges.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("recharge", r.paid_at.isoformat(), r.order_number, r.amount,
+        yield writer.writerow([csv_safe(v) for v in ("recharge", _local_iso(r.paid_at), r.order_number, r.amount,
                                                      r.currency, r.product, "", "", "", "")])
     devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
     for d in devices.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("login_device", d.seen_at.isoformat(), "", "", "", "",
+        yield writer.writerow([csv_safe(v) for v in ("login_device", _local_iso(d.seen_at), "", "", "", "",
                                                      d.ip_address, d.device_model, d.device_id, d.location)])
