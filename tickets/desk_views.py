@@ -22,8 +22,8 @@ from evidence.models import Evidence
 from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealState, AppealType, LoginDeviceRecord, RechargeRecord, Risk
-from .presentation import sla_badge_html
+from .models import Appeal, AppealType, LoginDeviceRecord, RechargeRecord, Risk
+from .presentation import sla_badge_html, staff_state_choices, staff_state_label
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
 from .workflow import (
@@ -75,7 +75,7 @@ def queue(request):
         # The selects are rendered from these lists (one query each), not by form widgets per option.
         "choices": {
             "appeal_type": [(str(pk), t.name) for pk, t in types.items()],
-            "state": [(str(v), str(label)) for v, label in AppealState.choices],
+            "state": staff_state_choices(),
             "assignee": agents,
             "risk": [(str(v), str(label)) for v, label in Risk.choices],
         },
@@ -107,7 +107,7 @@ class QueueRow:
 def _queue_rows(appeals, types) -> list[QueueRow]:
     """The page's rows as plain strings: labels are translated once per request, not once per row."""
     now = timezone.now()
-    states, risks = {v: str(label) for v, label in AppealState.choices}, {v: str(label) for v, label in Risk.choices}
+    states, risks = dict(staff_state_choices()), {v: str(label) for v, label in Risk.choices}
     names = {pk: t.name for pk, t in types.items()}
     prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
     return [
@@ -160,6 +160,7 @@ def appeal_detail(request, reference: str):
     actions = appeal_actions_for(appeal=appeal, user=request.user)
     context = {
         "appeal": appeal,
+        "state_label": staff_state_label(appeal.state),
         "evidence": evidence,
         "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
         "events": list(appeal.events.all()),

@@ -19,6 +19,7 @@ from evidence.models import Evidence
 from .events import appeal_comment_event, evidence_verified_event
 from .models import Appeal, AppealEvent, AppealState
 from .notifications import outbox_enqueue
+from .presentation import staff_state_label
 from .roles import is_agent, is_supervisor
 from .tracking import tracking_url
 
@@ -75,7 +76,6 @@ ACTIONS = {
     )
 }
 
-STATE_WORDS = {value: label for value, label in AppealState.choices}
 
 
 def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
@@ -83,7 +83,7 @@ def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
     if expected_state and locked.state != expected_state:
         raise AppealChanged(
             _("This appeal changed while you were looking at it: it is now “%(state)s”. Here is its new state.")
-            % {"state": STATE_WORDS.get(locked.state, locked.state)}
+            % {"state": staff_state_label(locked.state)}
         )
     return locked
 
@@ -100,7 +100,7 @@ def _check(appeal: Appeal, action: str, actor) -> None:
     if transition is None:
         raise WorkflowError(
             _("“%(action)s” is not possible while the appeal is “%(state)s”.")
-            % {"action": label, "state": STATE_WORDS.get(appeal.state, appeal.state)}
+            % {"action": label, "state": staff_state_label(appeal.state)}
         )
     if actor is not None and not transition.has_perm(appeal, actor):
         if action == "second_approve" and actor.pk == appeal.proposed_by_id:
