@@ -30,6 +30,7 @@ from .workflow import (
     WorkflowError,
     appeal_act,
     appeal_actions_for,
+    appeal_answer_seen,
     appeal_bulk,
     appeal_comment,
     evidence_set_verified,
@@ -102,6 +103,7 @@ class QueueRow:
     sla: str
     created: str
     cooling_off: bool
+    answered: bool
 
 
 def _queue_rows(appeals, types) -> list[QueueRow]:
@@ -116,6 +118,7 @@ def _queue_rows(appeals, types) -> list[QueueRow]:
             risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
             assignee=a.assignee.get_username() if a.assignee_id else "", sla=sla_badge_html(a, now),
             created=f"{localtime(a.created_at):%m-%d %H:%M}", cooling_off=bool(a.cooling_off_of_id),
+            answered=a.answered_at is not None,
         )
         for a in appeals
     ]
@@ -155,12 +158,15 @@ def _safe_next(request) -> str:
 @agent_required
 def appeal_detail(request, reference: str):
     appeal = access_appeal(user=request.user, reference=reference)
+    answered = appeal.answered_at is not None and appeal_answer_seen(appeal=appeal, user=request.user)
     evidence = list(appeal.evidence.all())
     required = appeal.appeal_type.required_evidence
     actions = appeal_actions_for(appeal=appeal, user=request.user)
     context = {
         "appeal": appeal,
         "state_label": staff_state_label(appeal.state),
+        # Shown once, when the assignee opens an appeal the appellant answered since they last looked.
+        "answered": answered,
         "evidence": evidence,
         "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
         "events": list(appeal.events.all()),

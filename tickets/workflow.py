@@ -134,6 +134,8 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
         if action in ("approve", "second_approve", "reject"):
             kwargs["reason"] = comment
         method(by=actor, **kwargs)
+        if actor is not None and appeal.assignee_id == actor.pk:
+            appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
         AppealEvent.objects.create(
             appeal=appeal, kind=action, actor=actor, actor_label="" if actor else "system",
@@ -280,6 +282,7 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
     if public and not _holds(appeal, actor):
         raise WorkflowError(_("Only the agent handling this appeal or a supervisor can reply to the appellant."))
     event = appeal_comment_event(appeal=appeal, actor=actor, text=text, public=public)
+    appeal_answer_seen(appeal=appeal, user=actor)
     if public:
         outbox_enqueue(
             template="reply", to=appeal.contact_email, language=appeal.language, appeal=appeal,
@@ -310,7 +313,16 @@ def evidence_set_verified(*, evidence: Evidence, actor, verified: bool) -> Evide
     evidence.verified_by = actor if verified else None
     evidence.save(update_fields=["verified_at", "verified_by"])
     evidence_verified_event(evidence=evidence, actor=actor, verified=verified)
+    appeal_answer_seen(appeal=appeal, user=actor)
     return evidence
+
+
+def appeal_answer_seen(*, appeal: Appeal, user) -> bool:
+    """The assignee opened or acted on an appeal the appellant had answered: it no longer comes first
+    in their queue. One guarded UPDATE; nothing for anyone else, or when there is nothing new."""
+    if appeal.answered_at is None or appeal.assignee_id is None or appeal.assignee_id != user.pk:
+        return False
+    return bool(Appeal.objects.filter(pk=appeal.pk, assignee=user, answered_at__isnull=False).update(answered_at=None))
 
 
 def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
