@@ -22,11 +22,12 @@ from evidence.models import Evidence
 from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealType, LoginDeviceRecord, RechargeRecord, Risk
+from .models import Appeal, AppealState, AppealType, LoginDeviceRecord, RechargeRecord, Risk
 from .presentation import sla_badge_html, staff_state_choices, staff_state_label
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
 from .workflow import (
+    ACTIONS,
     WorkflowError,
     appeal_act,
     appeal_actions_for,
@@ -178,6 +179,8 @@ def appeal_detail(request, reference: str):
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
+        # Why the second-approval button is missing for the supervisor who proposed the approval.
+        "proposed_by_you": appeal.state == AppealState.PENDING_APPROVAL and appeal.proposed_by_id == request.user.pk,
         # What this user may do besides the transitions (the services check the same).
         "can_verify": may_verify(appeal=appeal, user=request.user),
         "can_reply": may_reply(appeal=appeal, user=request.user),
@@ -207,7 +210,7 @@ def appeal_action(request, reference: str):
     except WorkflowError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Done."))
+        messages.success(request, ACTIONS[data["action"]].done % {"reference": appeal.reference})
     return redirect("desk:appeal", reference=reference)
 
 

@@ -48,31 +48,41 @@ class Action:
     email: str = ""
     style: str = "outline-primary"
     needs_assignee: bool = False
+    # What the console says once it is done, with `%(reference)s`.
+    done: str = ""
 
 
 ACTIONS = {
     action.name: action
     for action in (
-        Action("claim", gettext_lazy("Claim"), style="primary"),
+        Action("claim", gettext_lazy("Claim"), style="primary", done=gettext_lazy("%(reference)s: claimed.")),
         Action("request_info", gettext_lazy("Request information"),
                comment_label=gettext_lazy("What the appellant must send (they see this)"), comment_required=True,
-               public=True, email="request_info"),
+               public=True, email="request_info",
+               done=gettext_lazy("%(reference)s: information requested; the appellant is told by e-mail.")),
         Action("propose_approval", gettext_lazy("Propose approval"),
-               comment_label=gettext_lazy("Note for the second approver"), style="success"),
+               comment_label=gettext_lazy("Note for the second approver"), style="success",
+               done=gettext_lazy("%(reference)s: approval proposed; a different supervisor gives the second approval.")),
         Action("second_approve", gettext_lazy("Give second approval"),
                comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success"),
+               email="approved", style="success",
+               done=gettext_lazy("%(reference)s: second approval given; the appeal is approved and the appellant is told by e-mail.")),
         Action("approve", gettext_lazy("Approve"),
                comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success"),
+               email="approved", style="success",
+               done=gettext_lazy("%(reference)s: approved; the appellant is told by e-mail.")),
         Action("send_back", gettext_lazy("Send back for review"),
-               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning"),
+               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning",
+               done=gettext_lazy("%(reference)s: sent back for review.")),
         Action("reject", gettext_lazy("Reject"),
                comment_label=gettext_lazy("Reason (the appellant sees this)"), comment_required=True,
-               public=True, email="rejected", style="danger"),
+               public=True, email="rejected", style="danger",
+               done=gettext_lazy("%(reference)s: rejected; the appellant is told by e-mail.")),
         Action("escalate", gettext_lazy("Escalate"),
-               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger"),
-        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True),
+               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger",
+               done=gettext_lazy("%(reference)s: escalated to the supervisors.")),
+        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True,
+               done=gettext_lazy("%(reference)s: handed back to an agent for review.")),
     )
 }
 
