@@ -133,3 +133,20 @@ def test_mine_pages_walk_the_answered_then_the_rest_each_in_sla_order(client, ap
     expected = sorted(appeals, key=lambda a: (a.answered_at is None, a.sla_due_at, a.pk))
     assert seen == [a.reference for a in expected]
     assert pages == 2
+
+
+def test_a_replaced_refused_file_also_brings_the_appeal_first_in_mine(client, appeal_types):
+    from evidence.models import Evidence
+
+    agent = AgentFactory()
+    now = timezone.now()
+    first = AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(hours=1))
+    appeal = AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(hours=9))
+    refused = Evidence.objects.create(appeal=appeal, kind="id_front", status="rejected", original_name="front.png",
+                                      content_type="image/png", size=10, sha256="0" * 64)
+    response = client.post(status_url(appeal), {"action": "replace", "evidence": str(refused.pk),
+                                                f"replace-{refused.pk}-file": files.jpeg("front-again.jpg")})
+    assert response.status_code == 302
+    client.force_login(agent)
+    assert mine(client) == [appeal.reference, first.reference]
+    assert OutboundEmail.objects.filter(template="evidence_replaced_staff", to=agent.email).count() == 1
