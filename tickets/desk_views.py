@@ -24,13 +24,15 @@ from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, Queue
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .models import Appeal, AppealState, AppealType, LoginDeviceRecord, RechargeRecord, Risk
-from .presentation import sla_badge_html
+from .presentation import sla_badge_html, staff_state_choices, staff_state_label
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
 from .workflow import (
+    ACTIONS,
     WorkflowError,
     appeal_act,
     appeal_actions_for,
+    appeal_answer_seen,
     appeal_bulk,
     appeal_comment,
     evidence_set_verified,
@@ -76,7 +78,7 @@ def queue(request):
         # The selects are rendered from these lists (one query each), not by form widgets per option.
         "choices": {
             "appeal_type": [(str(pk), t.name) for pk, t in types.items()],
-            "state": [(str(v), str(label)) for v, label in AppealState.choices],
+            "state": staff_state_choices(),
             "assignee": agents,
             "risk": [(str(v), str(label)) for v, label in Risk.choices],
         },
@@ -103,12 +105,13 @@ class QueueRow:
     sla: str
     created: str
     cooling_off: bool
+    answered: bool
 
 
 def _queue_rows(appeals, types) -> list[QueueRow]:
     """The page's rows as plain strings: labels are translated once per request, not once per row."""
     now = timezone.now()
-    states, risks = {v: str(label) for v, label in AppealState.choices}, {v: str(label) for v, label in Risk.choices}
+    states, risks = dict(staff_state_choices()), {v: str(label) for v, label in Risk.choices}
     names = {pk: t.name for pk, t in types.items()}
     prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
     return [
@@ -117,6 +120,7 @@ def _queue_rows(appeals, types) -> list[QueueRow]:
             risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
             assignee=a.assignee.get_username() if a.assignee_id else "", sla=sla_badge_html(a, now),
             created=f"{localtime(a.created_at):%m-%d %H:%M}", cooling_off=bool(a.cooling_off_of_id),
+            answered=a.answered_at is not None,
         )
         for a in appeals
     ]
@@ -156,11 +160,15 @@ def _safe_next(request) -> str:
 @agent_required
 def appeal_detail(request, reference: str):
     appeal = access_appeal(user=request.user, reference=reference)
+    answered = appeal.answered_at is not None and appeal_answer_seen(appeal=appeal, user=request.user)
     evidence = list(appeal.evidence.all())
     required = appeal.appeal_type.required_evidence
     actions = appeal_actions_for(appeal=appeal, user=request.user)
     context = {
         "appeal": appeal,
+        "state_label": staff_state_label(appeal.state),
+        # Shown once, when the assignee opens an appeal the appellant answered since they last looked.
+        "answered": answered,
         "evidence": evidence,
         "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
         "events": list(appeal.events.all()),
@@ -172,6 +180,8 @@ def appeal_detail(request, reference: str):
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
+        # Why the second-approval button is missing for the supervisor who proposed the approval.
+        "proposed_by_you": appeal.state == AppealState.PENDING_APPROVAL and appeal.proposed_by_id == request.user.pk,
         # What this user may do besides the transitions (the services check the same).
         "can_verify": may_verify(appeal=appeal, user=request.user),
         "can_reply": may_reply(appeal=appeal, user=request.user),
@@ -201,7 +211,7 @@ def appeal_action(request, reference: str):
     except WorkflowError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Done."))
+        messages.success(request, ACTIONS[data["action"]].done % {"reference": appeal.reference})
     return redirect("desk:appeal", reference=reference)
 
 
@@ -305,15 +315,22 @@ def appeal_records_csv(request, reference: str):
     return response
 
 
+def _local_iso(moment) -> str:
+    """The console's local time (Beijing), ISO 8601 with its offset: `2026-10-01T18:00:00+08:00`."""
+    return localtime(moment).isoformat()
+
+
 def _records_csv_lines(appeal):
     writer = csv.writer(_Echo())
+    # A byte-order mark first: Excel on Chinese Windows reads a CSV without one as GB18030.
+    yield "\ufeff"
     yield writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
                            "ip_address", "device_model", "device_id", "location"])
     recharges = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
     for r in recharges.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("recharge", r.paid_at.isoformat(), r.order_number, r.amount,
+        yield writer.writerow([csv_safe(v) for v in ("recharge", _local_iso(r.paid_at), r.order_number, r.amount,
                                                      r.currency, r.product, "", "", "", "")])
     devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
     for d in devices.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("login_device", d.seen_at.isoformat(), "", "", "", "",
+        yield writer.writerow([csv_safe(v) for v in ("login_device", _local_iso(d.seen_at), "", "", "", "",
                                                      d.ip_address, d.device_model, d.device_id, d.location)])

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, F, Func, IntegerField, Q, Value
+from django.db.models import BigIntegerField, Case, DateTimeField, DurationField, F, Func, IntegerField, Q, Value, When
+from django.db.models.functions import Greatest, Least
 from django.utils.translation import gettext as _
 
 from evidence.models import Evidence
@@ -25,17 +26,33 @@ class HammingDistance(Func):
     output_field = IntegerField()
 
 
+# A signal names at most this many other appeals, the closest first; the rest are counted.
+SHOWN_REFERENCES = 3
+
+
 @dataclass
 class FraudSignal:
     kind: str
     message: str
+    # The closest few other appeals (same photo: by pHash distance; others: nearest in time), and how
+    # many other appeals there are in all.
     references: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def __post_init__(self):
+        self.count = max(self.count, len(self.references))
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.references)
 
 
-def _same_photo(appeal: Appeal, others) -> list[str]:
+def _same_photo(appeal: Appeal, others) -> tuple[list[str], int]:
+    """(the closest few other appeals with the same photo, how many there are): an identical file
+    first, then by the smallest pHash distance, then the most recent."""
     mine = [e for e in appeal.evidence.all() if e.sha256]
     if not mine:
-        return []
+        return [], 0
     same = Q(sha256__in={e.sha256 for e in mine})
     hashes = [e.perceptual_hash_bits for e in mine if e.perceptual_hash_bits is not None]
     candidates = Evidence.objects.filter(appeal__in=others)
@@ -48,9 +65,28 @@ def _same_photo(appeal: Appeal, others) -> list[str]:
         candidates = candidates.alias(**aliases)
         for name in aliases:
             same |= Q(**{f"{name}__lte": limit})
+        distance = Least(*(F(name) for name in aliases)) if len(aliases) > 1 else F(next(iter(aliases)))
     elif hashes:
         same |= Q(perceptual_hash__in={e.perceptual_hash for e in mine if e.perceptual_hash})
-    return sorted(set(candidates.filter(same).values_list("appeal__reference", flat=True)))
+        distance = Value(0)
+    else:
+        distance = Value(0)
+    identical = Case(When(sha256__in={e.sha256 for e in mine}, then=Value(-1)), default=distance, output_field=IntegerField())
+    rows = candidates.filter(same).annotate(closeness=identical).values_list("appeal__reference", "closeness", "appeal__created_at")
+    closest: dict[str, tuple] = {}
+    for reference, closeness, created in rows:
+        key = (closeness if closeness is not None else 64, -created.timestamp())
+        closest[reference] = min(closest.get(reference, key), key)
+    ordered = sorted(closest, key=lambda ref: (*closest[ref], ref))
+    return ordered[:SHOWN_REFERENCES], len(ordered)
+
+
+def _nearest_in_time(appeal: Appeal, matches) -> tuple[list[str], int]:
+    """(the few matching appeals filed nearest in time to this one, how many match)."""
+    filed = Value(appeal.created_at, output_field=DateTimeField())
+    nearest = matches.annotate(gap=Greatest(F("created_at") - filed, filed - F("created_at"), output_field=DurationField()))
+    references = list(nearest.order_by("gap", "pk").values_list("reference", flat=True)[:SHOWN_REFERENCES])
+    return references, matches.count()
 
 
 def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
@@ -65,17 +101,17 @@ def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
             [appeal.cooling_off_of.reference],
         ))
 
-    photos = _same_photo(appeal, other_accounts)
+    photos, count = _same_photo(appeal, other_accounts)
     if photos:
         signals.append(FraudSignal(
-            "same_photo", _("The same photo appears in appeals for other accounts."), photos,
+            "same_photo", _("The same photo appears in appeals for other accounts."), photos, count,
         ))
 
     if appeal.id_number_hmac:
-        same_id = list(other_accounts.filter(id_number_hmac=appeal.id_number_hmac).values_list("reference", flat=True)[:20])
+        same_id, count = _nearest_in_time(appeal, other_accounts.filter(id_number_hmac=appeal.id_number_hmac))
         if same_id:
             signals.append(FraudSignal(
-                "same_id_number", _("The same ID number was given for other accounts."), sorted(same_id),
+                "same_id_number", _("The same ID number was given for other accounts."), same_id, count,
             ))
 
     window = Q(created_at__gte=appeal.created_at - BURST_WINDOW, created_at__lte=appeal.created_at + BURST_WINDOW)
@@ -87,7 +123,7 @@ def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
     ):
         if condition is None:
             continue
-        burst = list(others.filter(window & condition).values_list("reference", flat=True)[:20])
-        if len(burst) >= BURST_MIN_OTHERS:
-            signals.append(FraudSignal(kind, message, sorted(burst)))
+        burst, count = _nearest_in_time(appeal, others.filter(window & condition))
+        if count >= BURST_MIN_OTHERS:
+            signals.append(FraudSignal(kind, message, burst, count))
     return signals

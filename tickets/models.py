@@ -258,6 +258,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # When the appeal left the open states (decided, withdrawn or closed).
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
+    # When the appellant last answered, reopened or sent evidence, until the assignee opens or acts on
+    # the appeal: such appeals come first in the assignee's "Mine" queue.
+    answered_at = models.DateTimeField(_("appellant answered at"), null=True, blank=True)
 
     objects = AppealQuerySet.as_manager()
 
@@ -277,6 +280,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_due", condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["state", "sla_due_at", "id"], name="appeal_state_due", condition=models.Q(state__in=OPEN_STATES)),
+            # "Mine" lists the appeals the appellant answered first: this index walks just those.
+            models.Index(
+                fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_answered_due",
+                condition=models.Q(state__in=OPEN_STATES, answered_at__isnull=False),
+            ),
             models.Index(
                 fields=["-closed_at", "-id"], name="appeal_closed_recent",
                 condition=models.Q(state__in=CLOSED_STATES),

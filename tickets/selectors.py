@@ -134,8 +134,35 @@ def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None 
         qs = qs.filter(appeal_type__risk=filters["risk"])
     if filters.get("q"):
         qs = qs.filter(_search(filters["q"]))
+    if spec.code == "mine":
+        return answered_first_page(qs, after=after, size=size)
     field = "closed_at" if spec.decided else "sla_due_at"
     return keyset_page(qs, field=field, descending=spec.decided, after=after, size=size)
+
+
+ANSWERED, REST = "answered.", "rest."
+
+
+def answered_first_page(qs: QuerySet, *, after: str | None, size: int) -> Page:
+    """The appeals the appellant answered (not yet seen by the assignee) first, then the others, each
+    part in SLA order. Two keyset walks, one after the other: the cursor says which part it is in
+    (`answered.<cursor>` or `rest.<cursor>`), so every page stays a bounded, indexed read."""
+    answered, rest = qs.filter(answered_at__isnull=False), qs.filter(answered_at__isnull=True)
+    if after and after.startswith(REST):
+        page = keyset_page(rest, field="sla_due_at", descending=False, after=after.removeprefix(REST), size=size)
+        return Page(rows=page.rows, next_cursor=f"{REST}{page.next_cursor}" if page.next_cursor else None, is_first=False)
+    cursor = after.removeprefix(ANSWERED) if after and after.startswith(ANSWERED) else None
+    page = keyset_page(answered, field="sla_due_at", descending=False, after=cursor, size=size)
+    if page.next_cursor:
+        return Page(rows=page.rows, next_cursor=f"{ANSWERED}{page.next_cursor}", is_first=page.is_first)
+    # The answered part ends on this page: fill it up from the start of the others.
+    room = size - len(page.rows)
+    more = keyset_page(rest, field="sla_due_at", descending=False, after=None, size=room) if room else None
+    if more is None:
+        has_more = rest.filter(sla_due_at__isnull=False).exists()
+        return Page(rows=page.rows, next_cursor=REST if has_more else None, is_first=page.is_first)
+    return Page(rows=page.rows + more.rows, next_cursor=f"{REST}{more.next_cursor}" if more.next_cursor else None,
+                is_first=page.is_first)
 
 
 def access_appeal(*, user, reference: str) -> Appeal:

@@ -4,6 +4,7 @@ the audit event and queues its e-mails through the outbox, all in one transactio
 import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -187,19 +188,38 @@ def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, fi
     stored_names: list[str] = []
     try:
         with transaction.atomic():
-            appeal = Appeal.objects.select_for_update().select_related("appeal_type").get(pk=appeal.pk)
-            from_state = appeal.state
+            appeal = (
+                Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+            )
+            from_state, holder = appeal.state, appeal.assignee  # reopen clears the assignee: tell who decided it
             getattr(appeal, action)()  # TransitionNotAllowed when the state (or the reopen window) does not allow it
+            appeal.answered_at = timezone.now()
             appeal.save()
-            evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+            added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
             AppealEvent.objects.create(
                 appeal=appeal, kind=action, actor_label="appellant",
                 from_state=from_state, to_state=appeal.state, comment=message, public=True,
             )
+            _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
     except BaseException:
         _stored_files_delete(stored_names)
         raise
     return appeal
+
+
+def _appellant_answered_notify(*, appeal: Appeal, holder, action: str, added: list[Evidence]) -> None:
+    """E-mail the agent who held the appeal (in the console's language) that the appellant answered or
+    reopened it, with what came in. The message itself stays in the console, behind its access checks."""
+    if holder is None or not holder.email:
+        return
+    outbox_enqueue(
+        template="appellant_answered_staff", to=holder.email, language=settings.LANGUAGE_CODE, appeal=appeal,
+        context={
+            "reopened": action == "reopen",
+            "added": added,
+            "console_url": f"{settings.SITE_URL}{reverse('desk:appeal', args=[appeal.reference])}",
+        },
+    )
 
 
 def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
@@ -240,6 +260,8 @@ def evidence_replace(*, appeal: Appeal, evidence: Evidence, upload: tuple) -> Ev
             replacement.replaces = refused
             replacement.save(update_fields=["replaces"])
             evidence_replaced_event(refused=refused, replacement=replacement)
+            appeal.answered_at = timezone.now()
+            appeal.save(update_fields=["answered_at"])
             evidence_assignee_notify(evidence=replacement, template="evidence_replaced_staff")
     except BaseException:
         _stored_files_delete(stored_names)

@@ -19,6 +19,7 @@ from evidence.models import Evidence
 from .events import appeal_comment_event, evidence_verified_event
 from .models import Appeal, AppealEvent, AppealState
 from .notifications import outbox_enqueue
+from .presentation import staff_state_label
 from .roles import is_agent, is_supervisor
 from .tracking import tracking_url
 
@@ -47,35 +48,44 @@ class Action:
     email: str = ""
     style: str = "outline-primary"
     needs_assignee: bool = False
+    # What the console says once it is done, with `%(reference)s`.
+    done: str = ""
 
 
 ACTIONS = {
     action.name: action
     for action in (
-        Action("claim", gettext_lazy("Claim"), style="primary"),
+        Action("claim", gettext_lazy("Claim"), style="primary", done=gettext_lazy("%(reference)s: claimed.")),
         Action("request_info", gettext_lazy("Request information"),
                comment_label=gettext_lazy("What the appellant must send (they see this)"), comment_required=True,
-               public=True, email="request_info"),
+               public=True, email="request_info",
+               done=gettext_lazy("%(reference)s: information requested; the appellant is told by e-mail.")),
         Action("propose_approval", gettext_lazy("Propose approval"),
-               comment_label=gettext_lazy("Note for the second approver"), style="success"),
+               comment_label=gettext_lazy("Note for the second approver"), style="success",
+               done=gettext_lazy("%(reference)s: approval proposed; a different supervisor gives the second approval.")),
         Action("second_approve", gettext_lazy("Give second approval"),
                comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success"),
+               email="approved", style="success",
+               done=gettext_lazy("%(reference)s: second approval given; the appeal is approved and the appellant is told by e-mail.")),
         Action("approve", gettext_lazy("Approve"),
                comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success"),
+               email="approved", style="success",
+               done=gettext_lazy("%(reference)s: approved; the appellant is told by e-mail.")),
         Action("send_back", gettext_lazy("Send back for review"),
-               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning"),
+               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning",
+               done=gettext_lazy("%(reference)s: sent back for review.")),
         Action("reject", gettext_lazy("Reject"),
                comment_label=gettext_lazy("Reason (the appellant sees this)"), comment_required=True,
-               public=True, email="rejected", style="danger"),
+               public=True, email="rejected", style="danger",
+               done=gettext_lazy("%(reference)s: rejected; the appellant is told by e-mail.")),
         Action("escalate", gettext_lazy("Escalate"),
-               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger"),
-        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True),
+               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger",
+               done=gettext_lazy("%(reference)s: escalated to the supervisors.")),
+        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True,
+               done=gettext_lazy("%(reference)s: handed back to an agent for review.")),
     )
 }
 
-STATE_WORDS = {value: label for value, label in AppealState.choices}
 
 
 def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
@@ -83,7 +93,7 @@ def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
     if expected_state and locked.state != expected_state:
         raise AppealChanged(
             _("This appeal changed while you were looking at it: it is now “%(state)s”. Here is its new state.")
-            % {"state": STATE_WORDS.get(locked.state, locked.state)}
+            % {"state": staff_state_label(locked.state)}
         )
     return locked
 
@@ -100,7 +110,7 @@ def _check(appeal: Appeal, action: str, actor) -> None:
     if transition is None:
         raise WorkflowError(
             _("“%(action)s” is not possible while the appeal is “%(state)s”.")
-            % {"action": label, "state": STATE_WORDS.get(appeal.state, appeal.state)}
+            % {"action": label, "state": staff_state_label(appeal.state)}
         )
     if actor is not None and not transition.has_perm(appeal, actor):
         if action == "second_approve" and actor.pk == appeal.proposed_by_id:
@@ -134,6 +144,8 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
         if action in ("approve", "second_approve", "reject"):
             kwargs["reason"] = comment
         method(by=actor, **kwargs)
+        if actor is not None and appeal.assignee_id == actor.pk:
+            appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
         AppealEvent.objects.create(
             appeal=appeal, kind=action, actor=actor, actor_label="" if actor else "system",
@@ -280,6 +292,7 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
     if public and not _holds(appeal, actor):
         raise WorkflowError(_("Only the agent handling this appeal or a supervisor can reply to the appellant."))
     event = appeal_comment_event(appeal=appeal, actor=actor, text=text, public=public)
+    appeal_answer_seen(appeal=appeal, user=actor)
     if public:
         outbox_enqueue(
             template="reply", to=appeal.contact_email, language=appeal.language, appeal=appeal,
@@ -310,7 +323,16 @@ def evidence_set_verified(*, evidence: Evidence, actor, verified: bool) -> Evide
     evidence.verified_by = actor if verified else None
     evidence.save(update_fields=["verified_at", "verified_by"])
     evidence_verified_event(evidence=evidence, actor=actor, verified=verified)
+    appeal_answer_seen(appeal=appeal, user=actor)
     return evidence
+
+
+def appeal_answer_seen(*, appeal: Appeal, user) -> bool:
+    """The assignee opened or acted on an appeal the appellant had answered: it no longer comes first
+    in their queue. One guarded UPDATE; nothing for anyone else, or when there is nothing new."""
+    if appeal.answered_at is None or appeal.assignee_id is None or appeal.assignee_id != user.pk:
+        return False
+    return bool(Appeal.objects.filter(pk=appeal.pk, assignee=user, answered_at__isnull=False).update(answered_at=None))
 
 
 def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:

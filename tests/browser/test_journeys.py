@@ -140,6 +140,9 @@ def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_serve
     assert supervisor.locator("[data-chart] svg").count() >= 3
     screenshot(supervisor, "journey-10-metrics")
 
-    decision = smtp_server.wait_for(3)[2]
+    # The agent was told of the answer; the appellant of the decision.
+    *_sent, notice, decision = smtp_server.wait_for(4)
+    assert notice["To"] == "agent_wu@example.com" and appeal.reference in notice["Subject"]
+    assert decision["To"] == "zhao.lei@example.com"
     assert appeal.reference in decision["Subject"]
     assert Evidence.objects.filter(appeal=appeal, status="ready").count() == 6

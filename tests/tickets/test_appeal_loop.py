@@ -64,6 +64,9 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
     assert Evidence.objects.filter(appeal=appeal, kind="id_back").count() == 2
+    # The agent holding it is told, in the console's language.
+    notice = smtp_server.wait_for(3)[2]
+    assert notice["To"] == "agent@example.com" and appeal.reference in notice["Subject"]
 
     # The agent verifies each kind; the proposal goes to a supervisor.
     for evidence in Evidence.objects.filter(appeal=appeal):
@@ -78,13 +81,13 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     appeal.refresh_from_db()
     assert appeal.state == "approved"
 
-    decision = smtp_server.wait_for(3)[2]
+    decision = smtp_server.wait_for(4)[3]
     assert "was approved" in decision["Subject"]
     assert "Your real-name verification is removed." in decision.get_body(("plain",)).get_content()
-    celery_worker.finished.wait_for("tickets.tasks.email_deliver", count=3)
+    celery_worker.finished.wait_for("tickets.tasks.email_deliver", count=4)
     assert set(OutboundEmail.objects.values_list("template", "status")) == {
-        ("acknowledgement", "sent"), ("request_info", "sent"), ("approved", "sent")}
-    assert len(smtp_server.messages) == 3
+        ("acknowledgement", "sent"), ("request_info", "sent"), ("appellant_answered_staff", "sent"), ("approved", "sent")}
+    assert len(smtp_server.messages) == 4
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
     assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve"]

@@ -71,7 +71,7 @@ def test_the_same_id_number_for_another_account_is_flagged(client, appeal_types)
 
 def test_many_appeals_from_one_address_or_email_in_24_hours(appeal_types):
     appeals = [AppealFactory(submitted_ip="198.51.100.9", contact_email=f"x{i}@example.com") for i in range(3)]
-    assert signals_of(appeals[0])["same_ip"] == sorted(a.reference for a in appeals[1:])
+    assert set(signals_of(appeals[0])["same_ip"]) == {a.reference for a in appeals[1:]}
     same_mail = [AppealFactory(contact_email="Burst@Example.com") for _ in range(2)] + [AppealFactory(contact_email="burst@example.com")]
     assert set(signals_of(same_mail[2])["same_email"]) == {a.reference for a in same_mail[:2]}
     lone = AppealFactory(submitted_ip="203.0.113.50")
