@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from tests.browser.conftest import Watched
 from tests.text import zh
 from tickets.models import Appeal
 
@@ -60,3 +61,14 @@ def test_the_recovery_form_is_at_most_two_thirds_of_its_old_height(live_server, 
     assert page.locator("[name='recharge-1-DELETE']").is_visible()
     assert page.locator("[name='recharge-0-DELETE']").count() == 0
     watched.check()
+
+
+def test_a_desktop_pointer_is_told_it_can_drop_files(live_server, browser, appeal_types):
+    watched = Watched(browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN"))
+    page = watched.page
+    page.goto(live_server.url + "/appeals/new/account_recovery/")
+    zone = page.locator("[data-dropzone]:has([name=evidence_id_front])")
+    assert zone.get_by_text(zh("You can also drop files here.")).is_visible()
+    assert not zone.get_by_text(zh("Tap to choose files or take a photo.")).is_visible()
+    watched.check()
+    page.context.close()

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from evidence.models import Evidence
+from tests import files
 from tests.text import zh
 from tests.tickets.factories import submission
 from tickets.models import Appeal, AppealType, OutboundEmail, RechargeRecord
@@ -210,3 +211,18 @@ def test_the_brief_form_is_chosen_per_appeal_type_in_the_admin(admin_client, app
     html = page(admin_client, reverse("tickets:new", args=[appeal_type.code]))
     assert 'name="letter_request"' not in html and 'name="evidence_other"' not in html
     assert 'name="evidence_screenshot"' in html  # a required kind is still asked
+
+
+def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appeal_types, evidence_root):
+    appeal_type = appeal_types["account_recovery"]
+    data = submission(appeal_type, recharge_csv=files.upload("r.csv", b"order_number,amount\nTX1,not money\n", "text/csv"))
+    response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    html = response.content.decode()
+    recharge_box = html[html.index('data-formset="recharge"'):html.index('data-formset="device"')]
+    assert "<details class=\"mt-2\" data-record-alternatives open>" in recharge_box
+    assert "Row 2" in recharge_box  # the row error is right there, not folded away
+    device_box = html[html.index('data-formset="device"'):]
+    assert "<details class=\"mt-2\" data-record-alternatives>" in device_box
+    assert Appeal.objects.count() == 0 and RechargeRecord.objects.count() == 0
+    assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
