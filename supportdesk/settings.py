@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "supportdesk.context_processors.site",
             ],
         },
     },
@@ -277,6 +278,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# The product's name as people read it, one per language: header, page titles, consent, e-mails.
+SITE_NAME_ZH_HANS = env("SITE_NAME_ZH_HANS", default="申诉服务台")
+SITE_NAME_EN = env("SITE_NAME_EN", default="SupportDesk")
 
 # --- Static files (Bootstrap comes from the npm registry at install time, see package.json) -------
 STATIC_URL = "/static/"

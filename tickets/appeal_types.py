@@ -104,6 +104,7 @@ APPEAL_TYPES = [
         "required_evidence": [],
         "required_fields": ["registered_phone"],
         "id_number_rule": "last4",
+        "brief_form": True,
         "sla_hours": 2,
         "risk": "urgent",
         "position": 0,
@@ -114,9 +115,11 @@ APPEAL_TYPES = [
 def appeal_types_seed(appeal_type_model) -> int:
     """Create the types that are missing; leaves edited ones alone. Returns how many were created."""
     created = 0
+    # Older migrations run this with a historical model that lacks the later fields.
+    known = {field.name for field in appeal_type_model._meta.get_fields()}
     for data in APPEAL_TYPES:
         _obj, was_created = appeal_type_model.objects.get_or_create(
-            code=data["code"], defaults={k: v for k, v in data.items() if k != "code"}
+            code=data["code"], defaults={k: v for k, v in data.items() if k != "code" and k in known}
         )
         created += was_created
     return created

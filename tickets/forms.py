@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evidence.validation import csv_sniff, evidence_sniff
+from supportdesk.context_processors import site_name_for
 
 from .models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
 
@@ -79,12 +80,16 @@ def with_length_limit(field: forms.Field) -> None:
 
 def consent_text() -> str:
     return _(
-        "I agree that SupportDesk processes the images of my identity document to verify my identity for "
+        "I agree that %(site_name)s processes the images of my identity document to verify my identity for "
         "this appeal only. They are stored privately. While the appeal is open they are seen only by the "
         "agent handling it and the supervisors (and, until an agent takes it on, by the agents sorting new "
         "appeals); once it is decided, only by the supervisors. They are deleted %(days)d days after the "
         "decision."
-    ) % {"days": settings.EVIDENCE_RETENTION_DAYS}
+    ) % {"site_name": site_name_for(), "days": settings.EVIDENCE_RETENTION_DAYS}
+
+
+# The one line a brief form (the emergency freeze) asks instead of the three-part letter.
+BRIEF_LETTER_MAX_LENGTH = 200
 
 
 class AppealForm(forms.ModelForm):
@@ -107,8 +112,8 @@ class AppealForm(forms.ModelForm):
             "contact_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
             "registered_phone": forms.TextInput(attrs={"inputmode": "tel"}),
             "new_phone": forms.TextInput(attrs={"inputmode": "tel"}),
-            "letter_background": forms.Textarea(attrs={"rows": 4}),
-            "letter_steps_taken": forms.Textarea(attrs={"rows": 3}),
+            "letter_background": forms.Textarea(attrs={"rows": 2}),
+            "letter_steps_taken": forms.Textarea(attrs={"rows": 2}),
             "letter_request": forms.Textarea(attrs={"rows": 2}),
         }
         help_texts = {
@@ -141,8 +146,20 @@ class AppealForm(forms.ModelForm):
             id_field.widget.attrs.update(maxlength="4", inputmode="text")
         elif appeal_type.id_number_rule == IdNumberRule.OPTIONAL:
             id_field.required = False
+        if appeal_type.brief_form:
+            # A freeze must be asked for in under a minute: one optional line instead of the letter.
+            del self.fields["letter_steps_taken"]
+            del self.fields["letter_request"]
+            self.fields["letter_background"] = forms.CharField(
+                label=_("What happened? (optional)"), required=False, max_length=BRIEF_LETTER_MAX_LENGTH,
+                help_text=_("One line is enough, e.g. “A sign-in alert from a phone that is not mine.”"),
+            )
+        else:
+            for name in ("letter_background", "letter_steps_taken", "letter_request"):
+                self.fields[name].required = True
         for name in ("letter_background", "letter_steps_taken", "letter_request"):
-            with_length_limit(self.fields[name])
+            if name in self.fields:
+                with_length_limit(self.fields[name])
         # The appellant's e-mails follow the language they are reading the form in, unless they choose.
         self.fields["language"].initial = "en" if (get_language() or "").startswith("en") else "zh-hans"
 
@@ -314,6 +331,13 @@ def records_parse_csv(text: str, form_class, columns: dict, max_rows: int | None
     return rows, errors
 
 
+# Files of a record kind are asked beside that kind's rows and CSV import, not again among the files.
+RECORD_FILE_LABELS = {
+    EvidenceKind.RECHARGE_RECORD: gettext_lazy("Screenshots of recharge records (optional)"),
+    EvidenceKind.DEVICE_LOG: gettext_lazy("Screenshots of login device records (optional)"),
+}
+
+
 class EvidenceUploadForm(forms.Form):
     """One file input per evidence kind (several files each), and the optional record CSVs."""
 
@@ -338,7 +362,8 @@ class EvidenceUploadForm(forms.Form):
             required = kind in appeal_type.required_evidence
             label = EvidenceKind(kind).label
             self.fields[f"evidence_{kind}"] = MultipleFileField(
-                label=label if required else _("%(kind)s (optional)") % {"kind": label},
+                label=RECORD_FILE_LABELS[kind] if kind in RECORD_FILE_LABELS and not required
+                else label if required else _("%(kind)s (optional)") % {"kind": label},
                 required=required,
                 error_messages={"required": _("Please upload: %(kind)s.") % {"kind": label}},
             )
@@ -356,6 +381,8 @@ class EvidenceUploadForm(forms.Form):
     @staticmethod
     def kinds_for(appeal_type: AppealType) -> list[str]:
         required = [k for k in appeal_type.required_evidence if k in EvidenceKind.values]
+        if appeal_type.brief_form:
+            return required  # a brief form asks no optional files
         optional = [EvidenceKind.RECHARGE_RECORD, EvidenceKind.DEVICE_LOG] if appeal_type.collects_records else []
         optional += [EvidenceKind.SCREENSHOT, EvidenceKind.OTHER]
         return required + [str(k) for k in optional if k not in required]
@@ -435,6 +462,30 @@ class AppealSubmissionForm:
         self.recharge = record_formset(RechargeRecordForm)(data, prefix="recharge") if collects else None
         self.devices = record_formset(LoginDeviceRecordForm)(data, prefix="device") if collects else None
         self.records_errors: list[str] = []
+
+    # Record fields that share a line on a phone (two short inputs side by side).
+    half_width_record_fields = (
+        "amount", "currency", "paid_at", "product", "ip_address", "device_model", "device_id", "location"
+    )
+
+    @property
+    def files_section_fields(self) -> list:
+        """The evidence inputs of the files section: record screenshots are asked in the records section."""
+        shown_with_records = {f"evidence_{kind.value}" for kind in RECORD_FILE_LABELS} if self.appeal_type.collects_records else set()
+        return [self.uploads[name] for name in self.uploads.evidence_field_names if name not in shown_with_records]
+
+    @property
+    def files_section_required(self) -> list:
+        return [field for field in self.files_section_fields if field.field.required]
+
+    @property
+    def files_section_optional(self) -> list:
+        """Shown folded: most appeals need only the required files."""
+        return [field for field in self.files_section_fields if not field.field.required]
+
+    @property
+    def files_section_optional_errors(self) -> bool:
+        return any(field.errors for field in self.files_section_optional)
 
     @staticmethod
     def _rows(formset) -> list[dict]:

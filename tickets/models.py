@@ -65,6 +65,14 @@ class AppealType(models.Model):
     id_number_rule = models.CharField(
         _("ID number"), max_length=10, choices=IdNumberRule.choices, default=IdNumberRule.FULL
     )
+    # An account being taken over right now: the freeze must not wait on a letter or optional files.
+    brief_form = models.BooleanField(
+        _("brief form"), default=False,
+        help_text=_(
+            "For urgent cases: only the contact, the account fields and ID number this type requires, and one "
+            "optional line on what happened, instead of the three-part letter and the optional files."
+        ),
+    )
     min_recharge_records = models.PositiveSmallIntegerField(_("minimum recharge records"), default=0)
     min_device_records = models.PositiveSmallIntegerField(_("minimum login device records"), default=0)
     sla_hours = models.PositiveIntegerField(_("SLA target (hours)"), default=72)
@@ -222,9 +230,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     id_number_hmac = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_last4 = models.CharField(_("ID number, last 4"), max_length=4, blank=True, editable=False)
 
-    letter_background = models.TextField(_("background"), max_length=5000)
-    letter_steps_taken = models.TextField(_("steps already taken"), max_length=5000)
-    letter_request = models.TextField(_("request"), max_length=5000)
+    letter_background = models.TextField(_("background"), max_length=5000, blank=True)
+    letter_steps_taken = models.TextField(_("steps already taken"), max_length=5000, blank=True)
+    letter_request = models.TextField(_("request"), max_length=5000, blank=True)
 
     sla_due_at = models.DateTimeField(_("SLA due at"), null=True, blank=True)
     sla_warn_at = models.DateTimeField(_("SLA warning at"), null=True, blank=True)

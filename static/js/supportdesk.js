@@ -101,6 +101,8 @@
           box.appendChild(line);
         });
         var input = form.querySelector("[name='" + name + "']");
+        var folded = box.closest("details");
+        if (folded) { folded.open = true; }  // e.g. a refused CSV import, folded under its records
         if (input) {
           input.classList.add("is-invalid");
           input.setAttribute("aria-invalid", "true");
@@ -158,11 +160,15 @@
         list.appendChild(item);
       });
     }
+    // A touch screen has nothing to drag files from: it is told to tap instead.
+    var touch = !!(window.matchMedia && window.matchMedia("(pointer: coarse), (hover: none)").matches);
     fileInputs.forEach(function (input) {
       var zone = input.closest("[data-dropzone]");
       if (!zone) { return; }
       var hint = zone.querySelector("[data-drop-hint]");
-      if (hint && window.DataTransfer) { hint.hidden = false; }
+      if (hint && window.DataTransfer && !touch) { hint.hidden = false; }
+      var touchHint = zone.querySelector("[data-touch-hint]");
+      if (touchHint && touch) { touchHint.hidden = false; }
       input.addEventListener("change", function () {
         var box = form.querySelector("[data-errors-for='" + input.name + "']");
         if (box) { box.textContent = ""; }
