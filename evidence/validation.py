@@ -122,7 +122,8 @@ def _ends_complete(data: bytes, content_type: str) -> bool:
     return True
 
 
-def _check_polyglot(uploaded, data: bytes) -> None:
+def _check_polyglot(uploaded, data: bytes, content_type: str) -> None:
+    data = _outside_pixel_data(data, content_type)
     hidden_zip = ZIP_END in data[-ZIP_END_WINDOW:] and ZIP_LOCAL in data
     if hidden_zip or POLYGLOT_MARKUP.search(data):
         raise ValidationError(
@@ -144,13 +145,13 @@ def evidence_sniff(uploaded) -> SniffedFile:
             raise _too_large(settings.EVIDENCE_MAX_IMAGE_BYTES)
         data = _whole(uploaded)
         width, height = _check_image(uploaded, content_type, data)
-        _check_polyglot(uploaded, data)
+        _check_polyglot(uploaded, data, content_type)
         return SniffedFile(content_type, len(data), hashlib.sha256(data).hexdigest(), width, height)
     if content_type == PDF_TYPE and head.startswith(b"%PDF-"):
         if uploaded.size > settings.EVIDENCE_MAX_PDF_BYTES:
             raise _too_large(settings.EVIDENCE_MAX_PDF_BYTES)
         data = _whole(uploaded)
-        _check_polyglot(uploaded, data)
+        _check_polyglot(uploaded, data, content_type)
         if PDF_ACTIVE.search(data):
             raise ValidationError(pdf_active_message(), code="pdf_active")
         # Parsing is cheap: a PDF that PDFium cannot open is refused here, next to its field, not
@@ -225,33 +226,85 @@ _JPEG_FILL = re.compile(rb"\xff+")
 
 
 def jpeg_scan_count(data: bytes) -> int:
-    """How many scans (SOS markers) the image has, walking its segments from SOI to EOI (bytes after
-    EOI, such as a motion photo's video, are not the image). Entropy-coded data stuffs every 0xFF
+    """How many scans (SOS markers) the image has (see `_jpeg_walk`)."""
+    return len(_jpeg_walk(data))
+
+
+def _jpeg_walk(data: bytes) -> list[tuple[int, int]]:
+    """The (start, end) of each scan's entropy-coded data, walking the segments from SOI to EOI (bytes
+    after EOI, such as a motion photo's video, are not the image). Entropy-coded data stuffs every 0xFF
     with 0x00, so the next marker is the next 0xFF not followed by 0x00 or a restart marker."""
-    scans, position, end = 0, 2, len(data)
+    spans: list[tuple[int, int]] = []
+    position, end = 2, len(data)
     while position + 4 <= end:
         if data[position] != 0xFF:
-            return scans  # not a marker where one must be: Pillow judges the damage
+            return spans  # not a marker where one must be: Pillow judges the damage
         marker = data[position + 1]
         if marker == 0xFF:  # fill bytes before a marker: skip the whole run at once
             position = _JPEG_FILL.match(data, position).end() - 1
             continue
         if marker == _JPEG_EOI:
-            return scans
+            return spans
         if marker in _JPEG_STANDALONE:
             position += 2
             continue
         position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
         if marker != _JPEG_SOS:
             continue
-        scans += 1
+        start = position
         while True:  # skip the entropy-coded data to the next real marker
             position = data.find(b"\xff", position)
             if position == -1 or position + 1 >= end:
-                return scans
+                spans.append((start, end))
+                return spans
             following = data[position + 1]
             if following == 0x00 or 0xD0 <= following <= 0xD7:
                 position += 2
                 continue
             break
-    return scans
+        spans.append((start, position))
+    return spans
+
+
+def _chunked_pixel_spans(data: bytes, *, first: int, size_order: str, pixel_chunks: set[bytes],
+                         header_before_type: bool) -> list[tuple[int, int]]:
+    """The (start, end) of the pixel-data chunks of a PNG (length, type, data, CRC) or a WebP (type,
+    little-endian length, data padded to even)."""
+    spans: list[tuple[int, int]] = []
+    position, end = first, len(data)
+    while position + 8 <= end:
+        if header_before_type:
+            length, kind, body = int.from_bytes(data[position:position + 4], size_order), data[position + 4:position + 8], position + 8
+            following = body + length + 4
+        else:
+            kind, length, body = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], size_order), position + 8
+            following = body + length + (length & 1)
+        if kind in pixel_chunks:
+            spans.append((body, min(body + length, end)))
+        if following <= position:
+            break
+        position = following
+    return spans
+
+
+def _outside_pixel_data(data: bytes, content_type: str) -> bytes:
+    """An image's bytes without its compressed pixel data: headers, metadata, and anything appended.
+    Compressed pixels are noise in which any short byte string turns up by chance (one large photo in a
+    few hundred holds "<svg" or "<body" somewhere), and they are never served: re-encoding copies
+    only the decoded pixels. Markup or an archive anywhere else is a polyglot."""
+    if content_type == "image/jpeg":
+        spans = _jpeg_walk(data)
+    elif content_type == "image/png":
+        spans = _chunked_pixel_spans(data, first=8, size_order="big", pixel_chunks={b"IDAT", b"fdAT"},
+                                     header_before_type=True)
+    elif content_type == "image/webp":
+        spans = _chunked_pixel_spans(data, first=12, size_order="little",
+                                     pixel_chunks={b"VP8 ", b"VP8L", b"ALPH", b"ANMF"}, header_before_type=False)
+    else:
+        return data
+    kept, position = [], 0
+    for start, stop in spans:
+        kept.append(data[position:start])
+        position = stop
+    kept.append(data[position:])
+    return b"\x00".join(kept)

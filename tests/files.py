@@ -330,3 +330,29 @@ def progressive_jpeg_scan_bomb_bytes(scans: int = 1000, padding: int = 0) -> byt
     repeated = b"\xff" * padding + data[table[0][1] if table else scan_start:scan_end]
     end_of_image = segments[-1][1]
     return data[:end_of_image] + repeated * scans + data[end_of_image:]
+
+
+def jpeg_with_markup_in_scan_data_bytes() -> bytes:
+    """A real photo whose compressed pixel data happens to hold "<svg" and "<body": compressed data is
+    noise, and one large photo in a few hundred holds such bytes by chance."""
+    data = bytearray(photo_bytes(800, 600, seed=7))
+    sos = data.index(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    for needle, position in ((b"<svg", start + 2000), (b"<body", start + 9000)):
+        while 0xFF in data[position - 1:position + len(needle) + 1]:
+            position += 7
+        data[position:position + len(needle)] = needle
+    return bytes(data)
+
+
+def png_with_markup_pixels_bytes() -> bytes:
+    """A valid PNG, stored uncompressed (filter 0, a stored deflate block), whose grey pixel values
+    spell "<svg onload=alert(1)>"."""
+    row = b"<svg onload=alert(1)>" * 8
+    raw = b"".join(b"\x00" + row for _ in range(40))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", len(row), 40, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
