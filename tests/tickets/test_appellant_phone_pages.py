@@ -8,7 +8,7 @@ from django.urls import reverse
 from evidence.models import Evidence
 from tests import files
 from tests.text import zh
-from tests.tickets.factories import submission
+from tests.tickets.factories import AgentFactory, AppealFactory, submission
 from tickets.models import Appeal, AppealType, OutboundEmail, RechargeRecord
 
 pytestmark = pytest.mark.django_db
@@ -215,7 +215,8 @@ def test_the_brief_form_is_chosen_per_appeal_type_in_the_admin(admin_client, app
 
 def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
-    data = submission(appeal_type, recharge_csv=files.upload("r.csv", b"order_number,amount\nTX1,not money\n", "text/csv"))
+    data = submission(appeal_type, recharge_csv=files.upload("r.csv", b"order_number,amount,paid_at\nTX1,not money,2026-11-01 10:00\n",
+                                                                     "text/csv"))
     response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     html = response.content.decode()
@@ -226,3 +227,13 @@ def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appea
     assert "<details class=\"mt-2\" data-record-alternatives>" in device_box
     assert Appeal.objects.count() == 0 and RechargeRecord.objects.count() == 0
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
+
+
+def test_the_console_shows_only_the_letter_parts_a_brief_appeal_has(client, appeal_types):
+    agent = AgentFactory()
+    appeal = AppealFactory(appeal_type=appeal_types["emergency_freeze"], letter_background="手机被盗",
+                           letter_steps_taken="", letter_request="")
+    client.force_login(agent)
+    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "手机被盗" in html
+    assert "Steps already taken" not in html and ">Request<" not in html
