@@ -23,7 +23,7 @@ from evidence.models import Evidence
 from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealState, AppealType, LoginDeviceRecord, RechargeRecord, Risk
+from .models import Appeal, AppealState, AppealType, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
 from .presentation import sla_badge_html, staff_state_choices, staff_state_label
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
@@ -170,7 +170,9 @@ def appeal_detail(request, reference: str):
         # Shown once, when the assignee opens an appeal the appellant answered since they last looked.
         "answered": answered,
         "evidence": evidence,
-        "missing_kinds": [k for k in required if k not in {e.kind for e in evidence}],
+        "missing_kinds": [
+            EvidenceKind(k).label if k in EvidenceKind.values else k for k in required if k not in {e.kind for e in evidence}
+        ],
         "events": list(appeal.events.all()),
         "actions": actions,
         # Only "resume" asks for an agent: query the list only when it is on the page.

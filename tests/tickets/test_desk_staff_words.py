@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests import files
 from tests.evidence.factories import EvidenceFactory
+from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
 from tickets.tracking import tracking_token_make
 
@@ -122,3 +123,13 @@ def test_console_pages_carry_no_public_footer_or_track_link(client, appeal_types
         html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert "Your evidence is used only to decide your appeal" not in html
         assert f'href="{reverse("tickets:track")}"' not in html
+
+
+def test_missing_evidence_kinds_are_named_in_the_readers_language(client, appeal_types):
+    agent = AgentFactory()
+    appeal = AppealFactory(state="in_review", assignee=agent)  # realname_unbind: front, back, handheld
+    EvidenceFactory(appeal=appeal, kind="id_front")
+    client.force_login(agent)
+    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert zh("ID card, back") in html and zh("Photo of you holding the ID card") in html
+    assert "id_back" not in html.split('id="h-evidence"', 1)[1].split("</p>", 1)[0]
