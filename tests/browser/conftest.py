@@ -246,3 +246,20 @@ def watched(browser):
                                   locale="zh-CN")
     yield Watched(context)
     context.close()
+
+
+STAFF_PASSWORD = "a-long-demo-password-42"
+
+
+def staff_signed_in(browser, live_server, user, *, locale: str = "en-US") -> Watched:
+    """A watched desktop page, signed in to the console as `user` (whose password this sets)."""
+    user.set_password(STAFF_PASSWORD)
+    user.save()
+    watched = Watched(browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale))
+    page = watched.page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("[name=username]", user.get_username())
+    page.fill("[name=password]", STAFF_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/desk/")
+    return watched

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence.processing import evidence_process
-from tests.browser.conftest import Watched
+from tests.browser.conftest import staff_signed_in
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory
 
@@ -18,8 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_an_agent_works_the_queue_and_an_appeal_on_a_desktop(live_server, browser, appeal_types, screenshot):
     agent = AgentFactory(username="agent_desk")
-    agent.set_password("a-long-demo-password-42")
-    agent.save()
     now = timezone.now()
     for hours in (5, 20, 40):
         AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(hours=hours))
@@ -31,14 +29,8 @@ def test_an_agent_works_the_queue_and_an_appeal_on_a_desktop(live_server, browse
     photo = EvidenceFactory(appeal=appeal, status="pending")
     evidence_process(evidence_id=photo.pk)
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    watched = Watched(context)
+    watched = staff_signed_in(browser, live_server, agent, locale="zh-CN")
     page = watched.page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("[name=username]", "agent_desk")
-    page.fill("[name=password]", "a-long-demo-password-42")
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/desk/")
 
     page.goto(f"{live_server.url}{reverse('desk:queue')}?queue=mine")
     rows = page.locator("tbody tr[data-appeal]")
@@ -61,4 +53,4 @@ def test_an_agent_works_the_queue_and_an_appeal_on_a_desktop(live_server, browse
     fingerprints.locator("summary").click()
     assert fingerprints.get_by_text("SHA-256").is_visible()
     watched.check()
-    context.close()
+    watched.page.context.close()

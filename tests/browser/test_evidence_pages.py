@@ -10,7 +10,7 @@ from django.urls import reverse
 from evidence.models import Evidence
 from evidence.processing import evidence_process
 from tests import files
-from tests.browser.conftest import Watched
+from tests.browser.conftest import staff_signed_in
 from tests.tickets.factories import AgentFactory, AppealFactory
 from tests.text import zh
 from tickets.tracking import tracking_token_make
@@ -55,8 +55,6 @@ def test_a_refused_file_is_replaced_from_the_status_page_on_a_phone(
 
 def test_an_agent_reads_a_pdf_as_the_pages_the_server_rendered(live_server, browser, appeal_types, screenshot):
     agent = AgentFactory(username="agent_pdf")
-    agent.set_password("a-long-demo-password-42")
-    agent.save()
     appeal = AppealFactory(state="in_review", assignee=agent)
     pdf = Evidence.objects.create(
         appeal=appeal, kind="carrier_certificate", status="pending", original_name="certificate.pdf",
@@ -67,14 +65,8 @@ def test_an_agent_reads_a_pdf_as_the_pages_the_server_rendered(live_server, brow
     pdf.refresh_from_db()
     assert pdf.status == "ready" and len(pdf.pages) == 2
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
-    watched = Watched(context)
+    watched = staff_signed_in(browser, live_server, agent)
     page = watched.page
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("[name=username]", "agent_pdf")
-    page.fill("[name=password]", "a-long-demo-password-42")
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/desk/")
     page.goto(live_server.url + reverse("desk:appeal", args=[appeal.reference]) + "#evidence")
     viewer = page.locator("[data-pdf-viewer]")
     viewer.locator("summary").click()
@@ -86,4 +78,4 @@ def test_an_agent_reads_a_pdf_as_the_pages_the_server_rendered(live_server, brow
     assert page.locator("a", has_text="Download the PDF").get_attribute("href").endswith(f"/evidence/{pdf.pk}/")
     screenshot(page, "evidence-03-console-pdf-pages")
     watched.check()
-    context.close()
+    watched.page.context.close()
