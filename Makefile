@@ -57,9 +57,11 @@ test: system-deps-test install-dev
 	@mkdir -p var/static
 	$(TEST_ENV) $(PY) -m pytest
 
+# Every bench/bench_*.py; BENCH=bench/bench_sla.py runs one file.
+BENCH ?= $(sort $(wildcard bench/bench_*.py))
 bench: install-dev
 	@mkdir -p var/static
-	$(TEST_ENV) $(PY) -m pytest -q -o python_files='bench_*.py' bench/bench_submission.py bench/bench_processing.py bench/bench_sla.py bench/bench_console.py
+	$(TEST_ENV) $(PY) -m pytest -q -o python_files='bench_*.py' $(BENCH)
 
 clean:
 	rm -rf $(VENV) node_modules var/static test-artifacts
