@@ -1,9 +1,11 @@
 """Evidence processing after upload (SPEC §6), run by a Celery task after the upload commits.
 
 Only files we made ourselves are ever served, never the uploaded bytes:
-- images are decoded with the decompression-bomb guard, turned upright (EXIF orientation), and their
-  pixels alone copied into a fresh image that is re-encoded and thumbnailed, so no metadata block
-  (EXIF, XMP, IPTC, comments, ICC profiles, PNG text chunks) survives; a perceptual hash is recorded;
+- images are decoded once, with the decompression-bomb guard, turned upright (EXIF orientation), and
+  their pixels alone copied into a fresh image that is re-encoded, so no metadata block (EXIF, XMP,
+  IPTC, comments, ICC profiles, PNG text chunks) survives. The thumbnail is reduced from those decoded
+  pixels, and the perceptual hash taken from the thumbnail (it looks at 32×32 pixels anyway): no second
+  decode and no other pass over the full-size image;
 - PDFs are disarmed by reconstruction: every page is rendered to an image by PDFium, and a new PDF is
   built from those images alone; scripts, actions, forms and attachments have nothing to live in. The
   uploaded PDF is then deleted: its SHA-256 is the record that stays;
@@ -13,6 +15,8 @@ and runs again overwrites rather than duplicates them.
 """
 
 import csv
+import ctypes
+import functools
 import io
 import logging
 import os
@@ -40,6 +44,7 @@ logger = logging.getLogger(__name__)
 THUMBNAIL_SIZE = (480, 480)
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 PAGE_QUALITY = 85
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 
 class EvidenceRefused(Exception):
@@ -84,19 +89,47 @@ def _pixels_only(image: Image.Image, fmt: str) -> Image.Image:
     allowed = ("RGB", "L", "RGBA", "LA") if fmt != "JPEG" else ("RGB", "L")
     if image.mode not in allowed:
         image = image.convert("RGBA" if keep_alpha else "RGB")
-    fresh = Image.new(image.mode, image.size)
+    fresh = Image.new(image.mode, image.size, None)  # not filled first: the paste covers every pixel
     fresh.paste(image)
     return fresh
 
 
-def _thumbnail_save(image: Image.Image, name: str) -> None:
-    thumbnail = image.convert("RGB")
-    thumbnail.thumbnail(THUMBNAIL_SIZE)
+def _thumbnail(image: Image.Image) -> Image.Image:
+    """At most THUMBNAIL_SIZE, never enlarged. `reducing_gap` first averages blocks of pixels by an
+    integer factor (cheap), then resamples what is left, which is what `Image.thumbnail` does, without
+    first copying the full-size image."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    scale = min(1.0, THUMBNAIL_SIZE[0] / rgb.width, THUMBNAIL_SIZE[1] / rgb.height)
+    if scale == 1.0:
+        return rgb
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    return rgb.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _thumbnail_save(image: Image.Image, name: str) -> Image.Image:
+    thumbnail = _thumbnail(image)
     _write(name, lambda out: thumbnail.save(out, "JPEG", quality=80))
+    return thumbnail
+
+
+@functools.cache
+def _image_memory_kept() -> None:
+    """A decoded 3000×2000 photo takes 24 MB, and its fresh copy as much again. glibc hands blocks that
+    large back to the kernel when they are freed, so each photo paid again for new zeroed pages: a
+    third of its CPU time went on page faults (bench/bench_processing.py: kernel 28 of 87 ms). Served
+    from the heap, and up to 64 MB of free heap kept, the memory is reused photo after photo. Only
+    processes that process images (the workers) ask for this."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(M_TRIM_THRESHOLD, 64 << 20)
 
 
 def _process_image(evidence: Evidence) -> list[str]:
     fmt = IMAGE_TYPES[evidence.content_type]
+    _image_memory_kept()
     try:
         with evidence.file.open("rb") as handle, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -106,13 +139,16 @@ def _process_image(evidence: Evidence) -> list[str]:
         raise EvidenceRefused(_("This image has too many pixels.")) from None
     except (OSError, SyntaxError, ValueError):
         raise EvidenceRefused(_("This image is damaged or incomplete and cannot be read.")) from None
-    image = _pixels_only(ImageOps.exif_transpose(image), fmt)  # upright, then the pixels alone
+    ImageOps.exif_transpose(image, in_place=True)  # upright (a copy only when it has to turn)
+    image = _pixels_only(image, fmt)  # then the pixels alone
     base = evidence.file.name
     clean_name, thumb_name = f"{base}.clean.{EXTENSIONS[fmt]}", f"{base}.thumb.jpg"
     options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {"optimize": True}
     _write(clean_name, lambda out: image.save(out, fmt, **options))
-    _thumbnail_save(image, thumb_name)
-    perceptual = str(imagehash.phash(image))
+    thumbnail = _thumbnail_save(image, thumb_name)
+    # pHash shrinks to 32×32 before its DCT: from the thumbnail it finds the bits it finds in the full
+    # image (tests/evidence/test_processing.py checks), for a small part of the cost.
+    perceptual = str(imagehash.phash(thumbnail))
     evidence.perceptual_hash = perceptual
     evidence.perceptual_hash_bits = _signed64(perceptual)
     evidence.width, evidence.height = image.size

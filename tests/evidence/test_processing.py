@@ -4,6 +4,7 @@ PDFs rebuilt from their rendered pages; safe to run twice."""
 import io
 from pathlib import Path
 
+import imagehash
 import pytest
 from django.urls import reverse
 from PIL import Image
@@ -53,6 +54,21 @@ def test_photo_with_gps_is_served_without_exif_and_upright(client, appeal_types,
     thumbnail = Image.open(io.BytesIO(b"".join(client.get(reverse("evidence:thumbnail", args=[evidence.pk])).streaming_content)))
     assert max(thumbnail.size) <= 480
 
+
+
+@pytest.mark.parametrize(("width", "height", "seed"), [(3000, 2000, 1), (1600, 1200, 7), (1200, 1600, 3), (640, 480, 5)])
+def test_the_perceptual_hash_is_the_full_size_photos(client, appeal_types, evidence_root, width, height, seed):
+    """The hash is taken from the thumbnail, not the full-size pixels: it must still be the photo's own,
+    so hashes recorded before and after agree and the same-photo signal keeps matching across them."""
+    photo = files.photo_bytes(width, height, seed=seed)
+    appeal = file_appeal(client, appeal_types, evidence_id_front=files.upload("front.jpg", photo, "image/jpeg"))
+    evidence = Evidence.objects.get(appeal=appeal, kind="id_front")
+    evidence_process(evidence_id=evidence.pk)
+    evidence.refresh_from_db()
+    full_size = imagehash.phash(Image.open(io.BytesIO(photo)))
+    assert full_size - imagehash.hex_to_hash(evidence.perceptual_hash) <= 2
+    thumbnail = Image.open(evidence.thumbnail.path)
+    assert max(thumbnail.size) == 480 and abs(thumbnail.width / thumbnail.height - width / height) < 0.01
 
 def test_the_original_with_metadata_is_deleted_after_processing(client, appeal_types, evidence_root, django_capture_on_commit_callbacks):
     appeal = file_appeal(client, appeal_types, evidence_id_front=files.jpeg("front.jpg", exif_gps=True))
