@@ -17,10 +17,13 @@ MACHINE: dict = {}
 def record(db):
     MACHINE.setdefault("database", f"{connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}".strip())
 
-    def add(name: str, value: float, unit: str, target: float | None = None, note: str = "") -> None:
+    def add(name: str, value: float, unit: str, target: float | None = None, note: str = "",
+            higher_is_better: bool = False) -> None:
+        """`target` is an upper bound (a time, a cost), or a lower bound with `higher_is_better` (a rate)."""
+        met = None if target is None else (value >= target if higher_is_better else value <= target)
         RESULTS.append({
-            "name": name, "value": round(value, 3), "unit": unit, "target": target,
-            "met": None if target is None else value <= target, "note": note,
+            "name": name, "value": round(value, 3), "unit": unit, "target": target, "met": met, "note": note,
+            **({"higher_is_better": True} if higher_is_better else {}),
         })
 
     return add
@@ -32,7 +35,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("benchmarks")
     terminalreporter.write_line(f"{'benchmark':<52} {'value':>12} {'target':>10}  met")
     for r in RESULTS:
-        target = "" if r["target"] is None else f"{r['target']:g} {r['unit']}"
+        bound = "≥ " if r.get("higher_is_better") else ""
+        target = "" if r["target"] is None else f"{bound}{r['target']:g} {r['unit']}"
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
         terminalreporter.write_line(f"{r['name']:<52} {r['value']:>9g} {r['unit']:<2} {target:>10}  {met}")
     machine = {
