@@ -27,6 +27,7 @@ from tickets.models import Appeal, AppealType
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "20"))
+APPEAL_URL = "/appeals/new/realname_unbind/"
 
 
 def photo(seed: int) -> bytes:
@@ -49,9 +50,11 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
-def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list):
+def appeal_form(port: int, photos: list[bytes]) -> tuple[http.client.HTTPConnection, bytes, dict]:
+    """A connection that has fetched the appeal form (CSRF cookie and token), and the body and headers
+    of an appeal with the three photos, ready to POST to APPEAL_URL again and again."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("GET", "/appeals/new/realname_unbind/")
+    connection.request("GET", APPEAL_URL)
     response = connection.getresponse()
     page = response.read().decode()
     cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie", "")).group(1)
@@ -66,9 +69,14 @@ def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list,
         "evidence_id_handheld": ("me.jpg", photos[2]),
     })
     headers = {"Content-Type": content_type, "Cookie": f"csrftoken={cookie}", "Referer": f"http://127.0.0.1:{port}/"}
+    return connection, body, headers
+
+
+def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list):
+    connection, body, headers = appeal_form(port, photos)
     while time.monotonic() < stop_at:
         start = time.perf_counter()
-        connection.request("POST", "/appeals/new/realname_unbind/", body=body, headers=headers)
+        connection.request("POST", APPEAL_URL, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         if response.status == 302:
@@ -76,6 +84,16 @@ def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list,
         else:
             failures.append(response.status)
     connection.close()
+
+
+def answers(port: int) -> bool:
+    """The server on `port` answers /healthz (whether or not everything behind it is up)."""
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status in (200, 503)
+    except OSError:
+        return False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,15 +113,7 @@ def test_submission_throughput(record, tmp_path):
         cwd=ROOT, env=env, start_new_session=True,
     )
     try:
-        def answers():
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/healthz")
-                return connection.getresponse().status in (200, 503)
-            except OSError:
-                return False
-
-        wait_until(answers, 60, "gunicorn to start")
+        wait_until(lambda: answers(port), 60, "gunicorn to start")
         photos = [photo(seed) for seed in range(3)]
         latencies, failures = [], []
         stop_at = time.monotonic() + DURATION
