@@ -5,7 +5,7 @@ Only files we made ourselves are ever served, never the uploaded bytes:
   their pixels alone copied into a fresh image that is re-encoded, so no metadata block (EXIF, XMP,
   IPTC, comments, ICC profiles, PNG text chunks) survives. The thumbnail is reduced from those decoded
   pixels, and the perceptual hash taken from the thumbnail (it looks at 32×32 pixels anyway): no second
-  decode and no other pass over the full-size image;
+  decode, and the full-size pixels are only copied, encoded and reduced once each;
 - PDFs are disarmed by reconstruction: every page is rendered to an image by PDFium, and a new PDF is
   built from those images alone; scripts, actions, forms and attachments have nothing to live in. The
   uploaded PDF is then deleted: its SHA-256 is the record that stays;
