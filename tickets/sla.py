@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -100,24 +100,11 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
     with transaction.atomic():
         due = _take(Appeal.objects.due_for_breach(now), taken)
         supervisors = _emails(_staff(group=SUPERVISORS)) if due else []
-        events = []
-        for appeal in _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors)):
-            fields = ["sla_stage", "updated_at"]
-            if appeal.state in ESCALATABLE:
-                from_state = appeal.state
-                appeal.escalate(by=None)  # the transition, as everywhere: it sets the state and its time
-                fields += ["state", "escalated_at"]
-                events.append(AppealEvent(
-                    appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
-                    to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
-                ))
-                report.escalated.append(appeal.reference)
-            appeal.sla_stage = SlaStage.BREACHED
-            appeal.save(update_fields=fields)
-            report.breached.append(appeal.reference)
+        breached = _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors))
+        _breach(breached, report)
+        for appeal in breached:
             for email in supervisors:
                 alerts[(SlaEvent.Kind.BREACH, email)].append(appeal)
-        AppealEvent.objects.bulk_create(events)
 
         due = _take(Appeal.objects.due_for_warning(now), taken)
         agents = _emails(_staff(group=AGENTS)) if any(not a.assignee_id for a in due) else []
@@ -142,6 +129,39 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
             _alert(kind=kind, email=email, appeals=appeals)
             report.emails += 1
     return taken
+
+
+def _breach(appeals: list[Appeal], report: SweepReport) -> None:
+    """Breach the (locked, recorded) appeals: the `escalate` transition runs on each one still in an
+    escalatable state, as everywhere (it checks the source state and sets the target and its time),
+    then the batch is written with one UPDATE and its audit events with one INSERT."""
+    if not appeals:
+        return
+    stamp = timezone.now()
+    changed: dict[tuple[str, object], list[int]] = defaultdict(list)  # (state, escalated_at) -> ids
+    events = []
+    for appeal in appeals:
+        if appeal.state in ESCALATABLE:
+            from_state = appeal.state
+            appeal.escalate(by=None, at=stamp)
+            changed[(appeal.state, appeal.escalated_at)].append(appeal.pk)
+            events.append(AppealEvent(
+                appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
+                to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
+            ))
+            report.escalated.append(appeal.reference)
+        appeal.sla_stage = SlaStage.BREACHED
+        appeal.updated_at = stamp
+        report.breached.append(appeal.reference)
+    fields = {"sla_stage": SlaStage.BREACHED, "updated_at": stamp}
+    if changed:  # what the transitions did, row by row, as CASE expressions of the one UPDATE
+        state, escalated_at = Appeal._meta.get_field("state"), Appeal._meta.get_field("escalated_at")
+        fields["state"] = Case(*[When(pk__in=ids, then=Value(new, output_field=state)) for (new, _at), ids in changed.items()],
+                               default=F("state"), output_field=state)
+        fields["escalated_at"] = Case(*[When(pk__in=ids, then=Value(at)) for (_new, at), ids in changed.items()],
+                                      default=F("escalated_at"), output_field=escalated_at)
+    Appeal.objects.filter(pk__in=[a.pk for a in appeals]).update(**fields)
+    AppealEvent.objects.bulk_create(events)
 
 
 def _alert(*, kind: str, email: str, appeals: list[Appeal]) -> None:
