@@ -3,10 +3,18 @@
 Each batch of a sweep is one transaction. It takes the due rows with SELECT … FOR UPDATE SKIP LOCKED (a
 concurrent sweep skips them), records each action as an `SlaEvent` (unique per appeal, kind and
 cycle; one INSERT … ON CONFLICT DO NOTHING per batch, and an appeal whose event already exists is
-skipped), advances the
-appeal's `sla_stage` (so its partial index no longer covers it), runs the `escalate` transition for
-breaches, and writes one alert e-mail per recipient and kind to the outbox, all committed together.
-Running it twice, or two at once, never acts twice.
+skipped), advances the appeal's `sla_stage` (so its partial index no longer covers it) with one
+UPDATE per kind — for breaches after running the `escalate` transition on each appeal in memory,
+the UPDATE writing what the transitions set, with their audit events in one INSERT — and writes one
+alert e-mail per recipient and kind to the outbox, all committed together. Running it twice, or two
+at once, never acts twice.
+
+What it reads: each selector (`Appeal.objects.due_for_*`) matches one partial index and is ordered
+by that index's column, so PostgreSQL reads the due end of the index and stops at LIMIT or at the
+first row not yet due; an idle sweep reads no rows. Never let the model's default order (`-created_at`)
+in: on a production table (decided appeals, due long past, beside the open ones) the planner then
+walks the whole table backwards, filtering out every row — seconds per sweep instead of a
+millisecond (tests/tickets/test_sla_scale.py explains the exact statements on such data).
 """
 
 import logging
@@ -56,8 +64,19 @@ def _staff(*, group: str | None = None, superusers: bool = False):
     return users.filter(is_superuser=True) if superusers else users.filter(Q(groups__name=group)).distinct()
 
 
+# What a batch reads of each row: the columns the sweep, the transition and the alert use (an appeal's
+# letter and consent texts alone can be kilobytes a row, a thousand rows a batch).
+TAKEN_FIELDS = (
+    "reference", "state", "sla_due_at", "sla_cycle", "sla_stage", "escalated_at",
+    "appeal_type__name_zh_hans", "appeal_type__name_en", "assignee__username", "assignee__email", "assignee__is_active",
+)
+
+
 def _take(qs, taken: list[int]):
-    rows = list(qs.select_for_update(skip_locked=True, of=("self",)).select_related("appeal_type", "assignee")[:BATCH])
+    rows = list(
+        qs.select_for_update(skip_locked=True, of=("self",)).select_related("appeal_type", "assignee")
+        .only(*TAKEN_FIELDS)[:BATCH]
+    )
     taken.append(len(rows))
     return rows
 
