@@ -318,6 +318,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 fields=["escalated_at"], name="appeal_second_breach_pending",
                 condition=models.Q(state="escalated", sla_stage__lt=3),
             ),
+            # The abandon sweep: appeals waiting on the appellant, by when they started waiting (a
+            # closed appeal keeps its sla_paused_at, so the plain index on it grows with the history).
+            models.Index(
+                fields=["sla_paused_at"], name="appeal_abandon_pending", condition=models.Q(state="awaiting_info"),
+            ),
         ]
 
     def __str__(self) -> str:
