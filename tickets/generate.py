@@ -33,8 +33,11 @@ VARYING = {
     "reference": "text", "appeal_type_id": "bigint", "state": "text", "assignee_id": "bigint",
     "contact_email": "text", "contact_phone": "text", "registered_phone": "text", "account_identifier": "text",
     "created_at": "timestamptz", "sla_due_at": "timestamptz", "sla_warn_at": "timestamptz",
-    "closed_at": "timestamptz", "sla_stage": "smallint",
+    "closed_at": "timestamptz", "sla_stage": "smallint", "escalated_at": "timestamptz",
 }
+# How the appeals decided long ago (`decided`) ended: most in time, some after the warning, some
+# after the breach (these were escalated first, if still escalatable then).
+DECIDED_WEIGHTS = {AppealState.APPROVED: 55, AppealState.REJECTED: 30, AppealState.WITHDRAWN: 11, AppealState.CLOSED: 4}
 
 
 def _agents() -> list[int]:
@@ -51,23 +54,35 @@ def _agents() -> list[int]:
     return ids
 
 
-def _columns(*, count: int, due: int, now, rng: random.Random, open_only: bool, start: int) -> dict[str, list]:
+def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, open_only: bool, start: int) -> dict[str, list]:
+    """Rows `start`… of the whole run, in this order: the mix (`count`), the due ones, the decided ones."""
     types = list(AppealType.objects.all())
+    open_types = types
     if open_only:  # all comfortably inside a 72-hour SLA: only the `due` ones are for the sweep
-        types = [t for t in types if t.sla_hours >= 72] or types
+        open_types = [t for t in types if t.sla_hours >= 72] or types
     agents = _agents()
     states = list(STATE_WEIGHTS)
     weights = [STATE_WEIGHTS[s] for s in states]
     if open_only:
         states, weights = [AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.ESCALATED, AppealState.PENDING_APPROVAL], None
+    decided_states = list(DECIDED_WEIGHTS)
     columns: dict[str, list] = {name: [] for name in VARYING}
-    chosen_states = rng.choices(states, weights=weights, k=count) + [AppealState.IN_REVIEW] * due
+    chosen_states = (
+        rng.choices(states, weights=weights, k=count) + [AppealState.IN_REVIEW] * due
+        + rng.choices(decided_states, weights=[DECIDED_WEIGHTS[s] for s in decided_states], k=decided)
+    )
     for i, state in enumerate(chosen_states):
         serial = start + i
-        appeal_type = types[serial % len(types)] if i >= count else rng.choice(types)
+        is_due, is_decided = count <= i < count + due, i >= count + due
+        if is_due:
+            appeal_type = types[serial % len(types)]
+        else:
+            appeal_type = rng.choice(types if is_decided else open_types)
         target = timedelta(hours=appeal_type.sla_hours)
-        if i >= count:  # due now: the SLA passed a few minutes ago
+        if is_due:  # due now: the SLA passed a few minutes ago
             created = now - target - timedelta(minutes=rng.randint(1, 60))
+        elif is_decided:  # filed 1 to 180 days ago: the due time is long past
+            created = now - target - timedelta(minutes=rng.randint(24 * 60, 180 * 24 * 60))
         elif open_only:  # due in 19..72 h, so even the 75 % warning is still ahead
             created = now - target + timedelta(minutes=rng.randint(19 * 60, 72 * 60))
         elif state in OPEN_STATES:  # open: filed in the last few days, most still inside the SLA
@@ -75,9 +90,21 @@ def _columns(*, count: int, due: int, now, rng: random.Random, open_only: bool, 
         else:  # closed: any time in the last half-year
             created = now - timedelta(minutes=rng.randint(60, 180 * 24 * 60))
         due_at = created + target
-        closed = None
+        warn_at = due_at - target * 0.25
+        closed = escalated = None
         if state not in OPEN_STATES:
             closed = created + timedelta(minutes=rng.randint(10, int(target.total_seconds() // 60 * 1.4) + 10))
+        # How far the sweep went: open appeals already past their warning or due time were handled
+        # by earlier sweeps (and escalated at the breach); a closed one keeps what the sweep had
+        # reached when it was decided.
+        stage = 0
+        if is_decided or (state in OPEN_STATES and not is_due):
+            until = closed or now
+            stage = 2 if due_at <= until else (1 if warn_at <= until else 0)
+        if stage == 2 and (state == AppealState.ESCALATED or state in DECIDED_STATES):
+            escalated = due_at + timedelta(minutes=rng.randint(1, 5))  # by the sweep, at the breach
+        elif state == AppealState.ESCALATED:  # by hand, within the last day
+            escalated = max(created, now - timedelta(minutes=rng.randint(10, 23 * 60)))
         assigned = state not in (AppealState.SUBMITTED, AppealState.WITHDRAWN) or rng.random() < 0.1
         chars = "".join(rng.choices(REFERENCE_ALPHABET, k=8))
         columns["reference"].append(f"AP-{chars[:4]}-{chars[4:]}")
@@ -90,13 +117,10 @@ def _columns(*, count: int, due: int, now, rng: random.Random, open_only: bool, 
         columns["account_identifier"].append(f"account_{serial}")
         columns["created_at"].append(created)
         columns["sla_due_at"].append(due_at)
-        columns["sla_warn_at"].append(due_at - target * 0.25)
+        columns["sla_warn_at"].append(warn_at)
         columns["closed_at"].append(closed)
-        # Open appeals already past their warning or due time were handled by earlier sweeps.
-        stage = 0
-        if state in OPEN_STATES and i < count:
-            stage = 2 if due_at <= now else (1 if due_at - target * 0.25 <= now else 0)
         columns["sla_stage"].append(stage)
+        columns["escalated_at"].append(escalated)
     return columns
 
 
@@ -180,18 +204,23 @@ def _insert_orm(columns: dict[str, list]) -> int:
     return count
 
 
-def appeals_generate(*, count: int, due: int = 0, now=None, seed: int | None = None, open_only: bool = False,
-                     related: bool = True) -> int:
+def appeals_generate(*, count: int, due: int = 0, decided: int = 0, now=None, seed: int | None = None,
+                     open_only: bool = False, related: bool = True) -> int:
     """`count` appeals in a realistic mix of types, states, ages and assignees (with `open_only`, all
-    open and inside their SLA), plus `due` open appeals whose SLA has just passed. With `related`
-    (PostgreSQL), each also gets its audit events and evidence rows. Returns appeals inserted."""
+    open and inside their SLA), plus `due` open appeals whose SLA has just passed, plus `decided`
+    appeals decided 1 to 180 days ago (their due times long past, each with the SLA stage the sweep
+    had reached by its decision: a production table holds many of these beside the open ones). With
+    `related` (PostgreSQL), each also gets its audit events and evidence rows. Returns appeals inserted."""
     now = now or timezone.now()
     rng = random.Random(seed if seed is not None else secrets.randbits(32))
-    inserted, produced, total = 0, 0, count + due
+    inserted, produced, total = 0, 0, count + due + decided
     while produced < total:
         size = min(BATCH, total - produced)
-        batch_count = max(0, min(size, count - produced))
-        columns = _columns(count=batch_count, due=size - batch_count, now=now, rng=rng, open_only=open_only, start=produced)
+        # This batch's share of each kind (the kinds come in order: mix, due, decided).
+        batch_count = max(0, min(produced + size, count) - produced)
+        batch_due = max(0, min(produced + size, count + due) - max(produced, count))
+        columns = _columns(count=batch_count, due=batch_due, decided=size - batch_count - batch_due, now=now, rng=rng,
+                           open_only=open_only, start=produced)
         if connection.vendor == "postgresql":
             rows, first_id = _insert_appeals_postgres(columns)
             if related and rows:

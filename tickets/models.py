@@ -192,15 +192,21 @@ class AppealQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
 
-    # What the SLA sweep must act on. Each matches one partial index (see Appeal.Meta.indexes).
+    # What the SLA sweep must act on. Each matches one partial index (see Appeal.Meta.indexes) and is
+    # ordered by that index's column, never by the model's default `-created_at`: with that order
+    # PostgreSQL walks the whole table backwards (filtering out every decided or already handled
+    # row) to find rows it estimates to be plentiful; in the index's order it reads the index's due
+    # end, and stops at LIMIT or at the first row not yet due.
     def due_for_warning(self, now):
-        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage=0, sla_warn_at__lte=now)
+        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage=0, sla_warn_at__lte=now).order_by("sla_warn_at")
 
     def due_for_breach(self, now):
-        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage__lt=2, sla_due_at__lte=now)
+        return self.filter(state__in=SLA_RUNNING_STATES, sla_stage__lt=2, sla_due_at__lte=now).order_by("sla_due_at")
 
     def due_for_second_breach(self, now):
-        return self.filter(state="escalated", sla_stage__lt=3, escalated_at__lte=now - SECOND_BREACH_AFTER)
+        return self.filter(
+            state="escalated", sla_stage__lt=3, escalated_at__lte=now - SECOND_BREACH_AFTER,
+        ).order_by("escalated_at")
 
 
 class Appeal(ConcurrentTransitionMixin, models.Model):
@@ -311,6 +317,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["escalated_at"], name="appeal_second_breach_pending",
                 condition=models.Q(state="escalated", sla_stage__lt=3),
+            ),
+            # The abandon sweep: appeals waiting on the appellant, by when they started waiting (a
+            # closed appeal keeps its sla_paused_at, so the plain index on it grows with the history).
+            models.Index(
+                fields=["sla_paused_at"], name="appeal_abandon_pending", condition=models.Q(state="awaiting_info"),
             ),
         ]
 
@@ -426,9 +437,10 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=[AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL],
                 target=AppealState.ESCALATED, permission=_assignee_or_supervisor)
-    def escalate(self, *, by=None):
-        """Manual (the assignee or a supervisor) or scheduled (SLA breach, `by` is None)."""
-        self.escalated_at = timezone.now()
+    def escalate(self, *, by=None, at=None):
+        """Manual (the assignee or a supervisor) or scheduled (SLA breach, `by` is None; the sweep passes
+        one time `at` for its whole batch, which it writes in one UPDATE)."""
+        self.escalated_at = at or timezone.now()
 
     @transition(field=state, source=AppealState.ESCALATED, target=AppealState.IN_REVIEW, permission=_supervisor)
     def resume(self, *, by, assignee):

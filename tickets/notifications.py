@@ -92,7 +92,7 @@ def _claim(*, email_id: int) -> OutboundEmail | None:
                 Q(status=OutboundEmail.Status.PENDING)
                 | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
             )
-            .first()
+            .order_by("pk").first()  # one row by its key: no sort by the default order
         )
         if email is None:  # already sent, given up, or being sent by another worker right now
             return None

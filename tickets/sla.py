@@ -3,10 +3,18 @@
 Each batch of a sweep is one transaction. It takes the due rows with SELECT … FOR UPDATE SKIP LOCKED (a
 concurrent sweep skips them), records each action as an `SlaEvent` (unique per appeal, kind and
 cycle; one INSERT … ON CONFLICT DO NOTHING per batch, and an appeal whose event already exists is
-skipped), advances the
-appeal's `sla_stage` (so its partial index no longer covers it), runs the `escalate` transition for
-breaches, and writes one alert e-mail per recipient and kind to the outbox, all committed together.
-Running it twice, or two at once, never acts twice.
+skipped), advances the appeal's `sla_stage` (so its partial index no longer covers it) with one
+UPDATE per kind — for breaches after running the `escalate` transition on each appeal in memory,
+the UPDATE writing what the transitions set, with their audit events in one INSERT — and writes one
+alert e-mail per recipient and kind to the outbox, all committed together. Running it twice, or two
+at once, never acts twice.
+
+What it reads: each selector (`Appeal.objects.due_for_*`) matches one partial index and is ordered
+by that index's column, so PostgreSQL reads the due end of the index and stops at LIMIT or at the
+first row not yet due; an idle sweep reads no rows. Never let the model's default order (`-created_at`)
+in: on a production table (decided appeals, due long past, beside the open ones) the planner then
+walks the whole table backwards, filtering out every row — seconds per sweep instead of a
+millisecond (tests/tickets/test_sla_scale.py explains the exact statements on such data).
 """
 
 import logging
@@ -16,12 +24,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .models import Appeal, AppealEvent, AppealState, SlaEvent, SlaStage
+from .models import Appeal, AppealEvent, AppealState, AppealType, SlaEvent, SlaStage
 from .notifications import outbox_enqueue
 from .roles import AGENTS, SUPERVISORS
 
@@ -56,9 +64,22 @@ def _staff(*, group: str | None = None, superusers: bool = False):
     return users.filter(is_superuser=True) if superusers else users.filter(Q(groups__name=group)).distinct()
 
 
+# What a batch reads of each row: the columns the sweep, the transition and the alert use (an appeal's
+# letter and consent texts alone can be kilobytes a row, a thousand rows a batch).
+TAKEN_FIELDS = ("reference", "state", "appeal_type_id", "assignee_id", "sla_due_at", "sla_cycle", "sla_stage", "escalated_at")
+
+
 def _take(qs, taken: list[int]):
-    rows = list(qs.select_for_update(skip_locked=True, of=("self",)).select_related("appeal_type", "assignee")[:BATCH])
+    rows = list(qs.select_for_update(skip_locked=True).only(*TAKEN_FIELDS)[:BATCH])
     taken.append(len(rows))
+    if rows:  # a handful of types and agents for a thousand rows: each read once, not joined to every row
+        types = AppealType.objects.only("name_zh_hans", "name_en").in_bulk({a.appeal_type_id for a in rows})
+        users = get_user_model().objects.only("username", "email", "is_active").in_bulk(
+            {a.assignee_id for a in rows if a.assignee_id},
+        )
+        for appeal in rows:
+            appeal.appeal_type = types[appeal.appeal_type_id]
+            appeal.assignee = users.get(appeal.assignee_id)
     return rows
 
 
@@ -69,11 +90,17 @@ def _record(appeals: list[Appeal], kind: str, recipients: dict[int, list[str]]) 
         return []
     now = timezone.now()
     table = connection.ops.quote_name(SlaEvent._meta.db_table)
-    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(appeals))
-    params = [v for a in appeals for v in (a.pk, kind, a.sla_cycle, ", ".join(recipients[a.pk]), now)]
+    if connection.vendor == "postgresql":  # three arrays: no statement of 5,000 placeholders to build and parse
+        rows = "SELECT v.appeal_id, %s, v.cycle, v.recipients, %s FROM unnest(%s::bigint[], %s::integer[], %s::text[]) " \
+               "AS v(appeal_id, cycle, recipients)"
+        params = [kind, now, [a.pk for a in appeals], [a.sla_cycle for a in appeals],
+                  [", ".join(recipients[a.pk]) for a in appeals]]
+    else:
+        rows = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(appeals))
+        params = [v for a in appeals for v in (a.pk, kind, a.sla_cycle, ", ".join(recipients[a.pk]), now)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (appeal_id, kind, cycle, recipients, created_at) VALUES {rows} "
+            f"INSERT INTO {table} (appeal_id, kind, cycle, recipients, created_at) {rows} "
             "ON CONFLICT (appeal_id, kind, cycle) DO NOTHING RETURNING appeal_id",
             params,
         )
@@ -100,24 +127,11 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
     with transaction.atomic():
         due = _take(Appeal.objects.due_for_breach(now), taken)
         supervisors = _emails(_staff(group=SUPERVISORS)) if due else []
-        events = []
-        for appeal in _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors)):
-            fields = ["sla_stage", "updated_at"]
-            if appeal.state in ESCALATABLE:
-                from_state = appeal.state
-                appeal.escalate(by=None)  # the transition, as everywhere: it sets the state and its time
-                fields += ["state", "escalated_at"]
-                events.append(AppealEvent(
-                    appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
-                    to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
-                ))
-                report.escalated.append(appeal.reference)
-            appeal.sla_stage = SlaStage.BREACHED
-            appeal.save(update_fields=fields)
-            report.breached.append(appeal.reference)
+        breached = _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors))
+        _breach(breached, report)
+        for appeal in breached:
             for email in supervisors:
                 alerts[(SlaEvent.Kind.BREACH, email)].append(appeal)
-        AppealEvent.objects.bulk_create(events)
 
         due = _take(Appeal.objects.due_for_warning(now), taken)
         agents = _emails(_staff(group=AGENTS)) if any(not a.assignee_id for a in due) else []
@@ -142,6 +156,39 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
             _alert(kind=kind, email=email, appeals=appeals)
             report.emails += 1
     return taken
+
+
+def _breach(appeals: list[Appeal], report: SweepReport) -> None:
+    """Breach the (locked, recorded) appeals: the `escalate` transition runs on each one still in an
+    escalatable state, as everywhere (it checks the source state and sets the target and its time),
+    then the batch is written with one UPDATE and its audit events with one INSERT."""
+    if not appeals:
+        return
+    stamp = timezone.now()
+    changed: dict[tuple[str, object], list[int]] = defaultdict(list)  # (state, escalated_at) -> ids
+    events = []
+    for appeal in appeals:
+        if appeal.state in ESCALATABLE:
+            from_state = appeal.state
+            appeal.escalate(by=None, at=stamp)
+            changed[(appeal.state, appeal.escalated_at)].append(appeal.pk)
+            events.append(AppealEvent(
+                appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
+                to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
+            ))
+            report.escalated.append(appeal.reference)
+        appeal.sla_stage = SlaStage.BREACHED
+        appeal.updated_at = stamp
+        report.breached.append(appeal.reference)
+    fields = {"sla_stage": SlaStage.BREACHED, "updated_at": stamp}
+    if changed:  # what the transitions did, row by row, as CASE expressions of the one UPDATE
+        state, escalated_at = Appeal._meta.get_field("state"), Appeal._meta.get_field("escalated_at")
+        fields["state"] = Case(*[When(pk__in=ids, then=Value(new, output_field=state)) for (new, _at), ids in changed.items()],
+                               default=F("state"), output_field=state)
+        fields["escalated_at"] = Case(*[When(pk__in=ids, then=Value(at)) for (_new, at), ids in changed.items()],
+                                      default=F("escalated_at"), output_field=escalated_at)
+    Appeal.objects.filter(pk__in=[a.pk for a in appeals]).update(**fields)
+    AppealEvent.objects.bulk_create(events)
 
 
 def _alert(*, kind: str, email: str, appeals: list[Appeal]) -> None:

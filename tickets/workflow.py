@@ -341,13 +341,18 @@ def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
     now = now or timezone.now()
     cutoff = now - timedelta(days=days)
     closed = []
-    candidates = Appeal.objects.filter(state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff).values_list("pk", flat=True)
+    # In the order of its partial index (appeal_abandon_pending), never the default -created_at: the
+    # longest waiting first, and PostgreSQL stops at the first one not yet stale.
+    candidates = (
+        Appeal.objects.filter(state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
+        .order_by("sla_paused_at").values_list("pk", flat=True)
+    )
     for pk in list(candidates[:500]):
         with transaction.atomic():
             appeal = (
                 Appeal.objects.select_for_update(skip_locked=True)
                 .filter(pk=pk, state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
-                .first()
+                .order_by("pk").first()
             )
             if appeal is None:
                 continue
