@@ -326,8 +326,10 @@ EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
 # /healthz: below this much free space under EVIDENCE_ROOT, evidence storage counts as failing (503).
 EVIDENCE_MIN_FREE_BYTES = env.int("EVIDENCE_MIN_FREE_MB", default=500) * 1024 * 1024
 
-# Uploads larger than this go to a temporary file, not memory. The request body itself must also be
-# capped by the web server in front (see docs/deployment.md).
+# Each file is hashed as it streams in (evidence/uploads.py); a file larger than this goes on in a
+# temporary file, not memory (per file, within a per-request budget). The request body itself must
+# also be capped by the web server in front (see docs/deployment.md).
+FILE_UPLOAD_HANDLERS = ["evidence.uploads.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # 200 record rows of each kind on the page (6 inputs a row) and the appeal's own fields.
