@@ -174,6 +174,7 @@ EVIDENCE_MAX_PROCESSING_ATTEMPTS = 3
 CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.email_deliver": (30, 45),  # one SMTP conversation
     "tickets.tasks.appeal_tracking_link_send": (30, 45),  # one look-up and one outbox row
+    "tickets.tasks.appeal_submitted": (60, 90),  # queues a few files, renders and sends one e-mail
     "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
     "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
     "tickets.tasks.appeals_abandon_stale": (240, 300),
