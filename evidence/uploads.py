@@ -28,6 +28,11 @@ class HashingUploadHandler(FileUploadHandler):
     """Files in memory (per-file limit, per-request budget) or in a temporary file, each with the
     SHA-256 of its bytes as `uploaded.sha256`, computed as they arrive."""
 
+    # Django reads the body in pieces of this size (64 KiB by default). Each read through gunicorn's
+    # body reader copies what it has read ahead and not yet handed out, and each piece costs the
+    # multipart parser a round of Python: 256 KiB measured lower CPU than 64 KiB or 1 MiB per appeal.
+    chunk_size = 256 * 2**10
+
     def __init__(self, request=None):
         super().__init__(request)
         self.memory_used = 0
@@ -36,12 +41,13 @@ class HashingUploadHandler(FileUploadHandler):
         super().new_file(*args, **kwargs)
         self.hasher = hashlib.sha256()
         self.received = 0
-        self.memory: BytesIO | None = BytesIO()
+        self.memory: list[bytes] | None = []  # joined once at the end: a growing BytesIO copies as it grows
         self.spilled: TemporaryUploadedFile | None = None
 
     def _spill(self) -> None:
         self.spilled = TemporaryUploadedFile(self.file_name, self.content_type, 0, self.charset, self.content_type_extra)
-        self.spilled.write(self.memory.getbuffer())
+        for piece in self.memory:
+            self.spilled.write(piece)
         self.memory = None
 
     def receive_data_chunk(self, raw_data, start):
@@ -51,7 +57,10 @@ class HashingUploadHandler(FileUploadHandler):
             limit = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
             if self.received > limit or self.memory_used + self.received > limit * UPLOAD_MEMORY_FILES:
                 self._spill()
-        (self.memory if self.spilled is None else self.spilled).write(raw_data)
+        if self.spilled is None:
+            self.memory.append(raw_data)
+        else:
+            self.spilled.write(raw_data)
         return None  # this handler keeps the data: no later handler sees it
 
     def upload_interrupted(self):
@@ -70,9 +79,9 @@ class HashingUploadHandler(FileUploadHandler):
             uploaded.size = file_size
         else:
             self.memory_used += file_size
-            self.memory.seek(0)
+            # BytesIO over a bytes object shares it: reading it whole (validation, storage) copies nothing.
             uploaded = InMemoryUploadedFile(
-                file=self.memory, field_name=self.field_name, name=self.file_name, content_type=self.content_type,
+                file=BytesIO(b"".join(self.memory)), field_name=self.field_name, name=self.file_name, content_type=self.content_type,
                 size=file_size, charset=self.charset, content_type_extra=self.content_type_extra,
             )
         uploaded.sha256 = self.hasher.hexdigest()
