@@ -86,9 +86,9 @@ def outbox_enqueue_unrendered(*, template: str, to: str, language: str, appeal: 
 def _render_unrendered(email: OutboundEmail) -> list[str]:
     """Render a row written by `outbox_enqueue_unrendered` (once: the text is then stored, so every
     attempt sends the same message). Returns the fields it filled."""
-    if email.subject or email.template not in RENDERED_BY_WORKER:
-        return []
     appeal = email.appeal
+    if email.subject or email.template not in RENDERED_BY_WORKER or appeal is None:
+        return []
     context = RENDERED_BY_WORKER[email.template](appeal)
     for field, value in _render(template=email.template, language=email.language or settings.LANGUAGE_CODE,
                                 context=context, appeal=appeal).items():
@@ -179,6 +179,9 @@ def outbox_deliver(*, email_id: int) -> bool:
     sent it."""
     email = _claim(email_id=email_id)
     if email is None:
+        return False
+    if not email.subject:  # written to be rendered from its appeal, which no longer exists
+        _record(email=email, status=OutboundEmail.Status.FAILED, last_error="its appeal no longer exists")
         return False
     smtp = get_connection()
     message = EmailMultiAlternatives(

@@ -87,8 +87,11 @@ def appeal_submitted_follow_up(*, appeal_id: int) -> None:
     pending = Evidence.objects.filter(appeal_id=appeal_id, status=Evidence.Status.PENDING).values_list("pk", flat=True)
     for evidence_id in pending:
         evidence_process_task.delay(str(evidence_id))
-    emails = OutboundEmail.objects.filter(appeal_id=appeal_id, status=OutboundEmail.Status.PENDING).values_list("pk", flat=True)
-    for email_id in emails:
+    acknowledgements = OutboundEmail.objects.filter(
+        appeal_id=appeal_id, template="acknowledgement", status=OutboundEmail.Status.PENDING,
+        next_attempt_at__lte=timezone.now(),  # one that failed waits for its backoff and the sweep
+    ).values_list("pk", flat=True)
+    for email_id in acknowledgements:
         outbox_deliver(email_id=email_id)
 
 
