@@ -172,7 +172,7 @@ def test_submission_throughput(record, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
-        celery_app.control.purge()  # the processing and e-mail tasks nobody consumes here
+        celery_app.control.purge()  # the follow-up tasks nobody consumes here (no worker runs)
     assert failures == [] and latencies
     assert Appeal.objects.count() - filed_before == len(latencies)
     latencies.sort()
