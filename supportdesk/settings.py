@@ -174,6 +174,7 @@ EVIDENCE_MAX_PROCESSING_ATTEMPTS = 3
 CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.email_deliver": (30, 45),  # one SMTP conversation
     "tickets.tasks.appeal_tracking_link_send": (30, 45),  # one look-up and one outbox row
+    "tickets.tasks.appeal_submitted": (60, 90),  # queues a few files, renders and sends one e-mail
     "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
     "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
     "tickets.tasks.appeals_abandon_stale": (240, 300),
@@ -326,8 +327,10 @@ EVIDENCE_MAX_TOTAL_BYTES = 50 * 1024 * 1024
 # /healthz: below this much free space under EVIDENCE_ROOT, evidence storage counts as failing (503).
 EVIDENCE_MIN_FREE_BYTES = env.int("EVIDENCE_MIN_FREE_MB", default=500) * 1024 * 1024
 
-# Uploads larger than this go to a temporary file, not memory. The request body itself must also be
-# capped by the web server in front (see docs/deployment.md).
+# Each file is hashed as it streams in (evidence/uploads.py); a file larger than this goes on in a
+# temporary file, not memory (per file, within a per-request budget). The request body itself must
+# also be capped by the web server in front (see docs/deployment.md).
+FILE_UPLOAD_HANDLERS = ["evidence.uploads.HashingUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # 200 record rows of each kind on the page (6 inputs a row) and the appeal's own fields.

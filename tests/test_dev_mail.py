@@ -49,6 +49,7 @@ def test_an_acknowledgement_is_one_readable_line_with_its_link_and_a_whole_eml_f
     capfd.readouterr()
 
     assert outbox_deliver_pending() == 1  # what the worker and beat run
+    outbox.refresh_from_db()  # rendered by the worker as it sent it
 
     out = capfd.readouterr().out
     lines = [line for line in out.splitlines() if line.strip()]

@@ -35,6 +35,7 @@ from django.utils import timezone, translation
 from supportdesk.queueing import delay_on_commit
 
 from .models import Appeal, OutboundEmail
+from .tracking import tracking_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +45,55 @@ MAX_BACKOFF = timedelta(hours=1)
 RECORD_ATTEMPTS = 5
 
 
-def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appeal: Appeal | None = None) -> OutboundEmail:
+def _render(*, template: str, language: str, context: dict, appeal: Appeal | None) -> dict:
     context = {"site_url": settings.SITE_URL, "appeal": appeal, **context}
     with translation.override(language):
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-        body_text = render_to_string(f"emails/{template}.txt", context)
-        body_html = render_to_string(f"emails/{template}.html", context)
+        return {
+            "subject": " ".join(render_to_string(f"emails/{template}_subject.txt", context).split()),
+            "body_text": render_to_string(f"emails/{template}.txt", context),
+            "body_html": render_to_string(f"emails/{template}.html", context),
+        }
+
+
+def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appeal: Appeal | None = None) -> OutboundEmail:
     email = OutboundEmail.objects.create(
-        appeal=appeal, template=template, to=to, subject=subject, body_text=body_text, body_html=body_html
+        appeal=appeal, template=template, to=to, **_render(template=template, language=language, context=context, appeal=appeal)
     )
     from .tasks import email_deliver  # tasks import this module
 
     delay_on_commit(email_deliver, email.pk)
     return email
+
+
+def _acknowledgement_context(appeal: Appeal) -> dict:
+    return {"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())}
+
+
+# E-mails whose whole context comes from their appeal: the request that causes one writes only the row,
+# and the worker renders it when it first claims it for delivery (`_claim`).
+RENDERED_BY_WORKER = {"acknowledgement": _acknowledgement_context}
+
+
+def outbox_enqueue_unrendered(*, template: str, to: str, language: str, appeal: Appeal) -> OutboundEmail:
+    """Write an e-mail of RENDERED_BY_WORKER to the outbox without rendering it, and queue nothing: the
+    caller queues one task for everything that follows its change, and the outbox sweep delivers the
+    row if that task never runs. The row keeps the recipient's language for the worker."""
+    if template not in RENDERED_BY_WORKER:
+        raise ValueError(f"{template!r} is not rendered by the worker")
+    return OutboundEmail.objects.create(appeal=appeal, template=template, to=to, language=language)
+
+
+def _render_unrendered(email: OutboundEmail) -> list[str]:
+    """Render a row written by `outbox_enqueue_unrendered` (once: the text is then stored, so every
+    attempt sends the same message). Returns the fields it filled."""
+    appeal = email.appeal
+    if email.subject or email.template not in RENDERED_BY_WORKER or appeal is None:
+        return []
+    context = RENDERED_BY_WORKER[email.template](appeal)
+    for field, value in _render(template=email.template, language=email.language or settings.LANGUAGE_CODE,
+                                context=context, appeal=appeal).items():
+        setattr(email, field, value)
+    return ["subject", "body_text", "body_html"]
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -105,7 +142,8 @@ def _claim(*, email_id: int) -> OutboundEmail | None:
         email.claimed_at = now
         email.claim_token = uuid.uuid4()
         email.attempts += 1
-        email.save(update_fields=["status", "claimed_at", "claim_token", "attempts"])
+        rendered = _render_unrendered(email)
+        email.save(update_fields=["status", "claimed_at", "claim_token", "attempts", *rendered])
     return email
 
 
@@ -141,6 +179,9 @@ def outbox_deliver(*, email_id: int) -> bool:
     sent it."""
     email = _claim(email_id=email_id)
     if email is None:
+        return False
+    if not email.subject:  # written to be rendered from its appeal, which no longer exists
+        _record(email=email, status=OutboundEmail.Status.FAILED, last_error="its appeal no longer exists")
         return False
     smtp = get_connection()
     message = EmailMultiAlternatives(

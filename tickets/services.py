@@ -16,8 +16,10 @@ from evidence.tasks import evidence_process as evidence_process_task
 from supportdesk.queueing import delay_on_commit
 
 from .events import evidence_replaced_event
-from .models import COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, RechargeRecord
-from .notifications import outbox_enqueue
+from .models import (
+    COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord,
+)
+from .notifications import outbox_deliver, outbox_enqueue, outbox_enqueue_unrendered
 from .tracking import tracking_url
 
 logger = logging.getLogger(__name__)
@@ -38,25 +40,28 @@ def appeal_submit(
     ip: str | None = None,
 ) -> Appeal:
     """File an appeal: the appeal, its records and its evidence files in one transaction, and the
-    acknowledgement in the outbox. If anything fails, nothing is kept, not even files on disk."""
+    acknowledgement in the outbox. If anything fails, nothing is kept, not even files on disk.
+
+    The request publishes one task, after commit (`appeal_submitted_follow_up` in the worker): it
+    queues the files' processing and renders and sends the acknowledgement. If the broker is down, the
+    beat sweeps do both once it is back (the outbox row and the pending evidence are committed)."""
+    from .tasks import appeal_submitted as follow_up_task  # the task module imports this one
+
     stored_names: list[str] = []
     try:
         with transaction.atomic():
             appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
             RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
             LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
-            evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+            evidence_store(appeal=appeal, files=files, stored_names=stored_names, queue_processing=False)
             AppealEvent.objects.create(
                 appeal=appeal, kind=AppealEvent.Kind.SUBMIT, actor_label="appellant",
                 to_state=appeal.state, public=True,
             )
-            outbox_enqueue(
-                template="acknowledgement",
-                to=appeal.contact_email,
-                language=appeal.language,
-                appeal=appeal,
-                context={"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())},
+            outbox_enqueue_unrendered(
+                template="acknowledgement", to=appeal.contact_email, language=appeal.language, appeal=appeal
             )
+            delay_on_commit(follow_up_task, appeal.pk)
     except BaseException:
         _stored_files_delete(stored_names)
         raise
@@ -74,14 +79,33 @@ def _stored_files_delete(names: list[str]) -> None:
             logger.warning("evidence: could not delete %s after a failed submission (%s)", name, type(exc).__name__)
 
 
-def evidence_store(*, appeal: Appeal, files: list[tuple], stored_names: list[str]) -> list[Evidence]:
-    """Write files to private storage under random names and record them. The caller owns the
-    transaction and deletes `stored_names` if it fails (`_stored_files_delete`)."""
+def appeal_submitted_follow_up(*, appeal_id: int) -> None:
+    """What follows a new appeal, in the worker: its files queued for processing (each its own task
+    on the evidence queue, under its own time limits), then its acknowledgement rendered in the
+    appellant's language and sent. Safe to run twice: only pending files and e-mails are taken, and a
+    file or e-mail already being handled is skipped by its own claim."""
+    pending = Evidence.objects.filter(appeal_id=appeal_id, status=Evidence.Status.PENDING).values_list("pk", flat=True)
+    for evidence_id in pending:
+        evidence_process_task.delay(str(evidence_id))
+    acknowledgements = OutboundEmail.objects.filter(
+        appeal_id=appeal_id, template="acknowledgement", status=OutboundEmail.Status.PENDING,
+        next_attempt_at__lte=timezone.now(),  # one that failed waits for its backoff and the sweep
+    ).values_list("pk", flat=True)
+    for email_id in acknowledgements:
+        outbox_deliver(email_id=email_id)
+
+
+def evidence_store(
+    *, appeal: Appeal, files: list[tuple], stored_names: list[str], queue_processing: bool = True
+) -> list[Evidence]:
+    """Write files to private storage under random names and record them in one INSERT. The caller
+    owns the transaction and deletes `stored_names` if it fails (`_stored_files_delete`). Each file's
+    processing is queued after commit, unless the caller queues it another way (`appeal_submit`)."""
     created = []
     for kind, uploaded, sniffed in files:
         name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
         stored_names.append(name)
-        created.append(Evidence.objects.create(
+        created.append(Evidence(
             appeal=appeal,
             kind=kind,
             file=name,
@@ -92,19 +116,23 @@ def evidence_store(*, appeal: Appeal, files: list[tuple], stored_names: list[str
             width=sniffed.width,
             height=sniffed.height,
         ))
-    for evidence in created:
-        delay_on_commit(evidence_process_task, str(evidence.pk))
+    Evidence.objects.bulk_create(created)
+    if queue_processing:
+        for evidence in created:
+            delay_on_commit(evidence_process_task, str(evidence.pk))
     return created
 
 
-def _cooling_off_of(*, appeal_type: AppealType, account_identifier: str, now) -> Appeal | None:
+def _cooling_off_of(*, appeal_type: AppealType, account_identifier: str, now) -> int | None:
+    """The id of an appeal of the same type and account approved within the cooling-off period. Only
+    the id: selecting the whole row cost the submission more CPU than the look-up itself."""
     if not account_identifier:
         return None
     return (
         Appeal.objects.filter(
             appeal_type=appeal_type, account_identifier__iexact=account_identifier,
             state=AppealState.APPROVED, closed_at__gte=now - COOLING_OFF,
-        ).order_by("-closed_at").first()
+        ).order_by("-closed_at").values_list("pk", flat=True).first()
     )
 
 
@@ -118,7 +146,7 @@ def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip:
             sla_due_at=due,
             sla_warn_at=warn,
             submitted_ip=ip,
-            cooling_off_of=_cooling_off_of(
+            cooling_off_of_id=_cooling_off_of(
                 appeal_type=appeal_type, account_identifier=fields.get("account_identifier", ""), now=now
             ),
             id_number_last4=id_number[-4:] if id_number else "",

@@ -32,3 +32,9 @@ def sla_sweep() -> str:
 def appeal_tracking_link_send(appeal_id: int | None) -> None:
     """Queued by every tracking look-up, after the response; does nothing when no appeal matched."""
     services.appeal_tracking_link_send(appeal_id=appeal_id)
+
+
+@shared_task(ignore_result=True)
+def appeal_submitted(appeal_id: int) -> None:
+    """The one task a new appeal queues: its files' processing queued, its acknowledgement sent."""
+    services.appeal_submitted_follow_up(appeal_id=appeal_id)

@@ -13,6 +13,7 @@ from evidence.models import Evidence
 from tests import files
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, records_management, submission
 from tickets.models import Appeal, AppealEvent, LoginDeviceRecord, OutboundEmail, RechargeRecord
+from tickets.notifications import outbox_deliver
 
 APPEAL_TYPE_CODES = ["realname_unbind", "phone_rebind", "access_card_unbind", "account_recovery", "emergency_freeze"]
 
@@ -51,6 +52,8 @@ def test_each_appeal_type_files_with_valid_evidence(client, appeal_types, eviden
     assert AppealEvent.objects.filter(appeal=appeal, kind="submit").count() == 1
     acknowledgement = OutboundEmail.objects.get(appeal=appeal, template="acknowledgement")
     assert acknowledgement.to == "li.lei@example.com"
+    assert outbox_deliver(email_id=acknowledgement.pk)  # rendered by the worker as it sends it
+    acknowledgement.refresh_from_db()
     assert appeal.reference in acknowledgement.subject
 
 
@@ -279,7 +282,7 @@ def test_a_failure_while_saving_leaves_no_file_behind(client, appeal_types, evid
     def broken_enqueue(**kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "outbox_enqueue", broken_enqueue)
+    monkeypatch.setattr(services, "outbox_enqueue_unrendered", broken_enqueue)
     appeal_type = appeal_types["realname_unbind"]
     client.raise_request_exception = True
     with pytest.raises(RuntimeError):

@@ -10,6 +10,7 @@ from tests import files
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, submission
 from tickets.models import Appeal, AppealType, OutboundEmail, RechargeRecord
+from tickets.notifications import outbox_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,8 @@ def test_the_site_name_is_configurable_per_language(client, appeal_types, settin
     appeal = Appeal.objects.get()
     assert name in appeal.consent_text  # the consent is stored as shown
     acknowledgement = OutboundEmail.objects.get(appeal=appeal, template="acknowledgement")
+    assert outbox_deliver(email_id=acknowledgement.pk)  # rendered by the worker as it sends it
+    acknowledgement.refresh_from_db()
     assert name in acknowledgement.body_html and other not in acknowledgement.body_html
 
 
