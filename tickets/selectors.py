@@ -5,7 +5,8 @@ from datetime import timedelta
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -103,15 +104,18 @@ def _cursor_decode(cursor: str):
 
 
 def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None, size: int) -> Page:
-    """One page ordered by (field, pk): no OFFSET and no COUNT, so the thousandth page costs the same as the first."""
+    """One page ordered by (field, pk): no OFFSET and no COUNT. The cursor is a row comparison,
+    `(field, id) > (v, p)` (`<` descending), in the column order of the queues' partial indexes, so
+    PostgreSQL starts the index scan at the cursor (an Index Cond) and reads one page of rows, however
+    deep the page. The equivalent `field > v OR (field = v AND id > p)` cannot bound an index scan:
+    it reads, and filters out, every row of the earlier pages."""
     qs = qs.filter(**{f"{field}__isnull": False})
     order = "-" if descending else ""
     qs = qs.order_by(f"{order}{field}", f"{order}pk")
     position = _cursor_decode(after) if after else None
     if position:
-        value, pk = position
-        op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+        after_row = TupleLessThan if descending else TupleGreaterThan
+        qs = qs.filter(after_row(Tuple(F(field), F("pk")), position))
     rows = list(qs[: size + 1])
     has_next = len(rows) > size
     rows = rows[:size]
