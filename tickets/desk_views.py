@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
@@ -20,11 +21,12 @@ from django.views.decorators.http import require_POST
 from evidence.access import evidence_visible_to_staff
 from evidence.models import Evidence
 
-from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, agents_queryset
+from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealState, AppealType, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
+from .models import Appeal, AppealState, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
 from .presentation import sla_badge_html, staff_state_choices, staff_state_label
+from .reference import agents_cached, appeal_types_cached
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
 from .workflow import (
@@ -69,8 +71,8 @@ def queue(request):
     page = appeal_list_for_agent(user=request.user, queue=code, filters=cleaned, after=request.GET.get("after"), size=size)
     params = request.GET.copy()
     params.pop("after", None)
-    agents = [(str(a.pk), a.get_username()) for a in agents_queryset()]
-    types = {t.pk: t for t in AppealType.objects.all()}
+    agents = [(str(a.pk), a.username) for a in agents_cached()]
+    types = appeal_types_cached()
     context = {
         "queues": queues_for(request.user),
         "current": QUEUES[code],
@@ -84,7 +86,7 @@ def queue(request):
         },
         "agents": agents,
         "page": page,
-        "rows": _queue_rows(page.rows, types),
+        "rows": _queue_rows(page.rows, types, dict(agents)),
         "params": params.urlencode(),
         "is_supervisor": is_supervisor(request.user),
         "now": timezone.now(),
@@ -108,9 +110,14 @@ class QueueRow:
     answered: bool
 
 
-def _queue_rows(appeals, types) -> list[QueueRow]:
+def _queue_rows(appeals, types, agent_names: dict[str, str]) -> list[QueueRow]:
     """The page's rows as plain strings: labels are translated once per request, not once per row."""
     now = timezone.now()
+    # An appeal may still be assigned to someone who is no longer an agent: one query for those.
+    others = {a.assignee_id for a in appeals if a.assignee_id and str(a.assignee_id) not in agent_names}
+    if others:
+        agent_names = {**agent_names, **{str(pk): name for pk, name in get_user_model().objects.filter(
+            pk__in=others).values_list("pk", "username")}}
     states, risks = dict(staff_state_choices()), {v: str(label) for v, label in Risk.choices}
     names = {pk: t.name for pk, t in types.items()}
     prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
@@ -118,7 +125,7 @@ def _queue_rows(appeals, types) -> list[QueueRow]:
         QueueRow(
             reference=a.reference, url=f"{prefix}{a.reference}/", type_name=names[a.appeal_type_id],
             risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
-            assignee=a.assignee.get_username() if a.assignee_id else "", sla=sla_badge_html(a, now),
+            assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "", sla=sla_badge_html(a, now),
             created=f"{localtime(a.created_at):%m-%d %H:%M}", cooling_off=bool(a.cooling_off_of_id),
             answered=a.answered_at is not None,
         )
@@ -176,7 +183,7 @@ def appeal_detail(request, reference: str):
         "events": list(appeal.events.all()),
         "actions": actions,
         # Only "resume" asks for an agent: query the list only when it is on the page.
-        "agents": list(agents_queryset()) if any(a.needs_assignee for a in actions) else [],
+        "agents": agents_cached() if any(a.needs_assignee for a in actions) else [],
         "comment_form": CommentForm(),
         "text_max_chars": TEXT_MAX_CHARS,
         # A page of the records (`?records=<n>`), never all of them.

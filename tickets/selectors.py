@@ -22,6 +22,7 @@ from .models import (
     LoginDeviceRecord,
     RechargeRecord,
 )
+from .reference import appeal_types_cached
 from .roles import is_agent, is_supervisor
 
 DUE_SOON = timedelta(hours=12)
@@ -123,11 +124,17 @@ def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None
     return Page(rows=rows, next_cursor=next_cursor, is_first=position is None)
 
 
+QUEUE_ROW_COLUMNS = ("reference", "appeal_type_id", "state", "assignee_id", "sla_due_at", "created_at", "closed_at",
+                     "cooling_off_of_id", "answered_at")
+
+
 def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None = None, size: int = 50) -> Page:
     spec = QUEUES.get(queue) or QUEUES["open"]
     if spec.supervisors_only and not is_supervisor(user):
         spec = QUEUES["open"]
-    qs = Appeal.objects.filter(_queue_filter(spec.code, user)).select_related("appeal_type", "assignee")
+    # Only what a queue row shows (and the cursor's columns); the type comes from the cache, the
+    # assignee's name from the cached agent list (desk_views), not from joins.
+    qs = Appeal.objects.filter(_queue_filter(spec.code, user)).only(*QUEUE_ROW_COLUMNS)
     if filters.get("appeal_type"):
         qs = qs.filter(appeal_type=filters["appeal_type"])
     if filters.get("state"):
@@ -139,9 +146,14 @@ def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None 
     if filters.get("q"):
         qs = qs.filter(_search(filters["q"]))
     if spec.code == "mine":
-        return answered_first_page(qs, after=after, size=size)
-    field = "closed_at" if spec.decided else "sla_due_at"
-    return keyset_page(qs, field=field, descending=spec.decided, after=after, size=size)
+        page = answered_first_page(qs, after=after, size=size)
+    else:
+        field = "closed_at" if spec.decided else "sla_due_at"
+        page = keyset_page(qs, field=field, descending=spec.decided, after=after, size=size)
+    types = appeal_types_cached()
+    for appeal in page.rows:
+        appeal.appeal_type = types[appeal.appeal_type_id]
+    return page
 
 
 ANSWERED, REST = "answered.", "rest."

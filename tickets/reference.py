@@ -1,0 +1,76 @@
+"""Reference data the console shows on every page (appeal types, the agents), from the cache.
+
+Both change rarely and are read on every queue page. They are kept in the Django cache (Redis) and
+dropped whenever they change: an admin edits a type, a user joins or leaves the agents or
+supervisors group, is (de)activated or renamed. The admin changes these rows directly, with no
+service of ours in between, so model signals are the one place that sees every change. The key is
+dropped at once (this process and anyone reading after sees fresh data) and again after the commit
+(a request that re-cached the old rows while the change was uncommitted does not keep them)."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .desk_forms import agents_queryset
+from .models import AppealType
+
+TYPES_KEY = "desk:appeal-types:1"
+AGENTS_KEY = "desk:agents:1"
+# A safety net only: every change drops the key itself.
+TIMEOUT = 3600
+
+
+@dataclass(frozen=True)
+class Agent:
+    pk: int
+    username: str
+
+    def get_username(self) -> str:
+        return self.username
+
+
+def appeal_types_cached() -> dict[int, AppealType]:
+    """Every appeal type by id, in the admin's order. Names stay per language (`AppealType.name`)."""
+    types = cache.get(TYPES_KEY)
+    if types is None:
+        types = {t.pk: t for t in AppealType.objects.all()}
+        cache.set(TYPES_KEY, types, TIMEOUT)
+    return types
+
+
+def agents_cached() -> list[Agent]:
+    """The active agents, supervisors and superusers, by username: the console's assignee lists."""
+    found = cache.get(AGENTS_KEY)
+    if found is None:
+        found = [Agent(pk, username) for pk, username in agents_queryset().values_list("pk", "username")]
+        cache.set(AGENTS_KEY, found, TIMEOUT)
+    return found
+
+
+def _forget(key: str):
+    def forget(**_kwargs) -> None:
+        cache.delete(key)
+        transaction.on_commit(lambda: cache.delete(key))
+
+    return forget
+
+
+_forget_types, _forget_agents = _forget(TYPES_KEY), _forget(AGENTS_KEY)
+
+
+def _forget_agents_unless_login(update_fields=None, **kwargs) -> None:
+    # Signing in saves last_login only: nothing the lists show.
+    if update_fields is None or set(update_fields) - {"last_login"}:
+        _forget_agents(**kwargs)
+
+
+def connect_signals() -> None:
+    user = get_user_model()
+    for model, forget in ((AppealType, _forget_types), (user, _forget_agents_unless_login), (Group, _forget_agents)):
+        post_save.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-save")
+        post_delete.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-delete")
+    m2m_changed.connect(_forget_agents, sender=user.groups.through, dispatch_uid="reference-user-groups")
