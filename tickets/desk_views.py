@@ -12,7 +12,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -25,7 +27,7 @@ from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, Queue
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .models import Appeal, AppealState, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
-from .presentation import sla_badge_html, staff_state_choices, staff_state_label
+from .presentation import sla_badges, staff_state_choices, staff_state_label
 from .reference import agents_cached, appeal_types_cached
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
@@ -97,40 +99,44 @@ def queue(request):
 @dataclass(frozen=True)
 class QueueRow:
     reference: str
-    url: str
-    type_name: str
-    risk: str
-    risk_label: str
-    state: str
-    state_label: str
-    assignee: str
-    sla: str
-    created: str
-    cooling_off: bool
-    answered: bool
+    html: str
 
 
 def _queue_rows(appeals, types, agent_names: dict[str, str]) -> list[QueueRow]:
-    """The page's rows as plain strings: labels are translated once per request, not once per row."""
-    now = timezone.now()
+    """The page's rows, each built as one piece of HTML: a row renders up to 200 times a page, and
+    the template engine spent more time on them (about 15 variables each) than the database did.
+    Labels are translated once per request, not once per row."""
+    sla_badge, zone = sla_badges(timezone.now()), timezone.get_current_timezone()
     # An appeal may still be assigned to someone who is no longer an agent: one query for those.
     others = {a.assignee_id for a in appeals if a.assignee_id and str(a.assignee_id) not in agent_names}
     if others:
         agent_names = {**agent_names, **{str(pk): name for pk, name in get_user_model().objects.filter(
             pk__in=others).values_list("pk", "username")}}
-    states, risks = dict(staff_state_choices()), {v: str(label) for v, label in Risk.choices}
-    names = {pk: t.name for pk, t in types.items()}
-    prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
-    return [
-        QueueRow(
-            reference=a.reference, url=f"{prefix}{a.reference}/", type_name=names[a.appeal_type_id],
-            risk=a.appeal_type.risk, risk_label=risks[a.appeal_type.risk], state=a.state, state_label=states[a.state],
-            assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "", sla=sla_badge_html(a, now),
-            created=f"{localtime(a.created_at):%m-%d %H:%M}", cooling_off=bool(a.cooling_off_of_id),
-            answered=a.answered_at is not None,
+    states = {value: escape(label) for value, label in staff_state_choices()}
+    risks = {value: f' <span class="badge text-bg-light border">{escape(label)}</span>' for value, label in Risk.choices}
+    risks[Risk.LOW] = ""
+    names = {pk: escape(t.name) for pk, t in types.items()}
+    select = escape(_("Select"))
+    cooling = f' <span class="badge text-bg-warning">{escape(_("cooling-off"))}</span>'
+    escalated = f' <span class="badge text-bg-danger">{escape(_("escalated"))}</span>'
+    answered = f' <span class="badge text-bg-info" data-answered>{escape(_("appellant answered"))}</span>'
+    prefix = escape(reverse("desk:appeal", args=["REF"]).removesuffix("REF/"))
+    rows = []
+    for a in appeals:
+        ref = escape(a.reference)
+        assignee = escape(agent_names[str(a.assignee_id)]) if a.assignee_id else "—"
+        html = (
+            f'<tr data-appeal="{ref}"><td><input class="form-check-input" type="checkbox" name="references"'
+            f' value="{ref}" aria-label="{select} {ref}"></td>'
+            f'<td><a class="font-monospace" href="{prefix}{ref}/">{ref}</a>'
+            f'{cooling if a.cooling_off_of_id else ""}{escalated if a.state == AppealState.ESCALATED else ""}'
+            f'{answered if a.answered_at is not None else ""}</td>'
+            f'<td>{names[a.appeal_type_id]}{risks[a.appeal_type.risk]}</td><td>{states[a.state]}</td>'
+            f'<td>{assignee}</td><td>{sla_badge(a)}</td>'
+            f'<td class="small text-secondary">{a.created_at.astimezone(zone):%m-%d %H:%M}</td></tr>'
         )
-        for a in appeals
-    ]
+        rows.append(QueueRow(reference=a.reference, html=mark_safe(html)))  # noqa: S308 - every value escaped
+    return rows
 
 
 @agent_required
