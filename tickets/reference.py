@@ -13,10 +13,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .desk_forms import agents_queryset
 from .models import AppealType
+from .roles import AGENTS, SUPERVISORS
 
 TYPES_KEY = "desk:appeal-types:1"
 AGENTS_KEY = "desk:agents:1"
@@ -31,6 +32,15 @@ class Agent:
 
     def get_username(self) -> str:
         return self.username
+
+
+def agents_queryset():
+    """Who the console lists as agents: active members of either group, and superusers."""
+    return (
+        get_user_model().objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[AGENTS, SUPERVISORS]) | Q(is_superuser=True))
+        .distinct().order_by("username")
+    )
 
 
 def appeal_types_cached() -> dict[int, AppealType]:

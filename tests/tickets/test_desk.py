@@ -399,3 +399,23 @@ def test_cached_types_and_agents_follow_the_admins_changes(agent_client, appeal_
     newcomer.is_active = False
     newcomer.save()
     assert "newcomer" not in agent_client.get(reverse("desk:queue")).content.decode()
+
+
+def test_queue_filters_by_type_assignee_and_risk_without_queries_of_their_own(agent_client, agent, appeal_types):
+    low = next(t for t in appeal_types.values() if t.risk == "low")
+    high = next(t for t in appeal_types.values() if t.risk == "high")
+    mine = AppealFactory(appeal_type=high, state="in_review", assignee=agent)
+    other = AppealFactory(appeal_type=low)
+
+    def refs(**params):
+        response = agent_client.get(reverse("desk:queue"), {"queue": "open", **params})
+        return {a.reference for a in response.context["page"].rows}
+
+    assert refs(appeal_type=low.pk) == {other.reference}
+    assert refs(assignee=agent.pk) == {mine.reference}
+    assert refs(risk="high") == {mine.reference}
+    assert refs(risk="low", appeal_type=high.pk) == set()
+    assert refs(appeal_type="999999") == {mine.reference, other.reference}  # not a type: no filter
+    with CaptureQueriesContext(connection) as queries:
+        agent_client.get(reverse("desk:queue"), {"queue": "open", "appeal_type": high.pk, "assignee": agent.pk, "risk": "high"})
+    assert len(queries) <= 4  # session, user, the user's groups, the page
