@@ -9,9 +9,11 @@ dropped at once (this process and anyone reading after sees fresh data) and agai
 
 from dataclasses import dataclass
 
+from asgiref.local import Local
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -43,26 +45,47 @@ def agents_queryset():
     )
 
 
+# Within one request the view, the filter form and the selector all ask: Redis is read once per
+# request and key (a memo that lives from request_started to request_finished, in this thread only).
+_request = Local()
+
+
+def _start_request(**_kwargs) -> None:
+    _request.memo = {}
+
+
+def _end_request(**_kwargs) -> None:
+    _request.memo = None
+
+
+def _cached(key: str, load):
+    memo = getattr(_request, "memo", None)
+    if memo is not None and key in memo:
+        return memo[key]
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, TIMEOUT)
+    if memo is not None:
+        memo[key] = value
+    return value
+
+
 def appeal_types_cached() -> dict[int, AppealType]:
     """Every appeal type by id, in the admin's order. Names stay per language (`AppealType.name`)."""
-    types = cache.get(TYPES_KEY)
-    if types is None:
-        types = {t.pk: t for t in AppealType.objects.all()}
-        cache.set(TYPES_KEY, types, TIMEOUT)
-    return types
+    return _cached(TYPES_KEY, lambda: {t.pk: t for t in AppealType.objects.all()})
 
 
 def agents_cached() -> list[Agent]:
     """The active agents, supervisors and superusers, by username: the console's assignee lists."""
-    found = cache.get(AGENTS_KEY)
-    if found is None:
-        found = [Agent(pk, username) for pk, username in agents_queryset().values_list("pk", "username")]
-        cache.set(AGENTS_KEY, found, TIMEOUT)
-    return found
+    return _cached(AGENTS_KEY, lambda: [Agent(pk, name) for pk, name in agents_queryset().values_list("pk", "username")])
 
 
 def _forget(key: str):
     def forget(**_kwargs) -> None:
+        memo = getattr(_request, "memo", None)
+        if memo:
+            memo.pop(key, None)
         cache.delete(key)
         transaction.on_commit(lambda: cache.delete(key))
 
@@ -84,3 +107,5 @@ def connect_signals() -> None:
         post_save.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-save")
         post_delete.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-delete")
     m2m_changed.connect(_forget_agents, sender=user.groups.through, dispatch_uid="reference-user-groups")
+    request_started.connect(_start_request, dispatch_uid="reference-request-started")
+    request_finished.connect(_end_request, dispatch_uid="reference-request-finished")
