@@ -27,7 +27,7 @@ from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, Queue
 from .fraud import fraud_signals
 from .metrics import csv_safe, metrics_compute, metrics_csv_rows
 from .models import Appeal, AppealState, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
-from .presentation import sla_badges, staff_state_choices, staff_state_label
+from .presentation import options_html, sla_badges, staff_state_choices, staff_state_label
 from .reference import agents_cached, appeal_types_cached
 from .roles import is_agent, is_supervisor
 from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
@@ -75,20 +75,23 @@ def queue(request):
     params.pop("after", None)
     agents = [(str(a.pk), a.username) for a in agents_cached()]
     types = appeal_types_cached()
+    states = staff_state_choices()
+    choices = {
+        "appeal_type": [(str(pk), t.name) for pk, t in types.items()],
+        "state": states,
+        "assignee": agents,
+        "risk": [(str(v), str(label)) for v, label in Risk.choices],
+    }
     context = {
         "queues": queues_for(request.user),
         "current": QUEUES[code],
         "filters": filters,
-        # The selects are rendered from these lists (one query each), not by form widgets per option.
-        "choices": {
-            "appeal_type": [(str(pk), t.name) for pk, t in types.items()],
-            "state": staff_state_choices(),
-            "assignee": agents,
-            "risk": [(str(v), str(label)) for v, label in Risk.choices],
-        },
-        "agents": agents,
+        # The selects' options, built in Python from these lists (cached, or constant), not by
+        # form widgets or template loops per option.
+        "options": {name: options_html(pairs, filters.data.get(name)) for name, pairs in choices.items()},
+        "agent_options": options_html(agents),
         "page": page,
-        "rows": _queue_rows(page.rows, types, dict(agents)),
+        "rows": _queue_rows(page.rows, types, dict(agents), dict(states)),
         "params": params.urlencode(),
         "is_supervisor": is_supervisor(request.user),
         "now": timezone.now(),
@@ -102,7 +105,7 @@ class QueueRow:
     html: str
 
 
-def _queue_rows(appeals, types, agent_names: dict[str, str]) -> list[QueueRow]:
+def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[str, str]) -> list[QueueRow]:
     """The page's rows, each built as one piece of HTML: a row renders up to 200 times a page, and
     the template engine spent more time on them (about 15 variables each) than the database did.
     Labels are translated once per request, not once per row."""
@@ -112,7 +115,7 @@ def _queue_rows(appeals, types, agent_names: dict[str, str]) -> list[QueueRow]:
     if others:
         agent_names = {**agent_names, **{str(pk): name for pk, name in get_user_model().objects.filter(
             pk__in=others).values_list("pk", "username")}}
-    states = {value: escape(label) for value, label in staff_state_choices()}
+    states = {value: escape(label) for value, label in state_labels.items()}
     risks = {value: f' <span class="badge text-bg-light border">{escape(label)}</span>' for value, label in Risk.choices}
     risks[Risk.LOW] = ""
     names = {pk: escape(t.name) for pk, t in types.items()}

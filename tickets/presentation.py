@@ -28,6 +28,15 @@ def staff_state_choices() -> list[tuple[str, str]]:
     return [(str(value), staff_state_label(value)) for value in AppealState.values]
 
 
+def options_html(options, selected=None) -> str:
+    """`<option>` elements for (value, label) pairs, the `selected` value marked: the console's
+    selects list every type and agent, which the template engine renders ten times slower."""
+    return mark_safe("".join(  # noqa: S308 - every value escaped
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in options
+    ))
+
+
 def sla_badges(now=None):
     """A function that builds the SLA column's badge for an appeal: a coloured badge with time left or
     overdue. A queue page builds up to 200 of them, so the words are translated and the time zone
