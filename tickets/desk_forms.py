@@ -28,8 +28,9 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["appeal_type"].choices = [("", "---------"), *((t.pk, t.name) for t in appeal_types_cached().values())]
-        self.fields["assignee"].choices = [("", "---------"), *((a.pk, a.username) for a in agents_cached())]
+        if self.is_bound:  # only validation reads the choices (the page builds its selects itself)
+            self.fields["appeal_type"].choices = [("", "---------"), *((t.pk, t.name) for t in appeal_types_cached().values())]
+            self.fields["assignee"].choices = [("", "---------"), *((a.pk, a.username) for a in agents_cached())]
 
 
 class ActionForm(forms.Form):
