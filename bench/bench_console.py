@@ -123,9 +123,15 @@ def test_console_at_scale(record, client):
         first = measure(client, queue, rows=50)
         report(record, "/desk/ default queue", size, first, p95_target=25, queries_target=10, ratio_target=3)
         if cursor := deep_cursor(DEEP_PAGE):
+            # Page 1 and page 1,001 of the same queue, asked for the same way (`?queue=open`, so both
+            # validate the same filter form): only the cursor differs.
+            first_open = measure(client, f"{queue}?queue=open", rows=50)
             deep = measure(client, f"{queue}?{urlencode({'queue': 'open', 'after': cursor})}", rows=50)
             report(record, f"/desk/ page {DEEP_PAGE:,}", size, deep, queries_target=10)
-            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: p50 ÷ page 1 p50", deep["p50"] / first["p50"], "x", target=1.5)
+            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: p50 ÷ page 1 p50", deep["p50"] / first_open["p50"], "x",
+                   target=1.5)
+            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: raw SQL ÷ page 1 raw SQL", deep["raw_p50"] / first_open["raw_p50"],
+                   "x", target=1.5)
         filtered = f"{queue}?{urlencode(filter_with_a_full_page())}"
         report(record, "/desk/ filtered by type + state (50 rows)", size, measure(client, filtered, rows=50),
                p95_target=25, queries_target=10, ratio_target=3)
