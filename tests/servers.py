@@ -11,9 +11,11 @@ from tests.faults import ROOT, subprocess_database_url, wait_until
 
 
 class Gunicorn:
-    """gunicorn started as production starts it (supportdesk/gunicorn_conf.py), on 127.0.0.1."""
+    """gunicorn started as production starts it (supportdesk/gunicorn_conf.py), on 127.0.0.1; from this
+    checkout, or from `root` (another version of the code, e.g. a benchmark's baseline)."""
 
-    def __init__(self, tmp_path, **env):
+    def __init__(self, tmp_path, root=ROOT, **env):
+        self.root = root
         self.port = free_port()
         self.access_log = tmp_path / "access.log"
         self.error_log = tmp_path / "error.log"
@@ -32,7 +34,7 @@ class Gunicorn:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--config", "supportdesk/gunicorn_conf.py",
                  "--bind", f"127.0.0.1:{self.port}", "supportdesk.wsgi:application"],
-                cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=self.root, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )
         wait_until(self._answers, 60, "gunicorn to answer")
         return self

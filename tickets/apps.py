@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Appeals")
+
+    def ready(self):
+        from .reference import connect_signals
+
+        connect_signals()

@@ -1,24 +1,14 @@
 """Forms of the agent console."""
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import AppealState, AppealType, Risk
-from .roles import AGENTS, SUPERVISORS
+from .models import AppealState, Risk
+from .reference import agents_cached, agents_queryset, appeal_types_cached
 
 # The longest note, reply or action comment (a decision reason, a request for information) an agent
 # can write; the console's text boxes carry it as `maxlength`.
 TEXT_MAX_CHARS = 5000
-
-
-def agents_queryset():
-    return (
-        get_user_model().objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[AGENTS, SUPERVISORS]) | Q(is_superuser=True))
-        .distinct().order_by("username")
-    )
 
 
 class AgentChoiceField(forms.ModelChoiceField):
@@ -27,15 +17,20 @@ class AgentChoiceField(forms.ModelChoiceField):
 
 
 class QueueFilterForm(forms.Form):
+    """The queue's filters. Types and agents are checked against the cached lists the page's selects
+    show (tickets.reference), so filtering costs no query of its own; both clean to ids."""
+
     q = forms.CharField(label=_("Search"), required=False)
-    appeal_type = forms.ModelChoiceField(label=_("Type"), queryset=AppealType.objects.all(), required=False)
+    appeal_type = forms.TypedChoiceField(label=_("Type"), coerce=int, empty_value=None, required=False)
     state = forms.ChoiceField(label=_("State"), choices=[("", "---------"), *AppealState.choices], required=False)
-    assignee = AgentChoiceField(label=_("Assignee"), queryset=agents_queryset(), required=False)
+    assignee = forms.TypedChoiceField(label=_("Assignee"), coerce=int, empty_value=None, required=False)
     risk = forms.ChoiceField(label=_("Risk"), choices=[("", "---------"), *Risk.choices], required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agents_queryset()
+        if self.is_bound:  # only validation reads the choices (the page builds its selects itself)
+            self.fields["appeal_type"].choices = [("", "---------"), *((t.pk, t.name) for t in appeal_types_cached().values())]
+            self.fields["assignee"].choices = [("", "---------"), *((a.pk, a.username) for a in agents_cached())]
 
 
 class ActionForm(forms.Form):

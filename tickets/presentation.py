@@ -2,7 +2,7 @@
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.timezone import localtime
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,28 +28,47 @@ def staff_state_choices() -> list[tuple[str, str]]:
     return [(str(value), staff_state_label(value)) for value in AppealState.values]
 
 
-def _duration(seconds: int) -> str:
-    seconds = abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    if hours >= 48:
-        return _("%(days)d d %(hours)d h") % {"days": hours // 24, "hours": hours % 24}
-    return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest // 60}
+def options_html(options, selected=None) -> str:
+    """`<option>` elements for (value, label) pairs, the `selected` value marked: the console's
+    selects list every type and agent, which the template engine renders ten times slower."""
+    return mark_safe("".join(  # noqa: S308 - every value escaped
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in options
+    ))
+
+
+def sla_badges(now=None):
+    """A function that builds the SLA column's badge for an appeal: a coloured badge with time left or
+    overdue. A queue page builds up to 200 of them, so the words are translated and the time zone
+    looked up once, here, and each badge is one f-string instead of a sub-template."""
+    now = now or timezone.now()
+    zone = timezone.get_current_timezone()
+    days_hours, hours_minutes = _("%(days)d d %(hours)d h"), _("%(hours)d h %(minutes)02d min")
+    paused, overdue_by, time_left = escape(_("paused")), _("overdue by %(time)s"), _("%(time)s left")
+
+    def duration(seconds: int) -> str:
+        hours, rest = divmod(abs(seconds), 3600)
+        if hours >= 48:
+            return days_hours % {"days": hours // 24, "hours": hours % 24}
+        return hours_minutes % {"hours": hours, "minutes": rest // 60}
+
+    def badge(appeal):
+        kind, css, left = sla_status(appeal, now)
+        if kind == "stopped":
+            text = "—"
+        elif kind == "paused":
+            text = paused
+        else:
+            text = escape((overdue_by if kind == "overdue" else time_left) % {"time": duration(left)})
+        title = f' title="{appeal.sla_due_at.astimezone(zone):%Y-%m-%d %H:%M}"' if appeal.sla_due_at else ""
+        return mark_safe(f'<span class="badge text-bg-{css}"{title}>{text}</span>')  # noqa: S308 - escaped
+
+    return badge
 
 
 def sla_badge_html(appeal, now=None):
-    """The SLA column: a coloured badge with time left or overdue. It runs once per queue row, so
-    it builds its HTML directly instead of rendering a sub-template."""
-    kind, css, left = sla_status(appeal, now)
-    if kind == "stopped":
-        text = "—"
-    elif kind == "paused":
-        text = _("paused")
-    elif kind == "overdue":
-        text = _("overdue by %(time)s") % {"time": _duration(left)}
-    else:
-        text = _("%(time)s left") % {"time": _duration(left)}
-    title = f' title="{localtime(appeal.sla_due_at):%Y-%m-%d %H:%M}"' if appeal.sla_due_at else ""
-    return mark_safe(f'<span class="badge text-bg-{css}"{title}>{escape(text)}</span>')  # noqa: S308 - escaped
+    """The SLA badge of one appeal (the appeal page's header)."""
+    return sla_badges(now)(appeal)
 
 
 def state_label(code: str) -> str:

@@ -5,7 +5,8 @@ from datetime import timedelta
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -21,6 +22,7 @@ from .models import (
     LoginDeviceRecord,
     RechargeRecord,
 )
+from .reference import appeal_types_cached
 from .roles import is_agent, is_supervisor
 
 DUE_SOON = timedelta(hours=12)
@@ -102,62 +104,101 @@ def _cursor_decode(cursor: str):
         return None
 
 
-def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None, size: int) -> Page:
-    """One page ordered by (field, pk): no OFFSET and no COUNT, so the thousandth page costs the same as the first."""
+def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None, size: int, row=None) -> Page:
+    """One page ordered by (field, pk): no OFFSET and no COUNT. The cursor is a row comparison,
+    `(field, id) > (v, p)` (`<` descending), in the column order of the queues' partial indexes, so
+    PostgreSQL starts the index scan at the cursor (an Index Cond) and reads one page of rows, however
+    deep the page. The equivalent `field > v OR (field = v AND id > p)` cannot bound an index scan:
+    it reads, and filters out, every row of the earlier pages. `row` builds each row from a
+    values_list queryset's tuples (it needs attributes `pk` and `field`)."""
     qs = qs.filter(**{f"{field}__isnull": False})
     order = "-" if descending else ""
     qs = qs.order_by(f"{order}{field}", f"{order}pk")
     position = _cursor_decode(after) if after else None
     if position:
-        value, pk = position
-        op = "lt" if descending else "gt"
-        qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
-    rows = list(qs[: size + 1])
+        after_row = TupleLessThan if descending else TupleGreaterThan
+        qs = qs.filter(after_row(Tuple(F(field), F("pk")), position))
+    rows = list(qs[: size + 1]) if row is None else [row(*values) for values in qs[: size + 1]]
     has_next = len(rows) > size
     rows = rows[:size]
     next_cursor = _cursor_encode(getattr(rows[-1], field), rows[-1].pk) if has_next else None
     return Page(rows=rows, next_cursor=next_cursor, is_first=position is None)
 
 
+@dataclass(slots=True)
+class QueueAppeal:
+    """What a queue row shows of an appeal, read as plain values: a page builds up to 201 of these,
+    and full model instances cost more to build than the query did to run."""
+
+    pk: int
+    reference: str
+    appeal_type_id: int
+    state: str
+    assignee_id: int | None
+    sla_due_at: object
+    created_at: object
+    closed_at: object
+    cooling_off_of_id: int | None
+    answered_at: object
+    appeal_type: object = None  # the cached AppealType, set by appeal_list_for_agent
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+QUEUE_ROW_COLUMNS = ("pk", "reference", "appeal_type_id", "state", "assignee_id", "sla_due_at", "created_at", "closed_at",
+                     "cooling_off_of_id", "answered_at")
+
+
 def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None = None, size: int = 50) -> Page:
     spec = QUEUES.get(queue) or QUEUES["open"]
     if spec.supervisors_only and not is_supervisor(user):
         spec = QUEUES["open"]
-    qs = Appeal.objects.filter(_queue_filter(spec.code, user)).select_related("appeal_type", "assignee")
+    # Only what a queue row shows (and the cursor's columns), as values; the type comes from the
+    # cache, the assignee's name from the cached agent list (desk_views), not from joins.
+    qs = Appeal.objects.filter(_queue_filter(spec.code, user))
     if filters.get("appeal_type"):
         qs = qs.filter(appeal_type=filters["appeal_type"])
     if filters.get("state"):
         qs = qs.filter(state=filters["state"])
     if filters.get("assignee"):
         qs = qs.filter(assignee=filters["assignee"])
-    if filters.get("risk"):
-        qs = qs.filter(appeal_type__risk=filters["risk"])
+    if filters.get("risk"):  # the types of that risk, from the cache: no join
+        qs = qs.filter(appeal_type_id__in=[pk for pk, t in appeal_types_cached().items() if t.risk == filters["risk"]])
     if filters.get("q"):
         qs = qs.filter(_search(filters["q"]))
+    qs = qs.values_list(*QUEUE_ROW_COLUMNS)
     if spec.code == "mine":
-        return answered_first_page(qs, after=after, size=size)
-    field = "closed_at" if spec.decided else "sla_due_at"
-    return keyset_page(qs, field=field, descending=spec.decided, after=after, size=size)
+        page = answered_first_page(qs, after=after, size=size, row=QueueAppeal)
+    else:
+        field = "closed_at" if spec.decided else "sla_due_at"
+        page = keyset_page(qs, field=field, descending=spec.decided, after=after, size=size, row=QueueAppeal)
+    types = appeal_types_cached()
+    for appeal in page.rows:
+        appeal.appeal_type = types[appeal.appeal_type_id]
+    return page
 
 
 ANSWERED, REST = "answered.", "rest."
 
 
-def answered_first_page(qs: QuerySet, *, after: str | None, size: int) -> Page:
+def answered_first_page(qs: QuerySet, *, after: str | None, size: int, row=None) -> Page:
     """The appeals the appellant answered (not yet seen by the assignee) first, then the others, each
     part in SLA order. Two keyset walks, one after the other: the cursor says which part it is in
     (`answered.<cursor>` or `rest.<cursor>`), so every page stays a bounded, indexed read."""
     answered, rest = qs.filter(answered_at__isnull=False), qs.filter(answered_at__isnull=True)
+    rows = {"row": row}
     if after and after.startswith(REST):
-        page = keyset_page(rest, field="sla_due_at", descending=False, after=after.removeprefix(REST), size=size)
+        page = keyset_page(rest, field="sla_due_at", descending=False, after=after.removeprefix(REST), size=size, **rows)
         return Page(rows=page.rows, next_cursor=f"{REST}{page.next_cursor}" if page.next_cursor else None, is_first=False)
     cursor = after.removeprefix(ANSWERED) if after and after.startswith(ANSWERED) else None
-    page = keyset_page(answered, field="sla_due_at", descending=False, after=cursor, size=size)
+    page = keyset_page(answered, field="sla_due_at", descending=False, after=cursor, size=size, **rows)
     if page.next_cursor:
         return Page(rows=page.rows, next_cursor=f"{ANSWERED}{page.next_cursor}", is_first=page.is_first)
     # The answered part ends on this page: fill it up from the start of the others.
     room = size - len(page.rows)
-    more = keyset_page(rest, field="sla_due_at", descending=False, after=None, size=room) if room else None
+    more = keyset_page(rest, field="sla_due_at", descending=False, after=None, size=room, **rows) if room else None
     if more is None:
         has_more = rest.filter(sla_due_at__isnull=False).exists()
         return Page(rows=page.rows, next_cursor=REST if has_more else None, is_first=page.is_first)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -41,6 +42,7 @@ def test_console_needs_a_signed_in_agent(client, appeal_types):
 
 def queries_for_queue(client, count: int) -> int:
     AppealFactory.create_batch(count, assignee=AgentFactory())
+    client.get(reverse("desk:queue"))  # the appeal types and agents are cached, as on a working console
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("desk:queue"), {"queue": "open", "size": "200"})
     assert response.status_code == 200
@@ -370,3 +372,50 @@ def test_console_links_a_refused_file_to_its_replacement(agent_client, agent, ap
     assert html.count("Mark verified") == 1
     assert reverse("desk:verify", args=[appeal.reference, replacement.pk]) in html
     assert reverse("desk:verify", args=[appeal.reference, refused.pk]) not in html
+
+
+def test_queue_reads_the_appeal_types_and_agents_from_the_cache(agent_client, appeal_types):
+    AppealFactory.create_batch(3)
+    agent_client.get(reverse("desk:queue"))
+    with CaptureQueriesContext(connection) as queries:
+        assert agent_client.get(reverse("desk:queue")).status_code == 200
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "tickets_appealtype" not in sql and '"auth_group"."name" IN' not in sql  # the types, the agent list
+    assert len(queries) <= 4  # session, user, the user's groups, the page
+
+
+def test_cached_types_and_agents_follow_the_admins_changes(agent_client, appeal_types):
+    appeal = AppealFactory()
+    first = agent_client.get(reverse("desk:queue")).content.decode()
+    newcomer = UserFactory(username="newcomer")
+    assert "newcomer" not in first
+    newcomer.groups.add(Group.objects.get(name="agents"))  # as the admin's user form does
+    kind = appeal.appeal_type
+    kind.name_zh_hans = kind.name_en = "Renamed type"
+    kind.save()
+    page = agent_client.get(reverse("desk:queue")).content.decode()
+    assert '<option value="%d">newcomer</option>' % newcomer.pk in page
+    assert "Renamed type" in page
+    newcomer.is_active = False
+    newcomer.save()
+    assert "newcomer" not in agent_client.get(reverse("desk:queue")).content.decode()
+
+
+def test_queue_filters_by_type_assignee_and_risk_without_queries_of_their_own(agent_client, agent, appeal_types):
+    low = next(t for t in appeal_types.values() if t.risk == "low")
+    high = next(t for t in appeal_types.values() if t.risk == "high")
+    mine = AppealFactory(appeal_type=high, state="in_review", assignee=agent)
+    other = AppealFactory(appeal_type=low)
+
+    def refs(**params):
+        response = agent_client.get(reverse("desk:queue"), {"queue": "open", **params})
+        return {a.reference for a in response.context["page"].rows}
+
+    assert refs(appeal_type=low.pk) == {other.reference}
+    assert refs(assignee=agent.pk) == {mine.reference}
+    assert refs(risk="high") == {mine.reference}
+    assert refs(risk="low", appeal_type=high.pk) == set()
+    assert refs(appeal_type="999999") == {mine.reference, other.reference}  # not a type: no filter
+    with CaptureQueriesContext(connection) as queries:
+        agent_client.get(reverse("desk:queue"), {"queue": "open", "appeal_type": high.pk, "assignee": agent.pk, "risk": "high"})
+    assert len(queries) <= 4  # session, user, the user's groups, the page
