@@ -12,9 +12,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -105,9 +104,19 @@ class QueueRow:
     html: str
 
 
+QUEUE_ROW_HTML = (
+    '<tr data-appeal="{ref}"><td><input class="form-check-input" type="checkbox" name="references"'
+    ' value="{ref}" aria-label="{select} {ref}"></td>'
+    '<td><a class="font-monospace" href="{prefix}{ref}/">{ref}</a>{badges}</td>'
+    '<td>{type_name}{risk}</td><td>{state}</td><td>{assignee}</td><td>{sla}</td>'
+    '<td class="small text-secondary">{created}</td></tr>'
+)
+
+
 def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[str, str]) -> list[QueueRow]:
-    """The page's rows, each built as one piece of HTML: a row renders up to 200 times a page, and
-    the template engine spent more time on them (about 15 variables each) than the database did.
+    """The page's rows, each built as one piece of HTML by `format_html` (which escapes every value):
+    a row renders up to 200 times a page, and the template engine spent more time on them (about 15
+    variables each) than the database did.
     Labels are translated once per request, not once per row."""
     sla_badge, zone = sla_badges(timezone.now()), timezone.get_current_timezone()
     # An appeal may still be assigned to someone who is no longer an agent: one query for those.
@@ -115,30 +124,25 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     if others:
         agent_names = {**agent_names, **{str(pk): name for pk, name in get_user_model().objects.filter(
             pk__in=others).values_list("pk", "username")}}
-    states = {value: escape(label) for value, label in state_labels.items()}
-    risks = {value: f' <span class="badge text-bg-light border">{escape(label)}</span>' for value, label in Risk.choices}
+    risks = {value: format_html(' <span class="badge text-bg-light border">{}</span>', label) for value, label in Risk.choices}
     risks[Risk.LOW] = ""
-    names = {pk: escape(t.name) for pk, t in types.items()}
-    select = escape(_("Select"))
-    cooling = f' <span class="badge text-bg-warning">{escape(_("cooling-off"))}</span>'
-    escalated = f' <span class="badge text-bg-danger">{escape(_("escalated"))}</span>'
-    answered = f' <span class="badge text-bg-info" data-answered>{escape(_("appellant answered"))}</span>'
-    prefix = escape(reverse("desk:appeal", args=["REF"]).removesuffix("REF/"))
+    select = _("Select")
+    cooling = format_html(' <span class="badge text-bg-warning">{}</span>', _("cooling-off"))
+    escalated = format_html(' <span class="badge text-bg-danger">{}</span>', _("escalated"))
+    answered = format_html(' <span class="badge text-bg-info" data-answered>{}</span>', _("appellant answered"))
+    prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
     rows = []
     for a in appeals:
-        ref = escape(a.reference)
-        assignee = escape(agent_names[str(a.assignee_id)]) if a.assignee_id else "—"
-        html = (
-            f'<tr data-appeal="{ref}"><td><input class="form-check-input" type="checkbox" name="references"'
-            f' value="{ref}" aria-label="{select} {ref}"></td>'
-            f'<td><a class="font-monospace" href="{prefix}{ref}/">{ref}</a>'
-            f'{cooling if a.cooling_off_of_id else ""}{escalated if a.state == AppealState.ESCALATED else ""}'
-            f'{answered if a.answered_at is not None else ""}</td>'
-            f'<td>{names[a.appeal_type_id]}{risks[a.appeal_type.risk]}</td><td>{states[a.state]}</td>'
-            f'<td>{assignee}</td><td>{sla_badge(a)}</td>'
-            f'<td class="small text-secondary">{a.created_at.astimezone(zone):%m-%d %H:%M}</td></tr>'
+        html = format_html(  # every value escaped here, the badges built safe above
+            QUEUE_ROW_HTML, ref=a.reference, select=select, prefix=prefix,
+            badges=format_html("{}{}{}", cooling if a.cooling_off_of_id else "",
+                               escalated if a.state == AppealState.ESCALATED else "",
+                               answered if a.answered_at is not None else ""),
+            type_name=types[a.appeal_type_id].name, risk=risks[a.appeal_type.risk], state=state_labels[a.state],
+            assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "—", sla=sla_badge(a),
+            created=f"{a.created_at.astimezone(zone):%m-%d %H:%M}",
         )
-        rows.append(QueueRow(reference=a.reference, html=mark_safe(html)))  # noqa: S308 - every value escaped
+        rows.append(QueueRow(reference=a.reference, html=html))
     return rows
 
 

@@ -419,3 +419,21 @@ def test_queue_filters_by_type_assignee_and_risk_without_queries_of_their_own(ag
     with CaptureQueriesContext(connection) as queries:
         agent_client.get(reverse("desk:queue"), {"queue": "open", "appeal_type": high.pk, "assignee": agent.pk, "risk": "high"})
     assert len(queries) <= 4  # session, user, the user's groups, the page
+
+
+def test_queue_rows_and_filters_escape_what_an_admin_typed(client, appeal_types):
+    """Rows and select options are built in Python: a type's name with markup shows as text."""
+    from tickets.models import AppealType
+
+    kind = AppealType.objects.get(code="realname_unbind")
+    kind.name_zh_hans = kind.name_en = '<img src=x onerror="alert(1)">&"Unbind"'
+    kind.save()
+    appeal = AppealFactory(appeal_type=kind, assignee=AgentFactory(username="agent.o'neil"))
+    client.force_login(SupervisorFactory())
+    page = client.get(reverse("desk:queue"), {"queue": "open"}).content.decode()
+    assert "<img src=x" not in page
+    row = page[page.index(f'<tr data-appeal="{appeal.reference}">'):]
+    row = row[:row.index("</tr>")]
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;" in row
+    assert "agent.o&#x27;neil" in row
+    assert '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;</option>' in page
