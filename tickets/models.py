@@ -294,6 +294,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_due", condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["state", "sla_due_at", "id"], name="appeal_state_due", condition=models.Q(state__in=OPEN_STATES)),
+            # A queue filtered by type: types have different SLAs, so walking every open appeal in due
+            # order to find one type's would read past the others'.
+            models.Index(
+                fields=["appeal_type", "sla_due_at", "id"], name="appeal_type_due", condition=models.Q(state__in=OPEN_STATES),
+            ),
             # "Mine" lists the appeals the appellant answered first: this index walks just those.
             models.Index(
                 fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_answered_due",

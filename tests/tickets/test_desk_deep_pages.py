@@ -78,3 +78,24 @@ def test_page_1001_is_an_index_seek_like_page_1(client, mixed_appeals, queue, st
         assert scan["Actual Rows"] == SIZE + 1 and scan.get("Rows Removed by Filter", 0) == 0, scan
     # The cursor bounds the scan itself: a row comparison in the Index Cond, not a filter over rows read.
     assert f"ROW({field}, id) {'<' if descending else '>'} ROW(" in deep["Index Cond"], deep
+
+
+def busiest_type_and_state() -> dict:
+    from django.db.models import Count
+
+    best = (Appeal.objects.filter(state__in=OPEN_STATES).values("appeal_type_id", "state")
+            .annotate(n=Count("id")).order_by("-n").first())
+    return {"appeal_type": best["appeal_type_id"], "state": best["state"]}
+
+
+@pytest.mark.parametrize("filters", [["appeal_type"], ["appeal_type", "state"]])
+def test_a_queue_filtered_by_type_seeks_to_that_types_appeals(client, mixed_appeals, filters):
+    """Types have different SLAs: walking all open appeals in due order to find one type's read past
+    thousands of other types' rows."""
+    client.force_login(SupervisorFactory())
+    chosen = busiest_type_and_state()
+    sql, rows = the_page_query(client, {"queue": "open", "size": SIZE, **{k: chosen[k] for k in filters}})
+    assert len(rows) == SIZE
+    scan = appeal_scan(sql)
+    assert scan["Node Type"] == "Index Scan" and scan["Index Name"] == "appeal_type_due", scan
+    assert scan["Actual Rows"] == SIZE + 1 and scan.get("Rows Removed by Filter", 0) <= 10 * SIZE, scan
