@@ -7,6 +7,7 @@ service of ours in between, so model signals are the one place that sees every c
 dropped at once (this process and anyone reading after sees fresh data) and again after the commit
 (a request that re-cached the old rows while the change was uncommitted does not keep them)."""
 
+import logging
 from dataclasses import dataclass
 
 from asgiref.local import Local
@@ -17,9 +18,12 @@ from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from redis.exceptions import RedisError
 
 from .models import AppealType
 from .roles import AGENTS, SUPERVISORS
+
+logger = logging.getLogger(__name__)
 
 TYPES_KEY = "desk:appeal-types:1"
 AGENTS_KEY = "desk:agents:1"
@@ -62,10 +66,17 @@ def _cached(key: str, load):
     memo = getattr(_request, "memo", None)
     if memo is not None and key in memo:
         return memo[key]
-    value = cache.get(key)
+    try:
+        value = cache.get(key)
+    except RedisError:  # the console works without its cache
+        logger.warning("Reference data cache unavailable: %s read from the database", key)
+        value = load()
     if value is None:
         value = load()
-        cache.set(key, value, TIMEOUT)
+        try:
+            cache.set(key, value, TIMEOUT)
+        except RedisError:
+            logger.warning("Reference data cache unavailable: %s not stored", key)
     if memo is not None:
         memo[key] = value
     return value
@@ -81,13 +92,20 @@ def agents_cached() -> list[Agent]:
     return _cached(AGENTS_KEY, lambda: [Agent(pk, name) for pk, name in agents_queryset().values_list("pk", "username")])
 
 
+def _delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except RedisError:  # an admin's change must not fail on the cache; its timeout bounds staleness
+        logger.warning("Reference data cache unavailable: %s not dropped", key)
+
+
 def _forget(key: str):
     def forget(**_kwargs) -> None:
         memo = getattr(_request, "memo", None)
         if memo:
             memo.pop(key, None)
-        cache.delete(key)
-        transaction.on_commit(lambda: cache.delete(key))
+        _delete(key)
+        transaction.on_commit(lambda: _delete(key))
 
     return forget
 

@@ -437,3 +437,20 @@ def test_queue_rows_and_filters_escape_what_an_admin_typed(client, appeal_types)
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;" in row
     assert "agent.o&#x27;neil" in row
     assert '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;</option>' in page
+
+
+def test_the_queue_works_while_the_cache_is_down_and_an_admin_can_still_edit_a_type(
+        agent_client, agent, appeal_types, settings, caplog):
+    from tests.conftest import free_port
+    from tickets.models import AppealType
+
+    appeal = AppealFactory(assignee=agent)
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    response = agent_client.get(reverse("desk:queue"), {"queue": "open"})
+    assert response.status_code == 200
+    assert f'data-appeal="{appeal.reference}"' in response.content.decode()
+    kind = AppealType.objects.get(pk=appeal.appeal_type_id)
+    kind.name_en = kind.name_zh_hans = "Renamed while the cache is down"
+    kind.save()  # the signal cannot drop the key: the save still succeeds
+    assert "Renamed while the cache is down" in agent_client.get(reverse("desk:queue")).content.decode()
+    assert "Reference data cache unavailable" in caplog.text
