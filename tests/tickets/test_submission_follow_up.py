@@ -65,3 +65,49 @@ def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(appea
     # ... and the files it queued on the evidence queue were processed.
     celery_worker.finished.wait_for("evidence.tasks.evidence_process", count=3)
     assert set(Evidence.objects.values_list("status", flat=True)) == {"ready"}
+
+
+@pytest.mark.django_db
+def test_an_acknowledgement_whose_appeal_was_deleted_is_marked_failed_not_sent(appeal_types, smtp_server):
+    """Written unrendered in the request, rendered by the worker from its appeal: with the appeal gone
+    (deleted by an administrator before the worker ran) there is nothing to render, and nothing is sent."""
+    from tests.tickets.factories import AppealFactory
+    from tickets.notifications import outbox_deliver, outbox_enqueue_unrendered
+
+    appeal = AppealFactory()
+    email = outbox_enqueue_unrendered(template="acknowledgement", to="owner@example.com", language="en", appeal=appeal)
+    appeal.delete()
+
+    assert outbox_deliver(email_id=email.pk) is False
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.FAILED
+    assert email.last_error == "its appeal no longer exists"
+    assert email.subject == "" and smtp_server.messages == []
+
+
+@pytest.mark.django_db
+def test_the_follow_up_leaves_an_acknowledgement_waiting_for_its_backoff_to_the_sweep(appeal_types, smtp_server):
+    """A second run of the follow-up task (a redelivered message) must not resend an acknowledgement
+    whose last attempt failed before its backoff has passed: that is the outbox sweep's, later."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.tickets.factories import AppealFactory
+    from tickets.notifications import outbox_enqueue_unrendered
+    from tickets.services import appeal_submitted_follow_up
+
+    appeal = AppealFactory()
+    email = outbox_enqueue_unrendered(template="acknowledgement", to="owner@example.com", language="en", appeal=appeal)
+    OutboundEmail.objects.filter(pk=email.pk).update(attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=2))
+
+    appeal_submitted_follow_up(appeal_id=appeal.pk)
+    email.refresh_from_db()
+    assert (email.status, email.attempts, smtp_server.messages) == (OutboundEmail.Status.PENDING, 1, [])
+
+    OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now())
+    appeal_submitted_follow_up(appeal_id=appeal.pk)
+    (message,) = smtp_server.wait_for(1)
+    assert appeal.reference in message["Subject"]
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
