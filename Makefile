@@ -17,7 +17,8 @@ TEST_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=test-only-secret-key-0123456789abcd
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) REDIS_CACHE_URL=$(TEST_REDIS_CACHE_URL) \
 	SITE_URL=http://testserver EMAIL_URL=consolemail://
 
-.PHONY: run test bench install install-dev assets messages system-deps system-deps-test clean
+# `make lint`: ruff (lint and format check) and djlint's template linter, settings in pyproject.toml.
+.PHONY: lint run test bench install install-dev assets messages system-deps system-deps-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,11 @@ system-deps-test: system-deps
 
 messages: system-deps | $(PY)
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='node_modules/*' -v0
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint templates --lint
 
 run: install
 	@scripts/run-dev
