@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.db.models import Count
 from django.template import Template
-from django.test.utils import _TestState
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, _TestState
 from django.urls import reverse
 
 from tests.tickets.factories import SupervisorFactory
@@ -75,8 +74,13 @@ def _measure(client, url: str, rows: int | None) -> dict:
                 if cursor.description:
                     cursor.fetchall()
         raw.append((time.perf_counter() - start) * 1000)
-    return {"p50": statistics.median(server), "p95": percentile(server, 0.95), "queries": queries,
-            "raw_p50": statistics.median(raw), "cpu_p50": statistics.median(cpu)}
+    return {
+        "p50": statistics.median(server),
+        "p95": percentile(server, 0.95),
+        "queries": queries,
+        "raw_p50": statistics.median(raw),
+        "cpu_p50": statistics.median(cpu),
+    }
 
 
 def report(record, name: str, size: int, figures: dict, *, p95_target=None, queries_target=None, ratio_target=None):
@@ -95,14 +99,19 @@ def deep_cursor(page: int, size: int = 50) -> str | None:
     """The `after` cursor of the all-open queue's page `page`, read from the data (what following
     "Next page" page - 1 times would give), or None when the queue is shorter."""
     ordered = Appeal.objects.filter(state__in=OPEN_STATES, sla_due_at__isnull=False).order_by("sla_due_at", "pk")
-    last = ordered.values_list("sla_due_at", "pk")[(page - 1) * size - 1:(page - 1) * size]
+    last = ordered.values_list("sla_due_at", "pk")[(page - 1) * size - 1 : (page - 1) * size]
     return _cursor_encode(*last[0]) if last else None
 
 
 def filter_with_a_full_page() -> dict:
     """The open queue filtered by the type and state that hold the most open appeals (a full page)."""
-    best = (Appeal.objects.filter(state__in=OPEN_STATES).values("appeal_type_id", "state")
-            .annotate(n=Count("id")).order_by("-n").first())
+    best = (
+        Appeal.objects.filter(state__in=OPEN_STATES)
+        .values("appeal_type_id", "state")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
     return {"queue": "open", "appeal_type": best["appeal_type_id"], "state": best["state"]}
 
 
@@ -128,17 +137,32 @@ def test_console_at_scale(record, client):
             first_open = measure(client, f"{queue}?queue=open", rows=50)
             deep = measure(client, f"{queue}?{urlencode({'queue': 'open', 'after': cursor})}", rows=50)
             report(record, f"/desk/ page {DEEP_PAGE:,}", size, deep, queries_target=10)
-            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: p50 ÷ page 1 p50", deep["p50"] / first_open["p50"], "x",
-                   target=1.5)
-            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: raw SQL ÷ page 1 raw SQL", deep["raw_p50"] / first_open["raw_p50"],
-                   "x", target=1.5)
+            record(f"/desk/ page {DEEP_PAGE:,} @ {size:,}: p50 ÷ page 1 p50", deep["p50"] / first_open["p50"], "x", target=1.5)
+            record(
+                f"/desk/ page {DEEP_PAGE:,} @ {size:,}: raw SQL ÷ page 1 raw SQL",
+                deep["raw_p50"] / first_open["raw_p50"],
+                "x",
+                target=1.5,
+            )
         filtered = f"{queue}?{urlencode(filter_with_a_full_page())}"
-        report(record, "/desk/ filtered by type + state (50 rows)", size, measure(client, filtered, rows=50),
-               p95_target=25, queries_target=10, ratio_target=3)
+        report(
+            record,
+            "/desk/ filtered by type + state (50 rows)",
+            size,
+            measure(client, filtered, rows=50),
+            p95_target=25,
+            queries_target=10,
+            ratio_target=3,
+        )
         searched = f"{queue}?queue=open&appeal_type={sample.appeal_type_id}&q={sample.contact_email.upper()}"
         report(record, "/desk/ filtered + searched", size, measure(client, searched), queries_target=10)
-        report(record, "/desk/appeals/<ref>/ detail", size, measure(client, reverse("desk:appeal", args=[sample.reference])),
-               queries_target=15)
+        report(
+            record,
+            "/desk/appeals/<ref>/ detail",
+            size,
+            measure(client, reverse("desk:appeal", args=[sample.reference])),
+            queries_target=15,
+        )
 
 
 def test_sla_sweep_at_1m_open_with_1000_due(record):

@@ -118,17 +118,24 @@ def test_console_over_http_against_the_baseline(record, tmp_path, monkeypatch):
                 sessions[name] = sessions.get(name, 0) + database_sessions() - sessions_before
 
     rate = {name: count / elapsed for name, (count, elapsed) in served.items()}
-    note = (f"{SIZE:,} appeals, {CLIENTS} clients, gunicorn 3 workers × 8 threads, {TURNS} × {SECONDS:g} s each, "
-            f"baseline {BASELINE}")
+    note = (
+        f"{SIZE:,} appeals, {CLIENTS} clients, gunicorn 3 workers × 8 threads, {TURNS} × {SECONDS:g} s each, baseline {BASELINE}"
+    )
     record(f"/desk/ over HTTP @ {SIZE:,}: requests/s, baseline {BASELINE}", rate["old"], "/s", note=note)
     record(f"/desk/ over HTTP @ {SIZE:,}: requests/s, this code", rate["new"], "/s", note=note)
     # Lower is better in the table: the new code's time per request as a share of the old one's
     # (≤ 0.588 means at least 1.7× the requests per second).
-    record(f"/desk/ over HTTP @ {SIZE:,}: old req/s ÷ new req/s", rate["old"] / rate["new"], "x",
-           target=round(1 / 1.7, 3), note=f"speed-up {rate['new'] / rate['old']:.2f}×")
+    record(
+        f"/desk/ over HTTP @ {SIZE:,}: old req/s ÷ new req/s",
+        rate["old"] / rate["new"],
+        "x",
+        target=round(1 / 1.7, 3),
+        note=f"speed-up {rate['new'] / rate['old']:.2f}×",
+    )
     for name in ("old", "new"):
         # gunicorn's own CPU (its process tree is this benchmark's alone; PostgreSQL's processes are
         # shared with whatever else the machine runs, so they are not split per request here).
         record(f"/desk/ over HTTP @ {SIZE:,}: web CPU per request ({name})", 1000 * cpu[name] / served[name][0], "ms")
-        record(f"/desk/ over HTTP @ {SIZE:,}: database connections opened per request ({name})",
-               sessions[name] / served[name][0], "")
+        record(
+            f"/desk/ over HTTP @ {SIZE:,}: database connections opened per request ({name})", sessions[name] / served[name][0], ""
+        )

@@ -93,7 +93,8 @@ def this_database_backends(processes) -> set[int]:
 def completed(references: list[str], since: datetime, until: datetime) -> int:
     """Appeals of `references` whose every photo was ready, the last of them between since and until."""
     done = (
-        Evidence.objects.filter(appeal__reference__in=references).values("appeal")
+        Evidence.objects.filter(appeal__reference__in=references)
+        .values("appeal")
         .annotate(total=Count("pk"), ready=Count("pk", filter=Q(status="ready")), last=Max("processed_at"))
     )
     return sum(1 for a in done if a["total"] == a["ready"] == 3 and since < a["last"] <= until)
@@ -102,9 +103,26 @@ def completed(references: list[str], since: datetime, until: datetime) -> int:
 def celery_worker(tmp_path, env, name: str, *options: str) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"{name}.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", *options, "-l", "info",
-         "--without-mingle", "--without-gossip", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "supportdesk",
+            "worker",
+            *options,
+            "-l",
+            "info",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"{name}-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     wait_until(lambda: "ready." in log.read_text(), 60, f"the {name} to start")
     return worker, log
@@ -113,9 +131,21 @@ def celery_worker(tmp_path, env, name: str, *options: str) -> tuple[subprocess.P
 def start_web(tmp_path, env) -> tuple[subprocess.Popen, int]:
     port = free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "supportdesk/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}",
-         "supportdesk.wsgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "web.log").open("w"), start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "supportdesk/gunicorn_conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "supportdesk.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "web.log").open("w"),
+        start_new_session=True,
     )
     wait_until(lambda: answers(port), 60, "gunicorn to start")
     return web, port
@@ -140,8 +170,12 @@ def stop(process: subprocess.Popen) -> None:
 def test_sustained_appeals_end_to_end(record, tmp_path):
     appeal_types_seed(AppealType)
     env = {
-        **os.environ, "DATABASE_URL": subprocess_database_url(), "DATABASE_CONN_MAX_AGE": "60",
-        "EVIDENCE_ROOT": str(tmp_path / "evidence"), "RATELIMIT_ENABLE": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        **os.environ,
+        "DATABASE_URL": subprocess_database_url(),
+        "DATABASE_CONN_MAX_AGE": "60",
+        "EVIDENCE_ROOT": str(tmp_path / "evidence"),
+        "RATELIMIT_ENABLE": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
     }
     photos = [photo_like(seed, *ONE_MB) for seed in range(3)]
@@ -152,22 +186,29 @@ def test_sustained_appeals_end_to_end(record, tmp_path):
         # Warm up: every process imports and connects before the clock starts.
         warm = OfferedLoad(port, photos, time.monotonic(), time.monotonic() + 2 / RATE)
         warm.run()
-        wait_until(lambda: completed(warm.submitted, datetime.min.replace(tzinfo=UTC), datetime.now(UTC)) == len(warm.submitted),
-                   120, "the warm-up appeals to be processed")
-        meter = CpuMeter({
-            "web": lambda processes: tree(web.pid, processes),
-            "worker": lambda processes: tree(worker.pid, processes),
-            "evidence-worker": lambda processes: tree(evidence_worker.pid, processes),
-            "postgresql": this_database_backends,
-            "redis": lambda processes: named("redis-server", processes=processes),
-        })
+        wait_until(
+            lambda: completed(warm.submitted, datetime.min.replace(tzinfo=UTC), datetime.now(UTC)) == len(warm.submitted),
+            120,
+            "the warm-up appeals to be processed",
+        )
+        meter = CpuMeter(
+            {
+                "web": lambda processes: tree(web.pid, processes),
+                "worker": lambda processes: tree(worker.pid, processes),
+                "evidence-worker": lambda processes: tree(evidence_worker.pid, processes),
+                "postgresql": this_database_backends,
+                "redis": lambda processes: named("redis-server", processes=processes),
+            }
+        )
         logged = {worker_log: worker_log.stat().st_size, evidence_log: evidence_log.stat().st_size}
         meter.start()
         generator_cpu = time.process_time()
         started, start_wall = time.monotonic(), datetime.now(UTC)
         load = OfferedLoad(port, photos, started, started + DURATION)
         load.run()
-        wait_until(lambda: time.monotonic() >= started + DURATION, DURATION + 5, "the end of the window")  # clients may finish early
+        wait_until(
+            lambda: time.monotonic() >= started + DURATION, DURATION + 5, "the end of the window"
+        )  # clients may finish early
         end_wall = datetime.now(UTC)
         cpu = meter.stop()
         generator_cpu = time.process_time() - generator_cpu
@@ -187,23 +228,40 @@ def test_sustained_appeals_end_to_end(record, tmp_path):
     behind = len(load.submitted) - completed(load.submitted, start_wall, end_wall)
     appeals = len(load.submitted)
     size = sum(len(p) for p in photos) / 3 / 1e6
-    note = (f"offered {offered:.1f}/s for {elapsed:.0f} s ({CLIENTS} clients), 3 photos of 3000×2000 px, {size:.1f} MB "
-            f"each; processes as in docs/deployment.md; at the end {behind} appeals ({pending} photos) not yet processed")
+    note = (
+        f"offered {offered:.1f}/s for {elapsed:.0f} s ({CLIENTS} clients), 3 photos of 3000×2000 px, {size:.1f} MB "
+        f"each; processes as in docs/deployment.md; at the end {behind} appeals ({pending} photos) not yet processed"
+    )
     record("end to end: sustained appeals per second", sustained, "/s", target=TARGET, note=note, higher_is_better=True)
     record("end to end: backlog at the end (appeals)", behind, "", note=f"after {elapsed:.0f} s at {offered:.1f}/s offered")
     per_appeal = {
         "web": cpu["web"] / appeals,
         "worker": cpu["worker"] / appeals,  # e-mails: it keeps up (see the tasks done)
         "evidence-worker": cpu["evidence-worker"] / max(photos_done, 1) * 3,  # three photos an appeal
-        "postgresql": cpu["postgresql"] / appeals, "redis": cpu["redis"] / appeals,
+        "postgresql": cpu["postgresql"] / appeals,
+        "redis": cpu["redis"] / appeals,
     }
     tasks = ", ".join(f"{name} {count}" for name, count in done.most_common())
     for group, seconds in per_appeal.items():
-        record(f"end to end: CPU per appeal, {group}", seconds * 1000, "ms",
-               note=f"{cpu[group]:.1f} CPU-s in the window; {appeals} appeals submitted; tasks done: {tasks}")
+        record(
+            f"end to end: CPU per appeal, {group}",
+            seconds * 1000,
+            "ms",
+            note=f"{cpu[group]:.1f} CPU-s in the window; {appeals} appeals submitted; tasks done: {tasks}",
+        )
     total = sum(per_appeal.values())
     cores = os.cpu_count() or 1
-    record("end to end: CPU per appeal, all", total * 1000, "ms",
-           note=f"load generator besides: {generator_cpu / appeals * 1000:.0f} ms per appeal")
-    record("end to end: appeals per second the CPU allows", cores / total, "/s", target=TARGET, higher_is_better=True,
-           note=f"{cores} cores ÷ CPU per appeal (web + workers + PostgreSQL + Redis), whatever else ran on the machine")
+    record(
+        "end to end: CPU per appeal, all",
+        total * 1000,
+        "ms",
+        note=f"load generator besides: {generator_cpu / appeals * 1000:.0f} ms per appeal",
+    )
+    record(
+        "end to end: appeals per second the CPU allows",
+        cores / total,
+        "/s",
+        target=TARGET,
+        higher_is_better=True,
+        note=f"{cores} cores ÷ CPU per appeal (web + workers + PostgreSQL + Redis), whatever else ran on the machine",
+    )

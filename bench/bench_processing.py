@@ -50,8 +50,10 @@ def noise_photo(seed: int) -> bytes:
 
 def process(label: str, contents: list[bytes], record, target: float | None) -> None:
     appeal = AppealFactory()
-    items = [EvidenceFactory(appeal=appeal, status="pending", content=content,
-                             file=ContentFile(content, name=f"p{seed}.jpg")) for seed, content in enumerate(contents)]
+    items = [
+        EvidenceFactory(appeal=appeal, status="pending", content=content, file=ContentFile(content, name=f"p{seed}.jpg"))
+        for seed, content in enumerate(contents)
+    ]
     times, wall = os.times(), time.perf_counter()
     for item in items:
         assert evidence_process(evidence_id=item.pk).status == "ready"
@@ -59,8 +61,10 @@ def process(label: str, contents: list[bytes], record, target: float | None) -> 
     user, system = after.user - times.user, after.system - times.system
     cpu = user + system  # what time.process_time counts, split into user and kernel (page faults) time
     megabytes = sum(len(c) for c in contents) / len(contents) / 1e6
-    note = (f"{len(items)} photos of {SIZE[0]}×{SIZE[1]} px, {megabytes:.1f} MB each; "
-            f"user {user / len(items) * 1000:.0f} ms + kernel {system / len(items) * 1000:.0f} ms")
+    note = (
+        f"{len(items)} photos of {SIZE[0]}×{SIZE[1]} px, {megabytes:.1f} MB each; "
+        f"user {user / len(items) * 1000:.0f} ms + kernel {system / len(items) * 1000:.0f} ms"
+    )
     record(f"evidence processing, {label}: CPU per photo", cpu / len(items) * 1000, "ms", target=target, note=note)
     record(f"evidence processing, {label}: images per second", len(items) / wall, "/s", note=note + " (wall clock)")
 

@@ -88,9 +88,17 @@ def test_sla_sweep_on_a_production_like_table(record):
         return
     appeal_types_seed(AppealType)
     now = timezone.now()
-    elapsed, inserted = timed(lambda: appeals_generate(
-        count=1_000_000, due=1000, decided=640_000, now=now, seed=3, open_only=True, related=False,
-    ))
+    elapsed, inserted = timed(
+        lambda: appeals_generate(
+            count=1_000_000,
+            due=1000,
+            decided=640_000,
+            now=now,
+            seed=3,
+            open_only=True,
+            related=False,
+        )
+    )
     assert inserted > 1_640_000  # a random reference may repeat (31^8 values): that row is skipped
     record("generate_appeals: 1.0 M open + 0.64 M decided", elapsed, "ms", note=f"{inserted} rows")
     with connection.cursor() as cursor:

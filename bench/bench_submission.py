@@ -57,8 +57,12 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
     for name, value in fields.items():
         out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, (filename, content) in files.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                  f"Content-Type: image/jpeg\r\n\r\n".encode() + content + b"\r\n")
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
@@ -73,20 +77,29 @@ def appeal_form(port: int, photos: list[bytes]) -> tuple[http.client.HTTPConnect
     cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie", "")).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     fields = {
-        "csrfmiddlewaretoken": token, "contact_email": "load@example.com", "language": "en",
-        "account_identifier": "load_test", "id_number": VALID_ID_NUMBER, "consent_id_images": "on",
-        "letter_background": "Load test.", "letter_steps_taken": "Load test.", "letter_request": "Load test.",
+        "csrfmiddlewaretoken": token,
+        "contact_email": "load@example.com",
+        "language": "en",
+        "account_identifier": "load_test",
+        "id_number": VALID_ID_NUMBER,
+        "consent_id_images": "on",
+        "letter_background": "Load test.",
+        "letter_steps_taken": "Load test.",
+        "letter_request": "Load test.",
     }
-    body, content_type = multipart(fields, {
-        "evidence_id_front": ("front.jpg", photos[0]), "evidence_id_back": ("back.jpg", photos[1]),
-        "evidence_id_handheld": ("me.jpg", photos[2]),
-    })
+    body, content_type = multipart(
+        fields,
+        {
+            "evidence_id_front": ("front.jpg", photos[0]),
+            "evidence_id_back": ("back.jpg", photos[1]),
+            "evidence_id_handheld": ("me.jpg", photos[2]),
+        },
+    )
     headers = {"Content-Type": content_type, "Cookie": f"csrftoken={cookie}", "Referer": f"http://127.0.0.1:{port}/"}
     return connection, body, headers
 
 
-def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list,
-                count: int | None = None):
+def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list, count: int | None = None):
     """Post appeals until `stop_at` (or `count` of them), on one keep-alive connection."""
     connection, body, headers = appeal_form(port, photos)
     while time.monotonic() < stop_at and (count is None or len(latencies) + len(failures) < count):
@@ -113,6 +126,7 @@ def answers(port: int) -> bool:
 
 def _backends_of(database: str):
     """The PostgreSQL backends serving `database` (their command line names it)."""
+
     def pids(processes):
         found = set()
         for pid in named("postgres", processes=processes):
@@ -123,6 +137,7 @@ def _backends_of(database: str):
             if database.encode() in words:
                 found.add(pid)
         return found
+
     return pids
 
 
@@ -139,9 +154,11 @@ def cpu_per_appeal(port: int, server_pid: int, photos: list[bytes], record) -> N
     per_appeal = {label: seconds * 1000 / CPU_APPEALS for label, seconds in spent.items()}
     total = per_appeal["web"] + per_appeal["postgresql"] + per_appeal["redis"]
     own = next(label for label in per_appeal if label.startswith("postgresql: "))
-    note = (f"{CPU_APPEALS} appeals one after another, 3 photos each; web {per_appeal['web']:.1f} + PostgreSQL "
-            f"{per_appeal['postgresql']:.1f} (this database's backends {per_appeal[own]:.1f})"
-            f" + Redis {per_appeal['redis']:.1f} ms")
+    note = (
+        f"{CPU_APPEALS} appeals one after another, 3 photos each; web {per_appeal['web']:.1f} + PostgreSQL "
+        f"{per_appeal['postgresql']:.1f} (this database's backends {per_appeal[own]:.1f})"
+        f" + Redis {per_appeal['redis']:.1f} ms"
+    )
     record("submission: CPU per appeal (web + database + broker)", total, "ms", target=25, note=note)
     record("submission: CPU per appeal, web (gunicorn)", per_appeal["web"], "ms")
     record("submission: CPU per appeal, PostgreSQL", per_appeal["postgresql"], "ms")
@@ -156,14 +173,22 @@ def test_submission_throughput(record, tmp_path):
         cursor.execute("VACUUM ANALYZE")
     port = free_port()
     env = {
-        **os.environ, "DATABASE_URL": subprocess_database_url(), "EVIDENCE_ROOT": str(tmp_path / "evidence"),
-        "RATELIMIT_ENABLE": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
+        **os.environ,
+        "DATABASE_URL": subprocess_database_url(),
+        "EVIDENCE_ROOT": str(tmp_path / "evidence"),
+        "RATELIMIT_ENABLE": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
-        "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_LOG_LEVEL": "warning",
     }
     server = subprocess.Popen(  # as deployed: gunicorn_conf.py's workers, threads and logging
         [sys.executable, "-m", "gunicorn", "-c", "supportdesk/gunicorn_conf.py", "supportdesk.wsgi:application"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
     )
     try:
         wait_until(lambda: answers(port), 60, "gunicorn to start")
@@ -172,7 +197,9 @@ def test_submission_throughput(record, tmp_path):
         filed_before = Appeal.objects.count()
         latencies, failures = [], []
         stop_at = time.monotonic() + DURATION
-        threads = [threading.Thread(target=client_loop, args=(port, photos, stop_at, latencies, failures)) for _ in range(CLIENTS)]
+        threads = [
+            threading.Thread(target=client_loop, args=(port, photos, stop_at, latencies, failures)) for _ in range(CLIENTS)
+        ]
         started = time.monotonic()
         for thread in threads:
             thread.start()

@@ -23,23 +23,39 @@ def vacuumed(django_db_setup):
     if connection.vendor != "postgresql":
         return
     db = connection.settings_dict
-    with psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"],
-                         port=db["PORT"] or None, autocommit=True) as own:
+    with psycopg.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        host=db["HOST"],
+        port=db["PORT"] or None,
+        autocommit=True,
+    ) as own:
         own.execute("VACUUM ANALYZE")
 
 
 @pytest.fixture
 def record(db):
-    MACHINE.setdefault("database", f"{connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}".strip())
+    MACHINE.setdefault(
+        "database", f"{connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}".strip()
+    )
 
-    def add(name: str, value: float, unit: str, target: float | None = None, note: str = "",
-            higher_is_better: bool = False) -> None:
+    def add(
+        name: str, value: float, unit: str, target: float | None = None, note: str = "", higher_is_better: bool = False
+    ) -> None:
         """`target` is an upper bound (a time, a cost), or a lower bound with `higher_is_better` (a rate)."""
         met = None if target is None else (value >= target if higher_is_better else value <= target)
-        RESULTS.append({
-            "name": name, "value": round(value, 3), "unit": unit, "target": target, "met": met, "note": note,
-            **({"higher_is_better": True} if higher_is_better else {}),
-        })
+        RESULTS.append(
+            {
+                "name": name,
+                "value": round(value, 3),
+                "unit": unit,
+                "target": target,
+                "met": met,
+                "note": note,
+                **({"higher_is_better": True} if higher_is_better else {}),
+            }
+        )
 
     return add
 
@@ -56,7 +72,10 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{r['name']:<52} {r['value']:>9g} {r['unit']:<2} {target:>10}  {met}")
     machine = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), **MACHINE,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        **MACHINE,
     }
     path = Path(__file__).resolve().parent / "results.json"
     # Merge by name, so running one benchmark file refreshes its figures and keeps the others.

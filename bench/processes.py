@@ -16,8 +16,8 @@ def _stat(pid: int) -> tuple[str, int, float] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    name = raw[raw.index("(") + 1:raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2:].split()
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -60,15 +60,15 @@ class CpuMeter:
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         processes = _processes()
-        return {label: {pid: processes[pid][2] for pid in pids(processes) if pid in processes}
-                for label, pids in self.groups.items()}
+        return {
+            label: {pid: processes[pid][2] for pid in pids(processes) if pid in processes} for label, pids in self.groups.items()
+        }
 
     def stop(self) -> dict[str, float]:
         """CPU seconds per group since start(). A process that started during the run counts from
         zero; one that ended during the run is lost (keep processes alive across the measurement)."""
         after = self._snapshot()
-        return {label: sum(cpu - self._before[label].get(pid, 0.0) for pid, cpu in after[label].items())
-                for label in self.groups}
+        return {label: sum(cpu - self._before[label].get(pid, 0.0) for pid, cpu in after[label].items()) for label in self.groups}
 
 
 def web_and_services(*roots: int, label: str = "web") -> CpuMeter:

@@ -7,7 +7,7 @@ reasons replaces this rule):
 - the appellant, through the browser session that opened a valid tracking link for that appeal
   (`appellant_grant`), until that link expires."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.utils import timezone as django_timezone
 
@@ -48,11 +48,11 @@ def _appellant_granted(request, reference: str) -> bool:
     expiry = grants.get(reference)
     if not isinstance(expiry, int):
         return False
-    return django_timezone.now() < datetime.fromtimestamp(expiry, tz=timezone.utc)
+    return django_timezone.now() < datetime.fromtimestamp(expiry, tz=UTC)
 
 
 def evidence_viewer(request, evidence) -> str | None:
-    """"staff", "appellant", or None (the caller answers 404) for this request and this file."""
+    """ "staff", "appellant", or None (the caller answers 404) for this request and this file."""
     if evidence_visible_to_staff(user=request.user, appeal=evidence.appeal):
         return "staff"
     if _appellant_granted(request, evidence.appeal.reference):

@@ -46,13 +46,21 @@ class Evidence(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("verified by"),
     )
     uploaded_by_appellant = models.BooleanField(default=True)
     # A file sent in place of one that processing refused (from the status page).
     replaces = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaced_by",
         verbose_name=_("replaces"),
     )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
@@ -84,3 +92,7 @@ class EvidenceAccess(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = "appellant" if self.by_appellant else f"user {self.user_id}"
+        return f"{who} {self.created_at:%Y-%m-%d %H:%M}"

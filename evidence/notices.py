@@ -19,7 +19,10 @@ def evidence_assignee_notify(*, evidence, template: str, context: dict | None = 
         return
     console_url = f"{settings.SITE_URL}{reverse('desk:appeal', args=[appeal.reference])}"
     outbox_enqueue(
-        template=template, to=assignee.email, language=settings.LANGUAGE_CODE, appeal=appeal,
+        template=template,
+        to=assignee.email,
+        language=settings.LANGUAGE_CODE,
+        appeal=appeal,
         context={"evidence": evidence, "console_url": console_url, **(context or {})},
     )
 
@@ -32,7 +35,10 @@ def evidence_refused_record(*, evidence, message: str) -> None:
     if not appeal.is_open:
         return  # withdrawn or decided meanwhile: there is nothing to replace the file for
     outbox_enqueue(
-        template="evidence_refused", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+        template="evidence_refused",
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
         context={"tracking_url": tracking_url(appeal.reference), "evidence": evidence, "reason": message},
     )
     evidence_assignee_notify(evidence=evidence, template="evidence_refused_staff", context={"reason": message})

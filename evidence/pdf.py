@@ -42,9 +42,7 @@ def pdf_open(source) -> Iterator[pdfium.PdfDocument]:
             document = pdfium.PdfDocument(source)
         except pdfium.PdfiumError as exc:
             if "password" in str(exc).lower():
-                raise PdfUnreadable(
-                    _("This PDF is password-protected. Please upload it without a password.")
-                ) from None
+                raise PdfUnreadable(_("This PDF is password-protected. Please upload it without a password.")) from None
             raise _damaged() from None
         try:
             pages = len(document)

@@ -14,14 +14,15 @@ The derived files have names fixed by the original's, written atomically, so a t
 and runs again overwrites rather than duplicates them.
 """
 
+import contextlib
 import csv
 import ctypes
 import functools
 import io
 import logging
 import os
-from datetime import timedelta
 import warnings
+from datetime import timedelta
 
 import imagehash
 from django.conf import settings
@@ -70,10 +71,8 @@ def _write(name: str, save) -> None:
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -187,8 +186,17 @@ def _pdf_from_images(out, pages: list[str], resolution: float) -> None:
     images = [Image.open(evidence_storage.path(name)) for name in pages]
     try:
         images[0].save(
-            out, "PDF", save_all=True, append_images=images[1:], resolution=resolution,
-            title="", author="", subject="", keywords="", creator="", producer="",
+            out,
+            "PDF",
+            save_all=True,
+            append_images=images[1:],
+            resolution=resolution,
+            title="",
+            author="",
+            subject="",
+            keywords="",
+            creator="",
+            producer="",
         )
     finally:
         for image in images:
@@ -225,8 +233,7 @@ def _process(evidence: Evidence) -> list[str]:
 
 def too_slow_message() -> str:
     return _(
-        "We could not process this file in the time allowed. Please send an ordinary photo or "
-        "screenshot of the document instead."
+        "We could not process this file in the time allowed. Please send an ordinary photo or screenshot of the document instead."
     )
 
 
@@ -252,8 +259,10 @@ def _refuse(evidence: Evidence, message: str) -> list[str]:
 
 def _pending_locked(evidence_id) -> Evidence | None:
     return (
-        Evidence.objects.select_for_update(of=("self",)).select_related("appeal")
-        .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True).first()
+        Evidence.objects.select_for_update(of=("self",))
+        .select_related("appeal")
+        .filter(pk=evidence_id, status=Evidence.Status.PENDING, purged_at__isnull=True)
+        .first()
     )
 
 

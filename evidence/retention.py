@@ -19,18 +19,24 @@ def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
     cutoff = now - timedelta(days=settings.EVIDENCE_RETENTION_DAYS)
     expired = (
         Evidence.objects.filter(
-            purged_at__isnull=True, appeal__closed_at__lte=cutoff, appeal__legal_hold=False,
+            purged_at__isnull=True,
+            appeal__closed_at__lte=cutoff,
+            appeal__legal_hold=False,
         )
         # The longest expired first, walking the appeals' closed_at index (the default order, the
         # evidence's created_at, has no index: every run would sort the whole backlog).
-        .order_by("appeal__closed_at").values_list("pk", flat=True)
+        .order_by("appeal__closed_at")
+        .values_list("pk", flat=True)
     )
     purged = 0
     for pk in list(expired[:limit]):
         with transaction.atomic():
             evidence = (
-                Evidence.objects.select_for_update(skip_locked=True, of=("self",)).select_related("appeal")
-                .filter(pk=pk, purged_at__isnull=True, appeal__legal_hold=False).order_by("pk").first()
+                Evidence.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("appeal")
+                .filter(pk=pk, purged_at__isnull=True, appeal__legal_hold=False)
+                .order_by("pk")
+                .first()
             )
             if evidence is None:
                 continue
@@ -39,7 +45,10 @@ def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
             evidence.purged_at = now
             evidence.save(update_fields=["file", "thumbnail", "pages", "purged_at"])
             AppealEvent.objects.create(
-                appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_PURGED, actor_label="system", public=False,
+                appeal=evidence.appeal,
+                kind=AppealEvent.Kind.EVIDENCE_PURGED,
+                actor_label="system",
+                public=False,
                 comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
             )
             transaction.on_commit(lambda names=names: [evidence_storage.delete(n) for n in names])

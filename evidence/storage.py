@@ -4,6 +4,7 @@ Files are created 0600 and directories 0700: identity documents are readable onl
 web and worker processes run as. A save that fails part-way (a full disk, a dropped upload) removes
 what it wrote, so no fragment of an ID photo is left that no row references."""
 
+import contextlib
 import os
 import secrets
 
@@ -19,9 +20,7 @@ class EvidenceStorage(FileSystemStorage):
     access-checked view `evidence:serve`."""
 
     def __init__(self):
-        super().__init__(
-            location=None, base_url=None, file_permissions_mode=FILE_MODE, directory_permissions_mode=DIRECTORY_MODE
-        )
+        super().__init__(location=None, base_url=None, file_permissions_mode=FILE_MODE, directory_permissions_mode=DIRECTORY_MODE)
 
     # Read the setting on every use (not cached at import) so the root can be changed per test.
     @property
@@ -44,10 +43,8 @@ class EvidenceStorage(FileSystemStorage):
         path = root
         for part in [] if relative == "." else relative.split(os.sep):
             path = os.path.join(path, part)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.mkdir(path, DIRECTORY_MODE)
-            except FileExistsError:
-                pass
 
     def _save(self, name, content):
         """Write a new file (never over an existing one), 0600, flushed to disk; on any failure the
@@ -69,10 +66,8 @@ class EvidenceStorage(FileSystemStorage):
                 out.flush()
                 os.fsync(out.fileno())  # a full disk can surface only here; fail now, not later
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(full_path)
-            except FileNotFoundError:
-                pass
             raise
         return str(name).replace("\\", "/")
 

@@ -9,8 +9,13 @@ from . import processing, retention
 
 
 @shared_task(
-    ignore_result=True, acks_late=True, reject_on_worker_lost=True,
-    autoretry_for=(OSError, OperationalError), retry_backoff=True, retry_backoff_max=600, max_retries=8,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OSError, OperationalError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
 )
 def evidence_process(evidence_id: str) -> None:
     try:

@@ -11,6 +11,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE and the request's files in memory stay within UPLOAD
 beyond either, it goes on in a temporary file, as before.
 """
 
+import contextlib
 import hashlib
 import os
 from io import BytesIO
@@ -67,10 +68,8 @@ class HashingUploadHandler(FileUploadHandler):
         if self.spilled is not None:  # the client went away: remove the temporary file now
             path = self.spilled.temporary_file_path()
             self.spilled.close()
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-            except FileNotFoundError:
-                pass
 
     def file_complete(self, file_size):
         if self.spilled is not None:
@@ -81,8 +80,13 @@ class HashingUploadHandler(FileUploadHandler):
             self.memory_used += file_size
             # BytesIO over a bytes object shares it: reading it whole (validation, storage) copies nothing.
             uploaded = InMemoryUploadedFile(
-                file=BytesIO(b"".join(self.memory)), field_name=self.field_name, name=self.file_name, content_type=self.content_type,
-                size=file_size, charset=self.charset, content_type_extra=self.content_type_extra,
+                file=BytesIO(b"".join(self.memory)),
+                field_name=self.field_name,
+                name=self.file_name,
+                content_type=self.content_type,
+                size=file_size,
+                charset=self.charset,
+                content_type_extra=self.content_type_extra,
             )
         uploaded.sha256 = self.hasher.hexdigest()
         return uploaded

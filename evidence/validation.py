@@ -88,8 +88,10 @@ def _check_image(uploaded, content_type: str, data: bytes, spans: list[tuple[int
                 raise unreadable
             if content_type == "image/jpeg" and len(spans) > settings.EVIDENCE_MAX_JPEG_SCANS:
                 raise ValidationError(
-                    _("This JPEG is built to be slow to open (%(scans)d progressive scans; photos have a "
-                      "dozen or fewer). Please send the original photo or a screenshot of it.")
+                    _(
+                        "This JPEG is built to be slow to open (%(scans)d progressive scans; photos have a "
+                        "dozen or fewer). Please send the original photo or a screenshot of it."
+                    )
                     % {"scans": len(spans)},
                     code="image_too_many_scans",
                 )
@@ -134,8 +136,11 @@ def _check_polyglot(uploaded, data: bytes, content_type: str, spans: list[tuple[
     hidden_zip = ZIP_END in data[-ZIP_END_WINDOW:] and ZIP_LOCAL in data
     if hidden_zip or POLYGLOT_MARKUP.search(data):
         raise ValidationError(
-            _("“%(name)s” contains web page code or an archive hidden inside it, so we cannot accept it. "
-              "Please upload the original photo or scan.") % {"name": uploaded.name},
+            _(
+                "“%(name)s” contains web page code or an archive hidden inside it, so we cannot accept it. "
+                "Please upload the original photo or scan."
+            )
+            % {"name": uploaded.name},
             code="file_polyglot",
         )
 
@@ -204,7 +209,8 @@ def csv_sniff(uploaded) -> tuple[SniffedFile, str]:
                 "“%(name)s” is not saved as UTF-8 or GB18030 text, so we cannot read it. Save it again: in Excel, "
                 "choose Save As and the type “CSV UTF-8 (Comma delimited)”; in WPS, choose 另存为 and “CSV UTF-8”. "
                 "Then upload the new file."
-            ) % {"name": uploaded.name},
+            )
+            % {"name": uploaded.name},
             code="file_encoding",
         )
     return SniffedFile(CSV_TYPE, len(raw), _sha256(uploaded, raw)), text
@@ -258,7 +264,7 @@ def _jpeg_walk(data: bytes) -> list[tuple[int, int]]:
         if marker in _JPEG_STANDALONE:
             position += 2
             continue
-        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker != _JPEG_SOS:
             continue
         start = position
@@ -273,18 +279,27 @@ def _jpeg_walk(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _chunked_pixel_spans(data: bytes, *, first: int, size_order: str, pixel_chunks: set[bytes],
-                         header_before_type: bool) -> list[tuple[int, int]]:
+def _chunked_pixel_spans(
+    data: bytes, *, first: int, size_order: str, pixel_chunks: set[bytes], header_before_type: bool
+) -> list[tuple[int, int]]:
     """The (start, end) of the pixel-data chunks of a PNG (length, type, data, CRC) or a WebP (type,
     little-endian length, data padded to even)."""
     spans: list[tuple[int, int]] = []
     position, end = first, len(data)
     while position + 8 <= end:
         if header_before_type:
-            length, kind, body = int.from_bytes(data[position:position + 4], size_order), data[position + 4:position + 8], position + 8
+            length, kind, body = (
+                int.from_bytes(data[position : position + 4], size_order),
+                data[position + 4 : position + 8],
+                position + 8,
+            )
             following = body + length + 4
         else:
-            kind, length, body = data[position:position + 4], int.from_bytes(data[position + 4:position + 8], size_order), position + 8
+            kind, length, body = (
+                data[position : position + 4],
+                int.from_bytes(data[position + 4 : position + 8], size_order),
+                position + 8,
+            )
             following = body + length + (length & 1)
         if kind in pixel_chunks:
             spans.append((body, min(body + length, end)))
@@ -299,11 +314,11 @@ def _pixel_spans(data: bytes, content_type: str) -> list[tuple[int, int]] | None
     if content_type == "image/jpeg":
         return _jpeg_walk(data)
     if content_type == "image/png":
-        return _chunked_pixel_spans(data, first=8, size_order="big", pixel_chunks={b"IDAT", b"fdAT"},
-                                    header_before_type=True)
+        return _chunked_pixel_spans(data, first=8, size_order="big", pixel_chunks={b"IDAT", b"fdAT"}, header_before_type=True)
     if content_type == "image/webp":
-        return _chunked_pixel_spans(data, first=12, size_order="little",
-                                    pixel_chunks={b"VP8 ", b"VP8L", b"ALPH", b"ANMF"}, header_before_type=False)
+        return _chunked_pixel_spans(
+            data, first=12, size_order="little", pixel_chunks={b"VP8 ", b"VP8L", b"ALPH", b"ANMF"}, header_before_type=False
+        )
     return None
 
 

@@ -49,14 +49,21 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
     if evidence.status != Evidence.Status.READY or not name or not _reconstructed(evidence):
         raise Http404  # still being processed, refused, or deleted under the retention policy
     EvidenceAccess.objects.create(
-        evidence=evidence, user=request.user if staff else None, by_appellant=not staff,
-        ip_address=client_ip(request), thumbnail=thumbnail, page=page,
+        evidence=evidence,
+        user=request.user if staff else None,
+        by_appellant=not staff,
+        ip_address=client_ip(request),
+        thumbnail=thumbnail,
+        page=page,
     )
     # The audit trail records opening the file or its page viewer, not every page image loaded.
     if not thumbnail and page in (None, 1):
         AppealEvent.objects.create(
-            appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_VIEWED, public=False,
-            actor=request.user if staff else None, actor_label="" if staff else "appellant",
+            appeal=evidence.appeal,
+            kind=AppealEvent.Kind.EVIDENCE_VIEWED,
+            public=False,
+            actor=request.user if staff else None,
+            actor_label="" if staff else "appellant",
             comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
         )
     content_type = "image/jpeg" if thumbnail or page is not None else evidence.content_type
@@ -101,4 +108,3 @@ def evidence_serve(request, evidence_id):
 
 def evidence_thumbnail(request, evidence_id):
     return _serve(request, evidence_id, thumbnail=True)
-

@@ -1,5 +1,6 @@
 """/healthz: is the database answering, is Redis answering, can evidence be written, is a Celery worker alive."""
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -66,10 +67,8 @@ def _evidence_storage() -> str:
     except OSError as exc:
         return f"error: cannot write ({type(exc).__name__})"
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(probe)
-        except OSError:
-            pass
     free = shutil.disk_usage(root).free
     if free < settings.EVIDENCE_MIN_FREE_BYTES:
         return f"error: low disk space ({free // (1024 * 1024)} MB free)"

@@ -43,7 +43,8 @@ class RequestBodyLimit:
     def _buffer(environ) -> None:
         limit = settings.REQUEST_BODY_MAX_BYTES
         stream = environ["wsgi.input"]
-        spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
+        # Handed on to the request as its body (closed with it), so not a `with` block here.
+        spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
         size = 0
         while True:
             chunk = stream.read(min(_CHUNK, limit + 1 - size))

@@ -42,9 +42,7 @@ else:
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         ) from exc
 
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
-)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -11,7 +11,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'supportdesk.settings')
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 django_application = get_wsgi_application()
 

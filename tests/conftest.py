@@ -137,8 +137,9 @@ def celery_worker(transactional_db):
     task_postrun.connect(finished.record, weak=False)
     app.control.purge()
     queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.EVIDENCE_QUEUE]
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING",
-                      queues=queues) as worker:
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING", queues=queues
+    ) as worker:
         worker.finished = finished
         yield worker
     app.control.purge()

@@ -40,7 +40,8 @@ class RedisServer:
     def start(self):
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         import redis
 
@@ -93,9 +94,28 @@ class WorkerProcess:
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "--pool=solo", "-l", "info",
-             "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"killable-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "supportdesk",
+                "worker",
+                "--pool=solo",
+                "-l",
+                "info",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "-n",
+                f"killable-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for_line("ready.")

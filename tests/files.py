@@ -58,11 +58,13 @@ def pdf_document(objects: list[bytes]) -> bytes:
 
 def pdf_bytes() -> bytes:
     """A minimal, well-formed one-page PDF."""
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        ]
+    )
 
 
 def noise_png_bytes(megabytes: float) -> bytes:
@@ -87,9 +89,9 @@ def png_bomb_bytes(width=100_000, height=100_000) -> bytes:
     Image.new("L", (8, 8)).save(buffer, "PNG")
     data = bytearray(buffer.getvalue())
     ihdr_start = 8 + 8  # signature, then length + "IHDR"
-    data[ihdr_start:ihdr_start + 8] = struct.pack(">II", width, height)
-    crc = zlib.crc32(bytes(data[12:ihdr_start + 13])) & 0xFFFFFFFF
-    data[ihdr_start + 13:ihdr_start + 17] = struct.pack(">I", crc)
+    data[ihdr_start : ihdr_start + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[12 : ihdr_start + 13])) & 0xFFFFFFFF
+    data[ihdr_start + 13 : ihdr_start + 17] = struct.pack(">I", crc)
     return bytes(data)
 
 
@@ -123,12 +125,14 @@ def pdf_with_javascript_bytes(obfuscated: bool = False) -> bytes:
     """A PDF that runs JavaScript when opened. Obfuscated: the name is written with a #-escape, so
     only a structural parse (not a byte search) sees it."""
     name = b"/J#61vaScript" if obfuscated else b"/JavaScript"
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-        b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+            b"<< /Type /Action /S " + name + b" /" + (b"J#53" if obfuscated else b"JS") + b" (app.alert(1)) >>",
+        ]
+    )
 
 
 def many_rows_records_csv_bytes(rows: int = 130_000, kind: str = "device") -> bytes:
@@ -138,8 +142,11 @@ def many_rows_records_csv_bytes(rows: int = 130_000, kind: str = "device") -> by
     else:
         header, row = b"seen_at,device_model\n", b"2026-10-01,A\n"
     return header + row * rows
+
+
 def png_with_corrupt_pixel_data_bytes(width=64, height=48) -> bytes:
-    """A PNG whose chunks and checksums are intact but whose compressed pixels are garbage: it passes the upload checks and processing refuses it."""
+    """A PNG whose chunks and checksums are intact but whose compressed pixels are garbage: it passes
+    the upload checks and processing refuses it."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
@@ -148,6 +155,8 @@ def png_with_corrupt_pixel_data_bytes(width=64, height=48) -> bytes:
     garbage = pixels[:2] + bytes(b ^ 0x5A for b in pixels[2:])
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", garbage) + chunk(b"IEND", b"")
+
+
 # --- PDFs that carry scripts where a byte search does not look (every name #-escaped) -----------------
 
 _PDF_JS = b"/S /J#61vaScript /J#53 "  # /S /JavaScript /JS, written so that no byte search finds them
@@ -166,45 +175,53 @@ def _pdf_text_page(extra: bytes = b"") -> list[bytes]:
 
 def pdf_with_outline_javascript_bytes() -> bytes:
     """A PDF whose bookmark (outline item) runs JavaScript when clicked."""
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R /Outlines 6 0 R /PageMode /UseOutlines >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        *_pdf_text_page(),
-        b"<< /Type /Outlines /First 7 0 R /Last 7 0 R /Count 1 >>",
-        b"<< /Title (Open me) /Parent 6 0 R /A << " + _PDF_JS + b"(app.alert('outline')) >> >>",
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /Outlines 6 0 R /PageMode /UseOutlines >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            *_pdf_text_page(),
+            b"<< /Type /Outlines /First 7 0 R /Last 7 0 R /Count 1 >>",
+            b"<< /Title (Open me) /Parent 6 0 R /A << " + _PDF_JS + b"(app.alert('outline')) >> >>",
+        ]
+    )
 
 
 def pdf_with_annotation_actions_bytes() -> bytes:
     """A PDF whose link annotation (and page) run JavaScript through additional actions (/AA)."""
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        *_pdf_text_page(b"/Annots [6 0 R] /AA << /O << " + _PDF_JS + b"(app.alert('page-open')) >> >> "),
-        b"<< /Type /Annot /Subtype /Link /Rect [72 700 400 750] /Border [0 0 0] "
-        b"/AA << /E << " + _PDF_JS + b"(app.alert('annotation-enter')) >> >> >>",
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            *_pdf_text_page(b"/Annots [6 0 R] /AA << /O << " + _PDF_JS + b"(app.alert('page-open')) >> >> "),
+            b"<< /Type /Annot /Subtype /Link /Rect [72 700 400 750] /Border [0 0 0] "
+            b"/AA << /E << " + _PDF_JS + b"(app.alert('annotation-enter')) >> >> >>",
+        ]
+    )
 
 
 def pdf_with_open_action_chain_bytes() -> bytes:
     """A PDF whose open action is a harmless GoTo with JavaScript hidden in its /Next chain."""
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >> >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        *_pdf_text_page(),
-        b"<< /S /GoTo /D [3 0 R /Fit] /Next [7 0 R] >>",
-        b"<< " + _PDF_JS + b"(app.alert('next-chain')) >>",
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >> >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            *_pdf_text_page(),
+            b"<< /S /GoTo /D [3 0 R /Fit] /Next [7 0 R] >>",
+            b"<< " + _PDF_JS + b"(app.alert('next-chain')) >>",
+        ]
+    )
 
 
 def pdf_with_pages_bytes(count: int) -> bytes:
     """A well-formed PDF of `count` blank A4 pages."""
     kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(count))
-    return pdf_document([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
-        *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>" for _ in range(count)],
-    ])
+    return pdf_document(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+            *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>" for _ in range(count)],
+        ]
+    )
 
 
 def unreadable_pdf_bytes() -> bytes:
@@ -213,6 +230,7 @@ def unreadable_pdf_bytes() -> bytes:
 
 
 # --- Images carrying every kind of metadata block (each marked with its own "SECRET-…" text) --------
+
 
 def _icc_profile_bytes() -> bytes:
     from PIL import ImageCms
@@ -229,10 +247,12 @@ def _exif_with_maker_note() -> Image.Exif:
 
 
 def _xmp_packet() -> bytes:
-    return (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-            b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="SECRET-XMP"/></rdf:RDF>'
-            b'</x:xmpmeta><?xpacket end="w"?>')
+    return (
+        b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="SECRET-XMP"/></rdf:RDF>'
+        b'</x:xmpmeta><?xpacket end="w"?>'
+    )
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
@@ -243,7 +263,11 @@ def jpeg_with_all_metadata_bytes() -> bytes:
     """A JPEG photo with EXIF (GPS, maker note), XMP, IPTC (APP13), an ICC profile and a comment (COM)."""
     buffer = io.BytesIO()
     Image.open(io.BytesIO(photo_bytes(800, 600))).save(
-        buffer, "JPEG", quality=88, exif=_exif_with_maker_note(), icc_profile=_icc_profile_bytes(),
+        buffer,
+        "JPEG",
+        quality=88,
+        exif=_exif_with_maker_note(),
+        icc_profile=_icc_profile_bytes(),
     )
     data = buffer.getvalue()
     iptc = b"\x1c\x02\x78" + struct.pack(">H", 12) + b"SECRET-IPTC!"  # caption (2:120)
@@ -265,7 +289,11 @@ def png_with_all_metadata_bytes() -> bytes:
     info.add_itxt("XML:com.adobe.xmp", _xmp_packet().decode())
     buffer = io.BytesIO()
     Image.open(io.BytesIO(photo_bytes(400, 300))).save(
-        buffer, "PNG", pnginfo=info, exif=_exif_with_maker_note(), icc_profile=_icc_profile_bytes(),
+        buffer,
+        "PNG",
+        pnginfo=info,
+        exif=_exif_with_maker_note(),
+        icc_profile=_icc_profile_bytes(),
     )
     return buffer.getvalue()
 
@@ -274,7 +302,12 @@ def webp_with_all_metadata_bytes() -> bytes:
     """A WebP with EXIF, XMP and ICCP chunks."""
     buffer = io.BytesIO()
     Image.open(io.BytesIO(photo_bytes(400, 300))).save(
-        buffer, "WEBP", quality=85, exif=_exif_with_maker_note(), xmp=_xmp_packet(), icc_profile=_icc_profile_bytes(),
+        buffer,
+        "WEBP",
+        quality=85,
+        exif=_exif_with_maker_note(),
+        xmp=_xmp_packet(),
+        icc_profile=_icc_profile_bytes(),
     )
     return buffer.getvalue()
 
@@ -295,6 +328,7 @@ def records_csv_with_formulas_bytes() -> bytes:
 
 # --- Progressive JPEGs built to stall a decoder --------------------------------------------------------
 
+
 def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
     """(marker, start, end) of each segment of a JPEG from SOI to EOI; a scan ends where its data does."""
     segments, position = [], 2
@@ -303,7 +337,7 @@ def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
         if marker == 0xD9:
             segments.append((marker, position, position + 2))
             break
-        end = position + 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
+        end = position + 2 + struct.unpack(">H", data[position + 2 : position + 4])[0]
         if marker == 0xDA:
             while True:
                 end = data.find(b"\xff", end)
@@ -327,7 +361,7 @@ def progressive_jpeg_scan_bomb_bytes(scans: int = 1000, padding: int = 0) -> byt
     segments = _jpeg_segments(data)
     _marker, scan_start, scan_end = [s for s in segments if s[0] == 0xDA][-1]
     table = [s for s in segments if s[2] == scan_start and s[0] == 0xC4]
-    repeated = b"\xff" * padding + data[table[0][1] if table else scan_start:scan_end]
+    repeated = b"\xff" * padding + data[table[0][1] if table else scan_start : scan_end]
     end_of_image = segments[-1][1]
     return data[:end_of_image] + repeated * scans + data[end_of_image:]
 
@@ -337,11 +371,11 @@ def jpeg_with_markup_in_scan_data_bytes() -> bytes:
     noise, and one large photo in a few hundred holds such bytes by chance."""
     data = bytearray(photo_bytes(800, 600, seed=7))
     sos = data.index(b"\xff\xda")
-    start = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
     for needle, position in ((b"<svg", start + 2000), (b"<body", start + 9000)):
-        while 0xFF in data[position - 1:position + len(needle) + 1]:
+        while 0xFF in data[position - 1 : position + len(needle) + 1]:
             position += 7
-        data[position:position + len(needle)] = needle
+        data[position : position + len(needle)] = needle
     return bytes(data)
 
 

@@ -21,8 +21,12 @@ class Gunicorn:
         self.error_log = tmp_path / "error.log"
         self.output = tmp_path / "output.log"  # the application's own log (Django's LOGGING: stderr)
         self.env = {
-            **os.environ, "DATABASE_URL": subprocess_database_url(), "GUNICORN_ACCESS_LOG": str(self.access_log),
-            "GUNICORN_ERROR_LOG": str(self.error_log), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", **env,
+            **os.environ,
+            "DATABASE_URL": subprocess_database_url(),
+            "GUNICORN_ACCESS_LOG": str(self.access_log),
+            "GUNICORN_ERROR_LOG": str(self.error_log),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            **env,
         }
 
     @property
@@ -32,9 +36,21 @@ class Gunicorn:
     def __enter__(self):
         with open(self.output, "wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "supportdesk/gunicorn_conf.py",
-                 "--bind", f"127.0.0.1:{self.port}", "supportdesk.wsgi:application"],
-                cwd=self.root, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    "supportdesk/gunicorn_conf.py",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "supportdesk.wsgi:application",
+                ],
+                cwd=self.root,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_until(self._answers, 60, "gunicorn to answer")
         return self
@@ -59,8 +75,9 @@ class Gunicorn:
             self.process.wait(timeout=10)
 
     def request(self, method: str, path: str, **headers) -> int:
-        request = urllib.request.Request(self.url + path, method=method, headers=headers,
-                                         data=b"action=withdraw" if method in ("POST", "PUT") else None)
+        request = urllib.request.Request(
+            self.url + path, method=method, headers=headers, data=b"action=withdraw" if method in ("POST", "PUT") else None
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status

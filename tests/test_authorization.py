@@ -17,7 +17,14 @@ ADMIN_LOGIN = "admin_login"
 MOVED = "redirect"  # a redirect elsewhere (the action ran, or was refused with a message)
 
 ALL_200 = dict.fromkeys(ROLES, 200)
-STAFF_ONLY = {"anonymous": LOGIN, "appellant_a": LOGIN, "appellant_b": LOGIN, "agent": 200, "supervisor": 200, "administrator": 200}
+STAFF_ONLY = {
+    "anonymous": LOGIN,
+    "appellant_a": LOGIN,
+    "appellant_b": LOGIN,
+    "agent": 200,
+    "supervisor": 200,
+    "administrator": 200,
+}
 STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator": MOVED}
 # Appeal A is open and unassigned: every agent may triage it. (Other worlds: test_evidence_access_matrix.)
 APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 200, "supervisor": 200, "administrator": 200}
@@ -27,7 +34,11 @@ MATRIX = {
     "tickets:home": ("get", lambda w: (reverse("tickets:home"), {}), ALL_200),
     "tickets:new": ("get", lambda w: (reverse("tickets:new", args=["realname_unbind"]), {}), ALL_200),
     # Only the browser that filed the appeal sees its confirmation (tests/tickets/test_submitted_page.py).
-    "tickets:submitted": ("get", lambda w: (reverse("tickets:submitted", args=[w["a"].reference]), {}), dict.fromkeys(ROLES, 404)),
+    "tickets:submitted": (
+        "get",
+        lambda w: (reverse("tickets:submitted", args=[w["a"].reference]), {}),
+        dict.fromkeys(ROLES, 404),
+    ),
     "tickets:track": ("get", lambda w: (reverse("tickets:track"), {}), ALL_200),
     # The signed link is the capability: whoever holds it sees that appeal.
     "tickets:status": ("get", lambda w: (reverse("tickets:status", args=[tracking_token_make(w["a"].reference)]), {}), ALL_200),
@@ -36,9 +47,17 @@ MATRIX = {
     "desk:appeal": ("get", lambda w: (reverse("desk:appeal", args=[w["a"].reference]), {}), STAFF_ONLY),
     "desk:records_csv": ("get", lambda w: (reverse("desk:records_csv", args=[w["a"].reference]), {}), STAFF_ONLY),
     "desk:bulk": ("post", lambda w: (reverse("desk:bulk"), {"action": "claim", "references": [w["a"].reference]}), STAFF_POST),
-    "desk:act": ("post", lambda w: (reverse("desk:act", args=[w["a"].reference]), {"action": "claim", "expected_state": "submitted"}), STAFF_POST),
+    "desk:act": (
+        "post",
+        lambda w: (reverse("desk:act", args=[w["a"].reference]), {"action": "claim", "expected_state": "submitted"}),
+        STAFF_POST,
+    ),
     "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
-    "desk:verify": ("post", lambda w: (reverse("desk:verify", args=[w["a"].reference, w["evidence"].pk]), {"verified": "1"}), STAFF_POST),
+    "desk:verify": (
+        "post",
+        lambda w: (reverse("desk:verify", args=[w["a"].reference, w["evidence"].pk]), {"verified": "1"}),
+        STAFF_POST,
+    ),
     "evidence:serve": ("get", lambda w: (reverse("evidence:serve", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
     "evidence:thumbnail": ("get", lambda w: (reverse("evidence:thumbnail", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
     "healthz": ("get", lambda w: (reverse("healthz"), {}), ALL_200),
@@ -47,8 +66,11 @@ MATRIX = {
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
     # The admin site: administrators only (agents and supervisors are not staff).
-    "admin:*": ("get", lambda w: (reverse("admin:tickets_appeal_change", args=[w["a"].pk]), {}),
-                {**dict.fromkeys(ROLES, ADMIN_LOGIN), "administrator": 200}),
+    "admin:*": (
+        "get",
+        lambda w: (reverse("admin:tickets_appeal_change", args=[w["a"].pk]), {}),
+        {**dict.fromkeys(ROLES, ADMIN_LOGIN), "administrator": 200},
+    ),
 }
 CASES = [(route, role) for route in MATRIX for role in ROLES]
 
@@ -120,8 +142,9 @@ FILE_WORLDS = {
     "rejected_unassigned": ("rejected", None, {"appellant", "supervisor", "administrator"}),
     "withdrawn_unassigned": ("withdrawn", None, {"appellant", "supervisor", "administrator"}),
 }
-FILE_CASES = [(world, role, route) for world in FILE_WORLDS for role in FILE_ROLES
-              for route in ("evidence:serve", "evidence:thumbnail")]
+FILE_CASES = [
+    (world, role, route) for world in FILE_WORLDS for role in FILE_ROLES for route in ("evidence:serve", "evidence:thumbnail")
+]
 
 
 @pytest.mark.django_db
@@ -130,10 +153,17 @@ def test_evidence_access_matrix(appeal_types, world, role, route):
     from django.utils import timezone
 
     state, holder, allowed = FILE_WORLDS[world]
-    people = {"agent": AgentFactory(), "other_agent": AgentFactory(), "supervisor": SupervisorFactory(),
-              "administrator": UserFactory(is_staff=True, is_superuser=True)}
-    appeal = AppealFactory(state=state, assignee=people[holder] if holder else None,
-                           closed_at=None if state in ("submitted", "in_review", "awaiting_info", "escalated") else timezone.now())
+    people = {
+        "agent": AgentFactory(),
+        "other_agent": AgentFactory(),
+        "supervisor": SupervisorFactory(),
+        "administrator": UserFactory(is_staff=True, is_superuser=True),
+    }
+    appeal = AppealFactory(
+        state=state,
+        assignee=people[holder] if holder else None,
+        closed_at=None if state in ("submitted", "in_review", "awaiting_info", "escalated") else timezone.now(),
+    )
     other = AppealFactory()
     thumbnail = ContentFile(files.photo_bytes(120, 80), name="thumb.jpg")
     evidence = EvidenceFactory(appeal=appeal, thumbnail=thumbnail)

@@ -23,8 +23,7 @@ def client_at(address: str) -> Client:
     return Client(REMOTE_ADDR=PROXY, HTTP_X_REAL_IP=address, HTTP_ACCEPT_LANGUAGE="en")
 
 
-def test_appeals_from_different_clients_keep_their_own_address_and_raise_no_same_address_signal(
-        behind_proxy, appeal_types):
+def test_appeals_from_different_clients_keep_their_own_address_and_raise_no_same_address_signal(behind_proxy, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
     addresses = ["198.51.100.7", "203.0.113.9", "192.0.2.33"]
     for number, address in enumerate(addresses):

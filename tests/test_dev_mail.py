@@ -23,7 +23,11 @@ def email_backend(**env) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS", "EMAIL_"))}
     code = "import django; django.setup(); from django.conf import settings; print(settings.EMAIL_BACKEND)"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **env},
     )
     assert result.returncode == 0, result.stderr
@@ -38,7 +42,8 @@ def test_development_without_an_email_url_uses_the_one_line_backend():
 
 @pytest.mark.django_db
 def test_an_acknowledgement_is_one_readable_line_with_its_link_and_a_whole_eml_file(
-        appeal_types, client, settings, tmp_path, capfd):
+    appeal_types, client, settings, tmp_path, capfd
+):
     settings.EMAIL_BACKEND = DEVELOPMENT_BACKEND
     settings.DEV_MAIL_DIR = tmp_path / "mail"
     appeal_type = appeal_types["realname_unbind"]

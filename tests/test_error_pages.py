@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from evidence.storage import evidence_storage
-from tests.tickets.factories import AgentFactory, submission
 from tests.text import zh
+from tests.tickets.factories import AgentFactory, submission
 from tickets.models import Appeal
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +66,9 @@ def test_403_page(appeal_types, language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_403_csrf_page(appeal_types, language):
-    response = Client(enforce_csrf_checks=True).post(reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"},
-                                                     HTTP_ACCEPT_LANGUAGE=language)
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"}, HTTP_ACCEPT_LANGUAGE=language
+    )
     assert response.status_code == 403
     assert_in_site_look(response, language)
     assert say("This form has expired", language) in response.content.decode()
@@ -77,8 +78,7 @@ def test_403_csrf_page(appeal_types, language):
 def test_429_page(client, appeal_types, settings, language):
     settings.RATELIMIT_TRACK_PER_IP = "1/h"
     for _ in range(2):
-        response = client.post(reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"},
-                               HTTP_ACCEPT_LANGUAGE=language)
+        response = client.post(reverse("tickets:track"), {"reference": "AP-1", "email": "a@b.cn"}, HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 429
     assert_in_site_look(response, language)
     assert say("Too many attempts", language) in response.content.decode()
@@ -106,8 +106,9 @@ def test_500_page_when_the_disk_fails_during_a_submission(appeal_types, evidence
     monkeypatch.setattr(evidence_storage, "_save", disk_full)
     appeal_type = appeal_types["realname_unbind"]
     client = Client(raise_request_exception=False)
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type),
-                           HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type), HTTP_ACCEPT_LANGUAGE=language
+    )
     assert response.status_code == 500
     assert_in_site_look(response, language)
     assert say("Your appeal was not sent — please try again.", language) in response.content.decode()
@@ -129,8 +130,9 @@ def test_500_page_elsewhere_says_what_to_do(appeal_types, language):
 def test_413_page(client, appeal_types, settings, language):
     settings.REQUEST_BODY_MAX_BYTES = 1024
     appeal_type = appeal_types["realname_unbind"]
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type),
-                           HTTP_ACCEPT_LANGUAGE=language)
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type), HTTP_ACCEPT_LANGUAGE=language
+    )
     assert response.status_code == 413
     assert_in_site_look(response, language)
     assert say("Too much was sent at once", language) in response.content.decode()

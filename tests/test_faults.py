@@ -98,8 +98,13 @@ def test_smtp_down_is_retried_with_backoff_and_delivered_once(appeal_types, sett
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
-                           context={"tracking_url": "http://testserver/x/"})
+    email = outbox_enqueue(
+        template="tracking_link",
+        to="a@example.com",
+        language="en",
+        appeal=AppealFactory(),
+        context={"tracking_url": "http://testserver/x/"},
+    )
     start = timezone.now()
     for minutes, attempts in ((0, 1), (1, 2), (3, 3)):  # SMTP down: 1, 2, 4 minutes apart
         with time_machine.travel(start + timedelta(minutes=minutes, seconds=1), tick=False):
@@ -128,8 +133,13 @@ def test_worker_killed_before_smtp_accepted_is_sent_once_after_the_lease(appeal_
     holding = HoldingSmtpSink()
     holding.holding.set()
     with smtp_server_at(port, holding):
-        email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
-                               context={"tracking_url": "http://testserver/x/"})
+        email = outbox_enqueue(
+            template="tracking_link",
+            to="a@example.com",
+            language="en",
+            appeal=AppealFactory(),
+            context={"tracking_url": "http://testserver/x/"},
+        )
         worker = WorkerProcess(EMAIL_URL=f"smtp://127.0.0.1:{port}").start()
         try:
             email_deliver.delay(email.pk)
@@ -164,8 +174,11 @@ def test_evidence_processing_survives_a_worker_killed_mid_task(appeal_types, evi
     try:
         evidence_process.delay(str(evidence.pk))
         worker.wait_for_line("evidence.tasks.evidence_process")  # received: it is working on it now
-        wait_until(lambda: any(p.name.endswith(".partial") or ".clean." in p.name for p in Path(evidence_root).rglob("*")),
-                   60, "the worker to start writing")
+        wait_until(
+            lambda: any(p.name.endswith(".partial") or ".clean." in p.name for p in Path(evidence_root).rglob("*")),
+            60,
+            "the worker to start writing",
+        )
         worker.kill()
     finally:
         worker.stop()
@@ -184,7 +197,6 @@ def test_evidence_processing_survives_a_worker_killed_mid_task(appeal_types, evi
     assert Evidence.objects.count() == 1
 
 
-
 @contextmanager
 def worker_held_once_smtp_has_the_message():
     """A worker process delivering one e-mail through a server that has taken the whole message and
@@ -197,8 +209,13 @@ def worker_held_once_smtp_has_the_message():
     sink = DataEndHoldingSmtpSink()
     sink.holding.set()
     with smtp_server_at(port, sink):
-        email = outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
-                               context={"tracking_url": "http://testserver/x/"})
+        email = outbox_enqueue(
+            template="tracking_link",
+            to="a@example.com",
+            language="en",
+            appeal=AppealFactory(),
+            context={"tracking_url": "http://testserver/x/"},
+        )
         worker = WorkerProcess(EMAIL_URL=f"smtp://127.0.0.1:{port}").start()
         try:
             email_deliver.delay(email.pk)
@@ -256,8 +273,13 @@ def test_refused_recipient_is_logged_by_the_worker_without_the_address(appeal_ty
     port = free_port()
     address = "refused.person@example.com"
     with smtp_server_at(port, RefusingSmtpSink()):
-        email = outbox_enqueue(template="tracking_link", to=address, language="en", appeal=AppealFactory(),
-                               context={"tracking_url": "http://testserver/x/"})
+        email = outbox_enqueue(
+            template="tracking_link",
+            to=address,
+            language="en",
+            appeal=AppealFactory(),
+            context={"tracking_url": "http://testserver/x/"},
+        )
         worker = WorkerProcess(EMAIL_URL=f"smtp://127.0.0.1:{port}").start()
         try:
             email_deliver.delay(email.pk)

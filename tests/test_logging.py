@@ -22,8 +22,13 @@ def _everything_logged(caplog) -> str:
         parts += [record.getMessage(), str(record.args), record.exc_text or ""]
         request = getattr(record, "request", None)
         if request is not None:
-            parts += [request.path, request.get_full_path(), str(request.META.get("PATH_INFO")),
-                      str(request.META.get("HTTP_REFERER")), str(request.META.get("QUERY_STRING"))]
+            parts += [
+                request.path,
+                request.get_full_path(),
+                str(request.META.get("PATH_INFO")),
+                str(request.META.get("HTTP_REFERER")),
+                str(request.META.get("QUERY_STRING")),
+            ]
     return "\n".join(parts)
 
 
@@ -93,13 +98,21 @@ def test_no_tracking_token_in_gunicorn_access_or_error_log(tmp_path, appeal_type
         }
         wait_until(lambda: server.access_log.read_text().count("\n") >= len(answers), 30, "the access log")
         logged = server.logs()
-    assert answers == {"GET": 200, "POST without CSRF": 403, "OPTIONS": 405, "bad token": 404,
-                       "another page, from the status page": 200, "other page, token in the query": 404}
+    assert answers == {
+        "GET": 200,
+        "POST without CSRF": 403,
+        "OPTIONS": 405,
+        "bad token": 404,
+        "another page, from the status page": 200,
+        "other page, token in the query": 404,
+    }
     access = server.access_log.read_text()
     assert "/appeals/status/[redacted]/" in access
     # The client address is the one the application uses (behind the proxy, its header).
-    assert any(line.startswith("198.51.100.23 ") and '"GET /appeals/status/[redacted]/ HTTP/1.1" 200' in line
-               for line in access.splitlines()), access
+    assert any(
+        line.startswith("198.51.100.23 ") and '"GET /appeals/status/[redacted]/ HTTP/1.1" 200' in line
+        for line in access.splitlines()
+    ), access
     assert "Forbidden (CSRF cookie not set.): /appeals/status/[redacted]/" in logged
     assert token not in logged and token.split(":")[0] not in logged
 

@@ -28,8 +28,11 @@ def agent_client(appeal_types):
 
 # --- A NUL byte in the URL ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/appeals/submitted/AP-%00/", "/appeals/status/a%00b/", "/appeals/new/x%00y/",
-                                  "/?q=%00", "/appeals/track/?reference=%00"])
+
+@pytest.mark.parametrize(
+    "path",
+    ["/appeals/submitted/AP-%00/", "/appeals/status/a%00b/", "/appeals/new/x%00y/", "/?q=%00", "/appeals/track/?reference=%00"],
+)
 def test_a_nul_byte_in_a_public_url_is_a_400_not_a_500(path, appeal_types):
     response = Client(raise_request_exception=False).get(path)
     assert response.status_code == 400
@@ -42,8 +45,17 @@ def test_a_nul_byte_in_a_console_url_is_a_400_not_a_500(agent_client, path):
 
 # --- Redirect targets ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/desk/", "javascript:alert(1)",
-                                    "/desk/\x00", "http://testserver.evil.example/desk/"])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/desk/",
+        "javascript:alert(1)",
+        "/desk/\x00",
+        "http://testserver.evil.example/desk/",
+    ],
+)
 @pytest.mark.parametrize("form", ["errors", "no assignee", "done"])
 def test_bulk_never_redirects_to_a_foreign_or_unsafe_target(agent_client, appeal_types, target, form):
     appeal = AppealFactory()
@@ -64,6 +76,7 @@ def test_bulk_keeps_a_console_target(agent_client, appeal_types):
 
 # --- Sign-in guessing ------------------------------------------------------------------------------
 
+
 def _staff(username: str):
     user = AgentFactory(username=username)
     user.set_password("right-password-123")
@@ -72,8 +85,9 @@ def _staff(username: str):
 
 
 def _sign_in(client, username, password="wrong", address="198.51.100.1"):
-    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address,
-                       HTTP_ACCEPT_LANGUAGE="en")
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
 
 def test_one_address_guessing_many_user_names_is_stopped(client, appeal_types, settings):
@@ -99,6 +113,7 @@ def test_one_user_name_guessed_from_many_addresses_is_slowed_but_not_locked_for_
 
 
 # --- The admin's CSP, and no caching of private pages -------------------------------------------------
+
 
 def test_admin_pages_have_a_content_security_policy(client, appeal_types):
     admin = UserFactory(is_staff=True, is_superuser=True)
@@ -131,11 +146,18 @@ def test_console_and_status_pages_are_never_stored(agent_client, appeal_types):
 
 # --- The ID-number key -----------------------------------------------------------------------------
 
+
 def test_production_start_up_stops_without_its_own_id_number_key():
     ours = ("DJANGO_", "DATABASE_URL", "REDIS", "SITE_URL", "ID_NUMBER")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update({k: v for k, v in PRODUCTION_ENV.items() if k != "ID_NUMBER_HMAC_KEY"})
-    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, env={**env, "DJANGO_SETTINGS_MODULE": "supportdesk.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DJANGO_SETTINGS_MODULE": "supportdesk.settings"},
+    )
     assert result.returncode != 0
     assert "ImproperlyConfigured: ID_NUMBER_HMAC_KEY must be set when DJANGO_DEBUG is off" in result.stderr

@@ -79,8 +79,9 @@ def test_ctrl_c_stops_web_workers_and_beat_and_exits_0_on_the_port_asked_for(tmp
         DEV_MAIL_DIR=str(tmp_path / "mail"),
     )
     log = (tmp_path / "run-dev.log").open("w+b")
-    run = subprocess.Popen([str(ROOT / "scripts" / "run-dev")], cwd=ROOT, env=env, stdout=log,
-                           stderr=subprocess.STDOUT, start_new_session=True)
+    run = subprocess.Popen(
+        [str(ROOT / "scripts" / "run-dev")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 240
         health = None
@@ -94,8 +95,11 @@ def test_ctrl_c_stops_web_workers_and_beat_and_exits_0_on_the_port_asked_for(tmp
         assert f"SupportDesk: http://127.0.0.1:{port}" in output
         assert f"demo logins (http://127.0.0.1:{port}/accounts/login/)" in output
         children = _children_of(run.pid)
-        commands = " ".join(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in children
-                            if Path(f"/proc/{pid}/cmdline").exists())
+        commands = " ".join(
+            Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+            for pid in children
+            if Path(f"/proc/{pid}/cmdline").exists()
+        )
         for part in ("worker -Q celery", "worker -Q evidence", "beat", f"runserver 127.0.0.1:{port}"):
             assert part in commands
 

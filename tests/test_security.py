@@ -29,8 +29,14 @@ PRODUCTION_ENV = {
 
 def production(*args: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS", "SITE_URL"))}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **PRODUCTION_ENV})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **PRODUCTION_ENV},
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -40,9 +46,11 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_production_cookies_and_transport_security():
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, "
-            "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_HTTPONLY)")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, "
+        "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_HTTPONLY)"
+    )
     result = production("-c", code)
     assert result.stdout.split() == ["True", "True", "Lax", "Lax", "True", "31536000", "True"], result.stderr
 
@@ -66,10 +74,21 @@ def test_content_security_policy_allows_no_inline_code(client, appeal_types, pat
 @pytest.mark.django_db
 def test_pages_carry_no_inline_script_or_style(client, appeal_types):
     client.force_login(SupervisorFactory())
-    appeal = Appeal.objects.create(appeal_type=appeal_types["realname_unbind"], contact_email="a@example.com",
-                                   letter_background="x", letter_steps_taken="x", letter_request="x")
-    for path in ("/", "/appeals/new/account_recovery/", "/desk/", f"/desk/appeals/{appeal.reference}/", "/desk/metrics/",
-                 reverse("tickets:status", args=[tracking_token_make(appeal.reference)])):
+    appeal = Appeal.objects.create(
+        appeal_type=appeal_types["realname_unbind"],
+        contact_email="a@example.com",
+        letter_background="x",
+        letter_steps_taken="x",
+        letter_request="x",
+    )
+    for path in (
+        "/",
+        "/appeals/new/account_recovery/",
+        "/desk/",
+        f"/desk/appeals/{appeal.reference}/",
+        "/desk/metrics/",
+        reverse("tickets:status", args=[tracking_token_make(appeal.reference)]),
+    ):
         html = client.get(path).content.decode()
         assert "<script>" not in html and " style=" not in html and "onclick=" not in html, path
 

@@ -8,12 +8,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.TIME_ZONE, settings.LANGUAGE_CODE",
-                  **env) -> subprocess.CompletedProcess:
+def load_settings(
+    show: str = "settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.TIME_ZONE, settings.LANGUAGE_CODE", **env
+) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS"))}
     code = f"import django; django.setup(); from django.conf import settings; print({show})"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **env},
     )
 
@@ -31,16 +36,21 @@ def test_development_defaults_are_sqlite_shanghai_and_chinese():
 
 
 def test_database_url_selects_postgresql():
-    result = load_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, ID_NUMBER_HMAC_KEY="y" * 50,
-                           DATABASE_URL="postgres://u@db:5432/sd")
+    result = load_settings(
+        DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, ID_NUMBER_HMAC_KEY="y" * 50, DATABASE_URL="postgres://u@db:5432/sd"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "django.db.backends.postgresql"
 
 
 def test_database_connections_persist_with_health_checks_by_default():
-    result = load_settings(show="settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS']",
-                           DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, ID_NUMBER_HMAC_KEY="y" * 50,
-                           DATABASE_URL="postgres://u@db:5432/sd")
+    result = load_settings(
+        show="settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS']",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="x" * 50,
+        ID_NUMBER_HMAC_KEY="y" * 50,
+        DATABASE_URL="postgres://u@db:5432/sd",
+    )
     assert result.returncode == 0, result.stderr
     # A connection per request costs ~8 ms of setup: kept for a minute instead, checked before reuse.
     assert result.stdout.split() == ["60", "True"]

@@ -18,10 +18,18 @@ def test_every_message_has_a_chinese_translation(tmp_path):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / name)
     env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "supportdesk.settings"}
-    subprocess.run([sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "-v", "0"],
-                   cwd=copy, env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "-v", "0"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     catalogue = copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
     for flag in ("--untranslated", "--only-fuzzy"):
-        left = subprocess.run(["msgattrib", flag, "--no-obsolete", str(catalogue)], capture_output=True, text=True, check=True).stdout
+        left = subprocess.run(
+            ["msgattrib", flag, "--no-obsolete", str(catalogue)], capture_output=True, text=True, check=True
+        ).stdout
         entries = [block for block in left.split("\n\n") if "msgid" in block and 'msgid ""\nmsgstr ""\n"Project' not in block]
         assert entries == [], f"{flag[2:]} messages (run makemessages and translate them):\n" + "\n\n".join(entries[:10])

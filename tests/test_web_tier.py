@@ -45,8 +45,8 @@ def test_a_300_mb_body_is_refused_with_413_before_it_is_read(tmp_path, appeal_ty
             b"POST /appeals/new/account_recovery/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             + f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n".encode()
             + f"Content-Length: {300 * 1024 * 1024}\r\n\r\n".encode()
-            + f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"evidence_id_front\"; filename=\"a.jpg\"\r\n"
-              "Content-Type: image/jpeg\r\n\r\n".encode()
+            + f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="evidence_id_front"; filename="a.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n".encode()
             + b"\xff" * (1024 * 1024)  # the first megabyte; the other 299 never need to be sent
         )
         status = _status_of(sock)
@@ -66,7 +66,7 @@ def _chunked_form_post(server, path: str, body: bytes, cookie: str) -> int:
         "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode()
     )
     for start in range(0, len(body), 7):  # in small chunks
-        piece = body[start:start + 7]
+        piece = body[start : start + 7]
         sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
     sock.sendall(b"0\r\n\r\n")
     try:
@@ -75,8 +75,7 @@ def _chunked_form_post(server, path: str, body: bytes, cookie: str) -> int:
         sock.close()
 
 
-def test_a_chunked_body_under_the_limit_is_read_and_one_over_it_is_refused_with_413(
-        tmp_path, appeal_types, evidence_root):
+def test_a_chunked_body_under_the_limit_is_read_and_one_over_it_is_refused_with_413(tmp_path, appeal_types, evidence_root):
     limit = 1024 * 1024
     with Gunicorn(tmp_path, EVIDENCE_ROOT=str(evidence_root), REQUEST_BODY_MAX_BYTES=str(limit)) as server:
         # Under the limit: the whole form arrives (without it, the CSRF token would be missing: 403).
@@ -113,9 +112,11 @@ def test_slow_clients_trickling_bodies_do_not_stop_a_normal_get(tmp_path, appeal
         def trickle():
             sock = _connect(server)
             try:
-                sock.sendall(b"POST /appeals/track/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Content-Type: application/x-www-form-urlencoded\r\n"
-                             b"Content-Length: 100000\r\n\r\nreference=")
+                sock.sendall(
+                    b"POST /appeals/track/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n"
+                    b"Content-Length: 100000\r\n\r\nreference="
+                )
                 for _ in range(600):  # one byte every 0.1 s, for at most a minute
                     if stop.wait(0.1):
                         break

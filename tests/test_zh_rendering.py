@@ -67,9 +67,23 @@ def test_the_check_sees_english_when_it_is_there(appeal_types, sentences):
 @pytest.mark.django_db
 def test_every_page_is_fully_chinese(appeal_types, sentences, settings):
     settings.LANGUAGE_CODE = "zh-hans"
-    states = ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated", "approved", "rejected", "withdrawn", "closed")
-    appeals = {state: AppealFactory(state=state, closed_at=timezone.now() if state in ("approved", "rejected", "withdrawn", "closed") else None)
-               for state in states}
+    states = (
+        "submitted",
+        "in_review",
+        "awaiting_info",
+        "pending_approval",
+        "escalated",
+        "approved",
+        "rejected",
+        "withdrawn",
+        "closed",
+    )
+    appeals = {
+        state: AppealFactory(
+            state=state, closed_at=timezone.now() if state in ("approved", "rejected", "withdrawn", "closed") else None
+        )
+        for state in states
+    }
     EvidenceFactory(appeal=appeals["in_review"])
     SlaEvent.objects.create(appeal=appeals["escalated"], kind="breach", cycle=1)
     public = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
@@ -91,8 +105,12 @@ def test_every_page_is_fully_chinese(appeal_types, sentences, settings):
 
     staff = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     staff.force_login(SupervisorFactory())
-    for path in ["/desk/", "/desk/metrics/", *[f"/desk/?queue={q}" for q in ("unassigned", "mine", "due_soon", "escalated", "decided")],
-                 *[reverse("desk:appeal", args=[a.reference]) for a in appeals.values()]]:
+    for path in [
+        "/desk/",
+        "/desk/metrics/",
+        *[f"/desk/?queue={q}" for q in ("unassigned", "mine", "due_soon", "escalated", "decided")],
+        *[reverse("desk:appeal", args=[a.reference]) for a in appeals.values()],
+    ]:
         text = visible_text(staff.get(path).content.decode())
         if found := untranslated(text, sentences):
             problems[path] = found
@@ -104,12 +122,21 @@ def test_every_email_is_fully_chinese(appeal_types, sentences, settings):
     settings.LANGUAGE_CODE = "zh-hans"
     appeal = AppealFactory(language="zh-hans")
     for template in EMAILS:
-        outbox_enqueue(template=template, to="a@example.com", language="zh-hans", appeal=appeal,
-                       context={"tracking_url": "https://support.example.com/x/", "message": "……", "days": 14,
-                                "evidence": []})
+        outbox_enqueue(
+            template=template,
+            to="a@example.com",
+            language="zh-hans",
+            appeal=appeal,
+            context={"tracking_url": "https://support.example.com/x/", "message": "……", "days": 14, "evidence": []},
+        )
     for kind in ("warning", "breach", "second_breach"):
-        outbox_enqueue(template="sla_alert", to="s@example.com", language="zh-hans", appeal=None,
-                       context={"kind": kind, "rows": [], "count": 2, "console_url": "https://support.example.com/desk/"})
+        outbox_enqueue(
+            template="sla_alert",
+            to="s@example.com",
+            language="zh-hans",
+            appeal=None,
+            context={"kind": kind, "rows": [], "count": 2, "console_url": "https://support.example.com/desk/"},
+        )
     problems = {}
     for email in OutboundEmail.objects.all():
         for part, text in (("subject", email.subject), ("text", email.body_text), ("html", visible_text(email.body_html))):
@@ -131,23 +158,37 @@ def section(html: str, pattern: str) -> str:
 
 
 @pytest.mark.django_db
-def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_fully_chinese(
-        appeal_types, sentences, settings):
+def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_fully_chinese(appeal_types, sentences, settings):
     settings.LANGUAGE_CODE = "zh-hans"
     now = timezone.now()
     agent = AgentFactory(username="wang")
-    chinese = {"language": "zh-hans", "letter_background": "自助解绑一直提示“解绑无效”。",
-               "letter_steps_taken": "自助解绑两次。", "letter_request": "请解除实名认证。"}
+    chinese = {
+        "language": "zh-hans",
+        "letter_background": "自助解绑一直提示“解绑无效”。",
+        "letter_steps_taken": "自助解绑两次。",
+        "letter_request": "请解除实名认证。",
+    }
     # Decided in the last week, in and out of time (compliance, time to decision, workload);
     for hours, met in ((10, True), (30, True), (80, False)):
         created = now - timedelta(days=3)
         closed = created + timedelta(hours=hours)
-        AppealFactory(state="approved", created_at=created, closed_at=closed, assignee=agent,
-                      sla_due_at=closed + timedelta(hours=1 if met else -1), **chinese)
+        AppealFactory(
+            state="approved",
+            created_at=created,
+            closed_at=closed,
+            assignee=agent,
+            sla_due_at=closed + timedelta(hours=1 if met else -1),
+            **chinese,
+        )
     # open at every age, one of them overdue (backlog, workload); a breach (breaches per day).
     for age in (5, 30, 60, 100):
-        AppealFactory(state="in_review", created_at=now - timedelta(hours=age), assignee=agent,
-                      sla_due_at=now - timedelta(hours=age - 72), **chinese)
+        AppealFactory(
+            state="in_review",
+            created_at=now - timedelta(hours=age),
+            assignee=agent,
+            sla_due_at=now - timedelta(hours=age - 72),
+            **chinese,
+        )
     SlaEvent.objects.create(appeal=AppealFactory(**chinese), kind="breach", cycle=1)
 
     # A timeline with every kind of event, passing through every state, by staff, appellant and system.
@@ -155,9 +196,15 @@ def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_ful
     states = AppealState.values
     actors = [{"actor": agent}, {"actor_label": "appellant"}, {"actor_label": "system"}, {}]
     for index, kind in enumerate(AppealEvent.Kind.values):
-        AppealEvent.objects.create(appeal=appeal, kind=kind, from_state=states[index % len(states)],
-                                   to_state=states[(index + 1) % len(states)], comment="已处理。",
-                                   public=index % 2 == 0, **actors[index % len(actors)])
+        AppealEvent.objects.create(
+            appeal=appeal,
+            kind=kind,
+            from_state=states[index % len(states)],
+            to_state=states[(index + 1) % len(states)],
+            comment="已处理。",
+            public=index % 2 == 0,
+            **actors[index % len(actors)],
+        )
 
     staff = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     staff.force_login(SupervisorFactory(username="li"))
@@ -165,8 +212,14 @@ def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_ful
     appeal_html = staff.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
 
     charts = re.findall(r'(?s)data-chart="([\w-]+)"(.*?)</section>', metrics_html)
-    assert {key for key, _html in charts} >= {"compliance-by-type", "compliance-by-week", "backlog", "breaches-by-day",
-                                              "workload", "time-to-decision"}
+    assert {key for key, _html in charts} >= {
+        "compliance-by-type",
+        "compliance-by-week",
+        "backlog",
+        "breaches-by-day",
+        "workload",
+        "time-to-decision",
+    }
     assert all("<svg" in chart for key, chart in charts if key != "time-to-decision"), "a chart without bars"
     charts_text = " ".join(visible_text(chart) for _key, chart in charts)
     timeline = section(appeal_html, r'(?s)<section[^>]*aria-labelledby="h-timeline".*?</section>')

@@ -34,8 +34,19 @@ class LoginDeviceRecordInline(ReadOnlyInline):
 
 class EvidenceInline(ReadOnlyInline):
     model = Evidence
-    fields = ("kind", "original_name", "content_type", "size", "sha256", "perceptual_hash", "status", "status_reason",
-              "verified_at", "purged_at", "created_at")
+    fields = (
+        "kind",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "perceptual_hash",
+        "status",
+        "status_reason",
+        "verified_at",
+        "purged_at",
+        "created_at",
+    )
     readonly_fields = fields
 
 

@@ -56,11 +56,31 @@ def _file(appeal_type: AppealType, number: int) -> Appeal:
             "letter_request": "Please restore control of the account.",
             **({"consent_id_images_at": now, "consent_text": consent_text()} if set(kinds) & ID_IMAGE_KINDS else {}),
         },
-        id_number="" if appeal_type.id_number_rule == "optional" else ("002X" if appeal_type.id_number_rule == "last4" else "11010519491231002X"),
-        recharge_rows=[{"order_number": f"DEMO-{number:04d}", "amount": "68.00", "currency": "CNY",
-                        "paid_at": now - timedelta(days=20), "product": "月卡"}] if records else [],
-        device_rows=[{"seen_at": now - timedelta(days=3), "ip_address": "203.0.113.7", "device_model": "iPhone 15",
-                      "device_id": "AA:BB:CC:DD:EE:FF", "location": "上海"}] if records else [],
+        id_number=""
+        if appeal_type.id_number_rule == "optional"
+        else ("002X" if appeal_type.id_number_rule == "last4" else "11010519491231002X"),
+        recharge_rows=[
+            {
+                "order_number": f"DEMO-{number:04d}",
+                "amount": "68.00",
+                "currency": "CNY",
+                "paid_at": now - timedelta(days=20),
+                "product": "月卡",
+            }
+        ]
+        if records
+        else [],
+        device_rows=[
+            {
+                "seen_at": now - timedelta(days=3),
+                "ip_address": "203.0.113.7",
+                "device_model": "iPhone 15",
+                "device_id": "AA:BB:CC:DD:EE:FF",
+                "location": "上海",
+            }
+        ]
+        if records
+        else [],
         files=files,
         ip="127.0.0.1",
     )

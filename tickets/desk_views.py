@@ -43,7 +43,6 @@ from .workflow import (
     may_verify,
 )
 
-
 PAGE_SIZES = ("25", "50", "100", "200")
 
 
@@ -108,7 +107,7 @@ QUEUE_ROW_HTML = (
     '<tr data-appeal="{ref}"><td><input class="form-check-input" type="checkbox" name="references"'
     ' value="{ref}" aria-label="{select} {ref}"></td>'
     '<td><a class="font-monospace" href="{prefix}{ref}/">{ref}</a>{badges}</td>'
-    '<td>{type_name}{risk}</td><td>{state}</td><td>{assignee}</td><td>{sla}</td>'
+    "<td>{type_name}{risk}</td><td>{state}</td><td>{assignee}</td><td>{sla}</td>"
     '<td class="small text-secondary">{created}</td></tr>'
 )
 
@@ -122,8 +121,10 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     # An appeal may still be assigned to someone who is no longer an agent: one query for those.
     others = {a.assignee_id for a in appeals if a.assignee_id and str(a.assignee_id) not in agent_names}
     if others:
-        agent_names = {**agent_names, **{str(pk): name for pk, name in get_user_model().objects.filter(
-            pk__in=others).values_list("pk", "username")}}
+        agent_names = {
+            **agent_names,
+            **{str(pk): name for pk, name in get_user_model().objects.filter(pk__in=others).values_list("pk", "username")},
+        }
     risks = {value: format_html(' <span class="badge text-bg-light border">{}</span>', label) for value, label in Risk.choices}
     risks[Risk.LOW] = ""
     select = _("Select")
@@ -134,12 +135,21 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     rows = []
     for a in appeals:
         html = format_html(  # every value escaped here, the badges built safe above
-            QUEUE_ROW_HTML, ref=a.reference, select=select, prefix=prefix,
-            badges=format_html("{}{}{}", cooling if a.cooling_off_of_id else "",
-                               escalated if a.state == AppealState.ESCALATED else "",
-                               answered if a.answered_at is not None else ""),
-            type_name=types[a.appeal_type_id].name, risk=risks[a.appeal_type.risk], state=state_labels[a.state],
-            assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "—", sla=sla_badge(a),
+            QUEUE_ROW_HTML,
+            ref=a.reference,
+            select=select,
+            prefix=prefix,
+            badges=format_html(
+                "{}{}{}",
+                cooling if a.cooling_off_of_id else "",
+                escalated if a.state == AppealState.ESCALATED else "",
+                answered if a.answered_at is not None else "",
+            ),
+            type_name=types[a.appeal_type_id].name,
+            risk=risks[a.appeal_type.risk],
+            state=state_labels[a.state],
+            assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "—",
+            sla=sla_badge(a),
             created=f"{a.created_at.astimezone(zone):%m-%d %H:%M}",
         )
         rows.append(QueueRow(reference=a.reference, html=html))
@@ -171,9 +181,7 @@ def bulk(request):
 def _safe_next(request) -> str:
     """The user-supplied `next`, only when it is a page of this console on this site; else empty."""
     target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
     return target if safe and target.startswith("/desk/") and target.isprintable() else ""
 
 
@@ -227,8 +235,12 @@ def appeal_action(request, reference: str):
     data = form.cleaned_data
     try:
         appeal_act(
-            appeal=appeal, actor=request.user, action=data["action"], comment=data["comment"],
-            assignee=data["assignee"], expected_state=data["expected_state"] or None,
+            appeal=appeal,
+            actor=request.user,
+            action=data["action"],
+            comment=data["comment"],
+            assignee=data["assignee"],
+            expected_state=data["expected_state"] or None,
         )
     except WorkflowError as exc:
         messages.error(request, exc.message)
@@ -244,8 +256,7 @@ def appeal_comment_add(request, reference: str):
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
-            appeal_comment(appeal=appeal, actor=request.user, text=form.cleaned_data["text"],
-                           public=form.cleaned_data["public"])
+            appeal_comment(appeal=appeal, actor=request.user, text=form.cleaned_data["text"], public=form.cleaned_data["public"])
         except WorkflowError as exc:
             messages.error(request, exc.message)
         else:
@@ -269,8 +280,9 @@ def evidence_verify(request, reference: str, evidence_id):
 GREEN, RED, BLUE = "#198754", "#dc3545", "#0d6efd"
 
 
-def _bars(key: str, title: str, label_heading: str, rows: list[dict], label, parts: list[tuple[str, str, str]],
-          note: str = "") -> dict:
+def _bars(
+    key: str, title: str, label_heading: str, rows: list[dict], label, parts: list[tuple[str, str, str]], note: str = ""
+) -> dict:
     """A chart: one bar per row, split into coloured segments (key, colour, heading), widths relative
     to the largest total, with the numbers as table columns beside it."""
     totals = [sum(row[k] or 0 for k, _c, _h in parts) for row in rows]
@@ -283,8 +295,14 @@ def _bars(key: str, title: str, label_heading: str, rows: list[dict], label, par
             segments.append({"x": round(x, 2), "width": round(width, 2), "colour": colour, "value": row[k]})
             x += width
         bars.append({"label": label(row), "segments": segments, "total": total})
-    return {"key": key, "title": title, "label_heading": label_heading, "note": note, "bars": bars,
-            "headings": [heading for _k, _c, heading in parts]}
+    return {
+        "key": key,
+        "title": title,
+        "label_heading": label_heading,
+        "note": note,
+        "bars": bars,
+        "headings": [heading for _k, _c, heading in parts],
+    }
 
 
 @agent_required
@@ -300,21 +318,49 @@ def metrics(request):
             writer.writerow([csv_safe(cell) for cell in row])
         return response
     compliance = [("met", GREEN, _("Met")), ("breached", RED, _("Breached"))]
-    decided = pgettext("list separator", ", ").join(
-        f"{r['assignee__username']} {r['decided_7d']}" for r in data.workload
-    ) or "—"
+    decided = pgettext("list separator", ", ").join(f"{r['assignee__username']} {r['decided_7d']}" for r in data.workload) or "—"
     charts = [
-        _bars("compliance-by-type", _("Compliance by type"), _("Type"), data.compliance_by_type,
-              lambda r: r["type"].name, compliance),
-        _bars("compliance-by-week", _("Compliance by week"), _("Week of"), data.compliance_by_week,
-              lambda r: r["week"].strftime("%Y-%m-%d"), compliance),
-        _bars("backlog", _("Open appeals by age"), _("Age"), data.backlog,
-              lambda r: _("%(low)d–%(high)d h") % r if r["high"] else _("> %(low)d h") % r, [("count", BLUE, _("Open"))]),
-        _bars("breaches-by-day", _("Breaches per day (30 days)"), _("Day"), data.breaches_by_day,
-              lambda r: r["day"].strftime("%m-%d"), [("count", RED, _("Breaches"))]),
-        _bars("workload", _("Workload per agent"), _("Agent"), data.workload, lambda r: r["assignee__username"],
-              [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))],
-              note=_("Bars: overdue (red) and open (blue). Decided in the last 7 days: %(decided)s") % {"decided": decided}),
+        _bars(
+            "compliance-by-type",
+            _("Compliance by type"),
+            _("Type"),
+            data.compliance_by_type,
+            lambda r: r["type"].name,
+            compliance,
+        ),
+        _bars(
+            "compliance-by-week",
+            _("Compliance by week"),
+            _("Week of"),
+            data.compliance_by_week,
+            lambda r: r["week"].strftime("%Y-%m-%d"),
+            compliance,
+        ),
+        _bars(
+            "backlog",
+            _("Open appeals by age"),
+            _("Age"),
+            data.backlog,
+            lambda r: _("%(low)d–%(high)d h") % r if r["high"] else _("> %(low)d h") % r,
+            [("count", BLUE, _("Open"))],
+        ),
+        _bars(
+            "breaches-by-day",
+            _("Breaches per day (30 days)"),
+            _("Day"),
+            data.breaches_by_day,
+            lambda r: r["day"].strftime("%m-%d"),
+            [("count", RED, _("Breaches"))],
+        ),
+        _bars(
+            "workload",
+            _("Workload per agent"),
+            _("Agent"),
+            data.workload,
+            lambda r: r["assignee__username"],
+            [("overdue", RED, _("Overdue")), ("open", BLUE, _("Open"))],
+            note=_("Bars: overdue (red) and open (blue). Decided in the last 7 days: %(decided)s") % {"decided": decided},
+        ),
     ]
     context = {"metrics": data, "charts": charts}
     return render(request, "desk/metrics.html", context)
@@ -346,13 +392,33 @@ def _records_csv_lines(appeal):
     writer = csv.writer(_Echo())
     # A byte-order mark first: Excel on Chinese Windows reads a CSV without one as GB18030.
     yield "\ufeff"
-    yield writer.writerow(["record", "time", "order_number", "amount", "currency", "product",
-                           "ip_address", "device_model", "device_id", "location"])
+    yield writer.writerow(
+        ["record", "time", "order_number", "amount", "currency", "product", "ip_address", "device_model", "device_id", "location"]
+    )
     recharges = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
     for r in recharges.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("recharge", _local_iso(r.paid_at), r.order_number, r.amount,
-                                                     r.currency, r.product, "", "", "", "")])
+        yield writer.writerow(
+            [
+                csv_safe(v)
+                for v in ("recharge", _local_iso(r.paid_at), r.order_number, r.amount, r.currency, r.product, "", "", "", "")
+            ]
+        )
     devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
     for d in devices.iterator(chunk_size=500):
-        yield writer.writerow([csv_safe(v) for v in ("login_device", _local_iso(d.seen_at), "", "", "", "",
-                                                     d.ip_address, d.device_model, d.device_id, d.location)])
+        yield writer.writerow(
+            [
+                csv_safe(v)
+                for v in (
+                    "login_device",
+                    _local_iso(d.seen_at),
+                    "",
+                    "",
+                    "",
+                    "",
+                    d.ip_address,
+                    d.device_model,
+                    d.device_id,
+                    d.location,
+                )
+            ]
+        )

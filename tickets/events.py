@@ -11,14 +11,20 @@ def _evidence_label(evidence) -> str:
 def appeal_comment_event(*, appeal: Appeal, actor, text: str, public: bool) -> AppealEvent:
     """An internal note (staff only) or a public reply (shown to the appellant and e-mailed)."""
     return AppealEvent.objects.create(
-        appeal=appeal, kind=AppealEvent.Kind.REPLY if public else AppealEvent.Kind.NOTE,
-        actor=actor, comment=text, public=public,
+        appeal=appeal,
+        kind=AppealEvent.Kind.REPLY if public else AppealEvent.Kind.NOTE,
+        actor=actor,
+        comment=text,
+        public=public,
     )
 
 
 def evidence_verified_event(*, evidence, actor, verified: bool) -> AppealEvent:
     return AppealEvent.objects.create(
-        appeal=evidence.appeal, actor=actor, public=False, comment=_evidence_label(evidence),
+        appeal=evidence.appeal,
+        actor=actor,
+        public=False,
+        comment=_evidence_label(evidence),
         kind=AppealEvent.Kind.EVIDENCE_VERIFIED if verified else AppealEvent.Kind.EVIDENCE_UNVERIFIED,
     )
 
@@ -26,7 +32,10 @@ def evidence_verified_event(*, evidence, actor, verified: bool) -> AppealEvent:
 def evidence_refused_event(*, evidence, message: str) -> AppealEvent:
     """Processing refused a file: the appellant sees why on the status page."""
     return AppealEvent.objects.create(
-        appeal=evidence.appeal, kind=AppealEvent.Kind.EVIDENCE_REJECTED, actor_label="system", public=True,
+        appeal=evidence.appeal,
+        kind=AppealEvent.Kind.EVIDENCE_REJECTED,
+        actor_label="system",
+        public=True,
         comment=f"{evidence.original_name}: {message}",
     )
 
@@ -34,6 +43,9 @@ def evidence_refused_event(*, evidence, message: str) -> AppealEvent:
 def evidence_replaced_event(*, refused, replacement) -> AppealEvent:
     """The appellant sent a new file in place of a refused one."""
     return AppealEvent.objects.create(
-        appeal=replacement.appeal, kind=AppealEvent.Kind.EVIDENCE_REPLACED, actor_label="appellant", public=True,
+        appeal=replacement.appeal,
+        kind=AppealEvent.Kind.EVIDENCE_REPLACED,
+        actor_label="appellant",
+        public=True,
         comment=f"{refused.get_kind_display()}: {refused.original_name} → {replacement.original_name}",
     )

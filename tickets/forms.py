@@ -11,9 +11,8 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from evidence.validation import csv_sniff, evidence_sniff
 from supportdesk.context_processors import site_name_for
@@ -40,9 +39,7 @@ def id_number_validate(number: str) -> None:
                 code="id_checksum",
             )
     elif not OTHER_ID.match(number):
-        raise ValidationError(
-            _("Enter the ID number as printed on the document: letters and digits only."), code="id_format"
-        )
+        raise ValidationError(_("Enter the ID number as printed on the document: letters and digits only."), code="id_format")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -103,9 +100,16 @@ class AppealForm(forms.ModelForm):
     class Meta:
         model = Appeal
         fields = [
-            "contact_email", "contact_phone", "language",
-            "account_identifier", "registered_phone", "new_phone", "device_model",
-            "letter_background", "letter_steps_taken", "letter_request",
+            "contact_email",
+            "contact_phone",
+            "language",
+            "account_identifier",
+            "registered_phone",
+            "new_phone",
+            "device_model",
+            "letter_background",
+            "letter_steps_taken",
+            "letter_request",
         ]
         widgets = {
             "contact_email": forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -130,7 +134,8 @@ class AppealForm(forms.ModelForm):
         if set(appeal_type.required_evidence) & ID_IMAGE_KINDS:
             # PIPL art. 29: separate, explicit consent for sensitive personal information (ID images).
             self.fields["consent_id_images"] = forms.BooleanField(
-                label=consent_text(), required=True,
+                label=consent_text(),
+                required=True,
                 error_messages={"required": _("We cannot process your appeal without this consent.")},
             )
         for name in ("new_phone", "device_model"):
@@ -151,7 +156,9 @@ class AppealForm(forms.ModelForm):
             del self.fields["letter_steps_taken"]
             del self.fields["letter_request"]
             self.fields["letter_background"] = forms.CharField(
-                label=_("What happened? (optional)"), required=False, max_length=BRIEF_LETTER_MAX_LENGTH,
+                label=_("What happened? (optional)"),
+                required=False,
+                max_length=BRIEF_LETTER_MAX_LENGTH,
                 help_text=_("One line is enough, e.g. “A sign-in alert from a phone that is not mine.”"),
             )
         else:
@@ -207,9 +214,9 @@ def record_formset(form_class) -> type[forms.BaseFormSet]:
 
 
 def too_many_records_message() -> str:
-    return _(
-        "Too many records: at most %(max)d of each kind per appeal, rows on the page and rows in the CSV file together."
-    ) % {"max": settings.APPEAL_MAX_RECORD_ROWS}
+    return _("Too many records: at most %(max)d of each kind per appeal, rows on the page and rows in the CSV file together.") % {
+        "max": settings.APPEAL_MAX_RECORD_ROWS
+    }
 
 
 # CSV column names accepted for each record kind: the names our own template uses and the headers
@@ -218,17 +225,55 @@ def too_many_records_message() -> str:
 # brackets ("金额(元)", "金额（元）") do not matter.
 RECHARGE_COLUMNS = {
     "order_number": (
-        "order_number", "order", "order_no", "order_id", "order number", "transaction_id", "transaction", "trade_no",
-        "订单号", "订单编号", "订单", "交易单号", "交易号", "交易编号", "商户单号", "商户订单号", "支付单号", "流水号",
-        "交易流水号", "充值单号",
+        "order_number",
+        "order",
+        "order_no",
+        "order_id",
+        "order number",
+        "transaction_id",
+        "transaction",
+        "trade_no",
+        "订单号",
+        "订单编号",
+        "订单",
+        "交易单号",
+        "交易号",
+        "交易编号",
+        "商户单号",
+        "商户订单号",
+        "支付单号",
+        "流水号",
+        "交易流水号",
+        "充值单号",
     ),
     "amount": (
-        "amount", "total", "price", "金额", "支付金额", "充值金额", "交易金额", "付款金额", "实付金额", "订单金额",
+        "amount",
+        "total",
+        "price",
+        "金额",
+        "支付金额",
+        "充值金额",
+        "交易金额",
+        "付款金额",
+        "实付金额",
+        "订单金额",
     ),
     "currency": ("currency", "币种", "货币", "币别"),
     "paid_at": (
-        "paid_at", "paid at", "payment_time", "time", "date", "datetime", "支付时间", "充值时间", "交易时间",
-        "付款时间", "下单时间", "创建时间", "时间", "日期",
+        "paid_at",
+        "paid at",
+        "payment_time",
+        "time",
+        "date",
+        "datetime",
+        "支付时间",
+        "充值时间",
+        "交易时间",
+        "付款时间",
+        "下单时间",
+        "创建时间",
+        "时间",
+        "日期",
     ),
     "product": ("product", "item", "goods", "description", "商品", "商品名称", "商品名", "产品", "产品名称", "商品说明"),
 }
@@ -236,7 +281,15 @@ DEVICE_COLUMNS = {
     "seen_at": ("seen_at", "seen at", "login_time", "time", "date", "datetime", "登录时间", "时间", "日期"),
     "ip_address": ("ip_address", "ip", "ip address", "login_ip", "ip地址", "登录ip", "登录ip地址"),
     "device_model": (
-        "device_model", "device", "model", "device_name", "设备型号", "设备名称", "设备", "机型", "手机型号",
+        "device_model",
+        "device",
+        "model",
+        "device_name",
+        "设备型号",
+        "设备名称",
+        "设备",
+        "机型",
+        "手机型号",
         "登录设备",
     ),
     "device_id": ("device_id", "mac", "mac_address", "imei", "设备id", "设备标识", "设备号", "mac地址", "设备编号"),
@@ -302,7 +355,8 @@ def records_parse_csv(text: str, form_class, columns: dict, max_rows: int | None
     missing = [str(field.label) for f, field in probe.fields.items() if field.required and f not in seen and f not in defaults]
     if missing:
         message = _("The CSV file has no column for: %(missing)s. Use the columns: %(columns)s.") % {
-            "missing": joiner.join(missing), "columns": expected,
+            "missing": joiner.join(missing),
+            "columns": expected,
         }
         return [], [message, *([ignored_note] if ignored else [])]
     rows, errors, count = [], [], 0
@@ -342,12 +396,14 @@ class EvidenceUploadForm(forms.Form):
     """One file input per evidence kind (several files each), and the optional record CSVs."""
 
     recharge_csv = forms.FileField(
-        label=gettext_lazy("Recharge records as CSV (optional)"), required=False,
+        label=gettext_lazy("Recharge records as CSV (optional)"),
+        required=False,
         help_text=gettext_lazy("Columns: order_number, amount, currency, paid_at, product."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     device_csv = forms.FileField(
-        label=gettext_lazy("Login device records as CSV (optional)"), required=False,
+        label=gettext_lazy("Login device records as CSV (optional)"),
+        required=False,
         help_text=gettext_lazy("Columns: seen_at, ip_address, device_model, device_id, location."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -362,16 +418,22 @@ class EvidenceUploadForm(forms.Form):
             required = kind in appeal_type.required_evidence
             label = EvidenceKind(kind).label
             self.fields[f"evidence_{kind}"] = MultipleFileField(
-                label=RECORD_FILE_LABELS[kind] if kind in RECORD_FILE_LABELS and not required
-                else label if required else _("%(kind)s (optional)") % {"kind": label},
+                label=RECORD_FILE_LABELS[kind]
+                if kind in RECORD_FILE_LABELS and not required
+                else label
+                if required
+                else _("%(kind)s (optional)") % {"kind": label},
                 required=required,
                 error_messages={"required": _("Please upload: %(kind)s.") % {"kind": label}},
             )
         for name, field in self.fields.items():
-            field.widget.attrs.update({
-                "class": "form-control", "data-kind": "csv" if name.endswith("_csv") else "evidence",
-                "aria-describedby": f"id_{name}_help id_{name}_errors",
-            })
+            field.widget.attrs.update(
+                {
+                    "class": "form-control",
+                    "data-kind": "csv" if name.endswith("_csv") else "evidence",
+                    "aria-describedby": f"id_{name}_help id_{name}_errors",
+                }
+            )
         self.sniffed: dict[str, list] = {}
         self.recharge_rows: list[dict] = []
         self.device_rows: list[dict] = []
@@ -464,14 +526,14 @@ class AppealSubmissionForm:
         self.records_errors: list[str] = []
 
     # Record fields that share a line on a phone (two short inputs side by side).
-    half_width_record_fields = (
-        "amount", "currency", "paid_at", "product", "ip_address", "device_model", "device_id", "location"
-    )
+    half_width_record_fields = ("amount", "currency", "paid_at", "product", "ip_address", "device_model", "device_id", "location")
 
     @property
     def files_section_fields(self) -> list:
         """The evidence inputs of the files section: record screenshots are asked in the records section."""
-        shown_with_records = {f"evidence_{kind.value}" for kind in RECORD_FILE_LABELS} if self.appeal_type.collects_records else set()
+        shown_with_records = (
+            {f"evidence_{kind.value}" for kind in RECORD_FILE_LABELS} if self.appeal_type.collects_records else set()
+        )
         return [self.uploads[name] for name in self.uploads.evidence_field_names if name not in shown_with_records]
 
     @property
@@ -490,13 +552,14 @@ class AppealSubmissionForm:
     @staticmethod
     def _rows(formset) -> list[dict]:
         return [
-            f.cleaned_data for f in formset.forms
+            f.cleaned_data
+            for f in formset.forms
             if getattr(f, "cleaned_data", None) and f.has_changed() and not f.cleaned_data.get("DELETE")
         ]
 
     def is_valid(self) -> bool:
         formsets = [f for f in (self.recharge, self.devices) if f is not None]
-        formsets_valid = all([f.is_valid() for f in formsets])
+        formsets_valid = all(f.is_valid() for f in formsets)
         if self.appeal_type.collects_records:
             # The cap counts the rows typed on the page and the CSV rows together, per record kind.
             cap = settings.APPEAL_MAX_RECORD_ROWS
@@ -554,7 +617,8 @@ class AppealSubmissionForm:
 
 class TrackForm(forms.Form):
     reference = forms.CharField(
-        label=gettext_lazy("Appeal reference"), max_length=20,
+        label=gettext_lazy("Appeal reference"),
+        max_length=20,
         widget=forms.TextInput(attrs={"placeholder": "AP-XXXX-XXXX", "autocapitalize": "characters", "spellcheck": "false"}),
     )
     email = forms.EmailField(label=gettext_lazy("Contact e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
@@ -565,7 +629,9 @@ class TrackForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     comment = forms.CharField(
-        label=gettext_lazy("Why are you withdrawing? (optional)"), required=False, max_length=1000,
+        label=gettext_lazy("Why are you withdrawing? (optional)"),
+        required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     confirm = forms.BooleanField(label=gettext_lazy("Yes, withdraw my appeal. This cannot be undone."))
@@ -591,7 +657,8 @@ class AppellantEvidenceForm(forms.Form):
             "Photos (JPEG, PNG or WebP) or PDF files, up to %(image)s each. At most %(max)d files and %(total)s "
             "per appeal, counting the files you already sent."
         ) % {
-            "image": filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES), "max": settings.EVIDENCE_MAX_FILES,
+            "image": filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES),
+            "max": settings.EVIDENCE_MAX_FILES,
             "total": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES),
         }
         self.fields["files"].required = files_required
@@ -606,8 +673,9 @@ class AppellantEvidenceForm(forms.Form):
         else "other"."""
         items = list(appeal.evidence.all())
         required = [kind for kind in appeal.appeal_type.required_evidence if kind in EvidenceKind.values]
-        usable = {kind: [e for e in items if e.kind == kind and e.status != "rejected" and e.purged_at is None]
-                  for kind in required}
+        usable = {
+            kind: [e for e in items if e.kind == kind and e.status != "rejected" and e.purged_at is None] for kind in required
+        }
         missing = [kind for kind in required if not usable[kind]]
         unverified = [kind for kind in required if not any(e.verified_at for e in usable[kind])]
         return (missing or unverified or [str(EvidenceKind.OTHER)])[0]
@@ -631,11 +699,17 @@ class AppellantEvidenceForm(forms.Form):
         count = len(existing) + len(self.sniffed)
         total = sum(e.size for e in existing) + sum(s.size for _k, _u, s in self.sniffed)
         if count > settings.EVIDENCE_MAX_FILES:
-            self.add_error("files", _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
-                           % {"max": settings.EVIDENCE_MAX_FILES, "count": count})
+            self.add_error(
+                "files",
+                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+                % {"max": settings.EVIDENCE_MAX_FILES, "count": count},
+            )
         elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
-            self.add_error("files", _("The files are too large together: at most %(max)s per appeal.")
-                           % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)})
+            self.add_error(
+                "files",
+                _("The files are too large together: at most %(max)s per appeal.")
+                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
+            )
         return cleaned
 
 
@@ -669,11 +743,17 @@ class EvidenceReplaceForm(forms.Form):
         count = len(kept) + 1
         total = sum(e.size for e in kept) + self.sniffed.size
         if count > settings.EVIDENCE_MAX_FILES:
-            self.add_error("file", _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
-                           % {"max": settings.EVIDENCE_MAX_FILES, "count": count})
+            self.add_error(
+                "file",
+                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+                % {"max": settings.EVIDENCE_MAX_FILES, "count": count},
+            )
         elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
-            self.add_error("file", _("The files are too large together: at most %(max)s per appeal.")
-                           % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)})
+            self.add_error(
+                "file",
+                _("The files are too large together: at most %(max)s per appeal.")
+                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
+            )
         return cleaned
 
     @property

@@ -72,7 +72,9 @@ def _same_photo(appeal: Appeal, others) -> tuple[list[str], int]:
     else:
         distance = Value(0)
     identical = Case(When(sha256__in={e.sha256 for e in mine}, then=Value(-1)), default=distance, output_field=IntegerField())
-    rows = candidates.filter(same).annotate(closeness=identical).values_list("appeal__reference", "closeness", "appeal__created_at")
+    rows = (
+        candidates.filter(same).annotate(closeness=identical).values_list("appeal__reference", "closeness", "appeal__created_at")
+    )
     closest: dict[str, tuple] = {}
     for reference, closeness, created in rows:
         key = (closeness if closeness is not None else 64, -created.timestamp())
@@ -95,31 +97,49 @@ def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
     other_accounts = others.exclude(account_identifier__iexact=appeal.account_identifier) if appeal.account_identifier else others
 
     if appeal.cooling_off_of_id:
-        signals.append(FraudSignal(
-            "cooling_off",
-            _("Cooling-off: an appeal of the same type for this account was approved in the last 30 days."),
-            [appeal.cooling_off_of.reference],
-        ))
+        signals.append(
+            FraudSignal(
+                "cooling_off",
+                _("Cooling-off: an appeal of the same type for this account was approved in the last 30 days."),
+                [appeal.cooling_off_of.reference],
+            )
+        )
 
     photos, count = _same_photo(appeal, other_accounts)
     if photos:
-        signals.append(FraudSignal(
-            "same_photo", _("The same photo appears in appeals for other accounts."), photos, count,
-        ))
+        signals.append(
+            FraudSignal(
+                "same_photo",
+                _("The same photo appears in appeals for other accounts."),
+                photos,
+                count,
+            )
+        )
 
     if appeal.id_number_hmac:
         same_id, count = _nearest_in_time(appeal, other_accounts.filter(id_number_hmac=appeal.id_number_hmac))
         if same_id:
-            signals.append(FraudSignal(
-                "same_id_number", _("The same ID number was given for other accounts."), same_id, count,
-            ))
+            signals.append(
+                FraudSignal(
+                    "same_id_number",
+                    _("The same ID number was given for other accounts."),
+                    same_id,
+                    count,
+                )
+            )
 
     window = Q(created_at__gte=appeal.created_at - BURST_WINDOW, created_at__lte=appeal.created_at + BURST_WINDOW)
     for kind, condition, message in (
-        ("same_ip", Q(submitted_ip=appeal.submitted_ip) if appeal.submitted_ip else None,
-         _("Many appeals from the same network address within 24 hours.")),
-        ("same_email", Q(contact_email__iexact=appeal.contact_email),
-         _("Many appeals from the same e-mail address within 24 hours.")),
+        (
+            "same_ip",
+            Q(submitted_ip=appeal.submitted_ip) if appeal.submitted_ip else None,
+            _("Many appeals from the same network address within 24 hours."),
+        ),
+        (
+            "same_email",
+            Q(contact_email__iexact=appeal.contact_email),
+            _("Many appeals from the same e-mail address within 24 hours."),
+        ),
     ):
         if condition is None:
             continue

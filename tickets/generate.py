@@ -22,18 +22,34 @@ from .roles import AGENTS
 BATCH = 50_000
 # A plausible day-to-day mix: most appeals are decided; the open ones spread over the workflow.
 STATE_WEIGHTS = {
-    AppealState.SUBMITTED: 12, AppealState.IN_REVIEW: 14, AppealState.AWAITING_INFO: 5,
-    AppealState.PENDING_APPROVAL: 3, AppealState.ESCALATED: 2, AppealState.APPROVED: 34,
-    AppealState.REJECTED: 18, AppealState.WITHDRAWN: 9, AppealState.CLOSED: 3,
+    AppealState.SUBMITTED: 12,
+    AppealState.IN_REVIEW: 14,
+    AppealState.AWAITING_INFO: 5,
+    AppealState.PENDING_APPROVAL: 3,
+    AppealState.ESCALATED: 2,
+    AppealState.APPROVED: 34,
+    AppealState.REJECTED: 18,
+    AppealState.WITHDRAWN: 9,
+    AppealState.CLOSED: 3,
 }
 BULK_AGENTS = 20
 # The columns that differ from row to row (with their PostgreSQL array types); every other column
 # takes the model's default.
 VARYING = {
-    "reference": "text", "appeal_type_id": "bigint", "state": "text", "assignee_id": "bigint",
-    "contact_email": "text", "contact_phone": "text", "registered_phone": "text", "account_identifier": "text",
-    "created_at": "timestamptz", "sla_due_at": "timestamptz", "sla_warn_at": "timestamptz",
-    "closed_at": "timestamptz", "sla_stage": "smallint", "escalated_at": "timestamptz",
+    "reference": "text",
+    "appeal_type_id": "bigint",
+    "state": "text",
+    "assignee_id": "bigint",
+    "contact_email": "text",
+    "contact_phone": "text",
+    "registered_phone": "text",
+    "account_identifier": "text",
+    "created_at": "timestamptz",
+    "sla_due_at": "timestamptz",
+    "sla_warn_at": "timestamptz",
+    "closed_at": "timestamptz",
+    "sla_stage": "smallint",
+    "escalated_at": "timestamptz",
 }
 # How the appeals decided long ago (`decided`) ended: most in time, some after the warning, some
 # after the breach (these were escalated first, if still escalatable then).
@@ -64,20 +80,21 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
     states = list(STATE_WEIGHTS)
     weights = [STATE_WEIGHTS[s] for s in states]
     if open_only:
-        states, weights = [AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.ESCALATED, AppealState.PENDING_APPROVAL], None
+        states, weights = (
+            [AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.ESCALATED, AppealState.PENDING_APPROVAL],
+            None,
+        )
     decided_states = list(DECIDED_WEIGHTS)
     columns: dict[str, list] = {name: [] for name in VARYING}
     chosen_states = (
-        rng.choices(states, weights=weights, k=count) + [AppealState.IN_REVIEW] * due
+        rng.choices(states, weights=weights, k=count)
+        + [AppealState.IN_REVIEW] * due
         + rng.choices(decided_states, weights=[DECIDED_WEIGHTS[s] for s in decided_states], k=decided)
     )
     for i, state in enumerate(chosen_states):
         serial = start + i
         is_due, is_decided = count <= i < count + due, i >= count + due
-        if is_due:
-            appeal_type = types[serial % len(types)]
-        else:
-            appeal_type = rng.choice(types if is_decided else open_types)
+        appeal_type = types[serial % len(types)] if is_due else rng.choice(types if is_decided else open_types)
         target = timedelta(hours=appeal_type.sla_hours)
         if is_due:  # due now: the SLA passed a few minutes ago
             created = now - target - timedelta(minutes=rng.randint(1, 60))
@@ -144,8 +161,9 @@ def _insert_appeals_postgres(columns: dict[str, list]) -> tuple[int, int]:
     fixed, params = _defaults(Appeal, set(VARYING) | {"id"})
     unnest = ", ".join(f"%s::{kind}[]" for kind in VARYING.values())
     names = ", ".join(quote(name) for name in VARYING)
+    # Table and column names from the models, values as parameters.
     sql = (
-        f"INSERT INTO {quote(Appeal._meta.db_table)} ({', '.join(quote(c) for c in fixed)}, {names}) "
+        f"INSERT INTO {quote(Appeal._meta.db_table)} ({', '.join(quote(c) for c in fixed)}, {names}) "  # noqa: S608
         f"SELECT {', '.join(['%s'] * len(fixed))}, {', '.join('v.' + quote(n) for n in VARYING)} "
         f"FROM unnest({unnest}) AS v({names}) ON CONFLICT (reference) DO NOTHING RETURNING id"
     )
@@ -163,8 +181,9 @@ def _insert_events_and_evidence(first_id: int) -> None:
     event_cols, event_defaults = _defaults(AppealEvent, varying_events)
     decided = ", ".join(f"'{s}'" for s in DECIDED_STATES)
     event_sql = (
-        f"INSERT INTO {quote(AppealEvent._meta.db_table)} "
-        f"(appeal_id, kind, actor_id, actor_label, from_state, to_state, public, created_at, {', '.join(quote(c) for c in event_cols)}) "
+        f"INSERT INTO {quote(AppealEvent._meta.db_table)} "  # noqa: S608 - names from the models
+        "(appeal_id, kind, actor_id, actor_label, from_state, to_state, public, created_at, "
+        f"{', '.join(quote(c) for c in event_cols)}) "
         # filed
         f"SELECT id, 'submit', NULL, 'appellant', '', 'submitted', true, created_at, {', '.join(['%s'] * len(event_cols))} "
         f"FROM {appeal} WHERE id >= %s "
@@ -180,7 +199,7 @@ def _insert_events_and_evidence(first_id: int) -> None:
     varying_evidence = {"id", "appeal_id", "kind", "original_name", "content_type", "size", "sha256", "status", "created_at"}
     evidence_cols, evidence_defaults = _defaults(Evidence, varying_evidence)
     evidence_sql = (
-        f"INSERT INTO {quote(Evidence._meta.db_table)} "
+        f"INSERT INTO {quote(Evidence._meta.db_table)} "  # noqa: S608 - names from the models
         f"(id, appeal_id, kind, original_name, content_type, size, sha256, status, created_at, "
         f"{', '.join(quote(c) for c in evidence_cols)}) "
         f"SELECT gen_random_uuid(), a.id, k.kind, k.kind || '.jpg', 'image/jpeg', 600000 + (a.id %% 400000), "
@@ -196,31 +215,50 @@ def _insert_events_and_evidence(first_id: int) -> None:
 def _insert_orm(columns: dict[str, list]) -> int:
     count = len(columns["reference"])
     rows = [
-        Appeal(**{name: columns[name][i] for name in VARYING},
-               letter_background="Generated.", letter_steps_taken="Generated.", letter_request="Generated.")
+        Appeal(
+            **{name: columns[name][i] for name in VARYING},
+            letter_background="Generated.",
+            letter_steps_taken="Generated.",
+            letter_request="Generated.",
+        )
         for i in range(count)
     ]
     Appeal.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
     return count
 
 
-def appeals_generate(*, count: int, due: int = 0, decided: int = 0, now=None, seed: int | None = None,
-                     open_only: bool = False, related: bool = True) -> int:
+def appeals_generate(
+    *,
+    count: int,
+    due: int = 0,
+    decided: int = 0,
+    now=None,
+    seed: int | None = None,
+    open_only: bool = False,
+    related: bool = True,
+) -> int:
     """`count` appeals in a realistic mix of types, states, ages and assignees (with `open_only`, all
     open and inside their SLA), plus `due` open appeals whose SLA has just passed, plus `decided`
     appeals decided 1 to 180 days ago (their due times long past, each with the SLA stage the sweep
     had reached by its decision: a production table holds many of these beside the open ones). With
     `related` (PostgreSQL), each also gets its audit events and evidence rows. Returns appeals inserted."""
     now = now or timezone.now()
-    rng = random.Random(seed if seed is not None else secrets.randbits(32))
+    rng = random.Random(seed if seed is not None else secrets.randbits(32))  # noqa: S311 - synthetic data, repeatable by seed
     inserted, produced, total = 0, 0, count + due + decided
     while produced < total:
         size = min(BATCH, total - produced)
         # This batch's share of each kind (the kinds come in order: mix, due, decided).
         batch_count = max(0, min(produced + size, count) - produced)
         batch_due = max(0, min(produced + size, count + due) - max(produced, count))
-        columns = _columns(count=batch_count, due=batch_due, decided=size - batch_count - batch_due, now=now, rng=rng,
-                           open_only=open_only, start=produced)
+        columns = _columns(
+            count=batch_count,
+            due=batch_due,
+            decided=size - batch_count - batch_due,
+            now=now,
+            rng=rng,
+            open_only=open_only,
+            start=produced,
+        )
         if connection.vendor == "postgresql":
             rows, first_id = _insert_appeals_postgres(columns)
             if related and rows:

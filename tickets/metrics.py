@@ -40,9 +40,11 @@ def _percentiles(qs) -> tuple[float | None, float | None]:
         row = qs.aggregate(p50=PercentileCont(_hours_to_decision(), 0.5), p90=PercentileCont(_hours_to_decision(), 0.9))
         return row["p50"], row["p90"]
     # Other databases (SQLite for a first run): nearest-rank percentiles, still computed by the database.
-    ordered = qs.annotate(
-        duration=ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
-    ).order_by("duration").values_list("duration", flat=True)
+    ordered = (
+        qs.annotate(duration=ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()))
+        .order_by("duration")
+        .values_list("duration", flat=True)
+    )
     count = qs.count()
     if not count:
         return None, None
@@ -94,7 +96,10 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
 
     breaches = list(
         SlaEvent.objects.filter(kind=SlaEvent.Kind.BREACH, created_at__gte=now - timedelta(days=30))
-        .annotate(day=TruncDate("created_at")).values("day").annotate(count=Count("pk")).order_by("day")
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .order_by("day")
     )
 
     workload = list(
@@ -109,9 +114,14 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         .order_by("-open", "assignee__username")
     )
     return Metrics(
-        since=since, compliance_by_type=by_type, compliance_by_week=by_week,
-        decision_hours={"p50": p50, "p90": p90}, decision_hours_by_type=hours_by_type,
-        backlog=backlog, breaches_by_day=breaches, workload=workload,
+        since=since,
+        compliance_by_type=by_type,
+        compliance_by_week=by_week,
+        decision_hours={"p50": p50, "p90": p90},
+        decision_hours_by_type=hours_by_type,
+        backlog=backlog,
+        breaches_by_day=breaches,
+        workload=workload,
     )
 
 

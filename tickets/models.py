@@ -55,19 +55,22 @@ class AppealType(models.Model):
     self_help_zh_hans = models.TextField(_("self-help steps (Chinese)"), blank=True, help_text=_("One step per line."))
     self_help_en = models.TextField(_("self-help steps (English)"), blank=True, help_text=_("One step per line."))
     required_evidence = models.JSONField(
-        _("required evidence kinds"), default=list, blank=True,
-        help_text=_("Evidence kinds the appellant must upload, e.g. [\"id_front\", \"id_back\"]."),
+        _("required evidence kinds"),
+        default=list,
+        blank=True,
+        help_text=_('Evidence kinds the appellant must upload, e.g. ["id_front", "id_back"].'),
     )
     required_fields = models.JSONField(
-        _("required appeal fields"), default=list, blank=True,
+        _("required appeal fields"),
+        default=list,
+        blank=True,
         help_text=_("Any of: account_identifier, registered_phone, new_phone, device_model."),
     )
-    id_number_rule = models.CharField(
-        _("ID number"), max_length=10, choices=IdNumberRule.choices, default=IdNumberRule.FULL
-    )
+    id_number_rule = models.CharField(_("ID number"), max_length=10, choices=IdNumberRule.choices, default=IdNumberRule.FULL)
     # An account being taken over right now: the freeze must not wait on a letter or optional files.
     brief_form = models.BooleanField(
-        _("brief form"), default=False,
+        _("brief form"),
+        default=False,
         help_text=_(
             "For urgent cases: only the contact, the account fields and ID number this type requires, and one "
             "optional line on what happened, instead of the three-part letter and the optional files."
@@ -150,6 +153,8 @@ class SlaStage(models.IntegerChoices):
     WARNED = 1, _("Warning sent")
     BREACHED = 2, _("Breached")
     SECOND_BREACH = 3, _("Breached again after escalation")
+
+
 REOPEN_WINDOW = timedelta(days=7)
 SECOND_BREACH_AFTER = timedelta(hours=24)
 COOLING_OFF = timedelta(days=30)
@@ -205,7 +210,9 @@ class AppealQuerySet(models.QuerySet):
 
     def due_for_second_breach(self, now):
         return self.filter(
-            state="escalated", sla_stage__lt=3, escalated_at__lte=now - SECOND_BREACH_AFTER,
+            state="escalated",
+            sla_stage__lt=3,
+            escalated_at__lte=now - SECOND_BREACH_AFTER,
         ).order_by("escalated_at")
 
 
@@ -218,8 +225,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     appeal_type = models.ForeignKey(AppealType, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("appeal type"))
     state = FSMField(_("state"), default=AppealState.SUBMITTED, choices=AppealState.choices, protected=True, db_index=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="assigned_appeals", verbose_name=_("assignee"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_appeals",
+        verbose_name=_("assignee"),
     )
 
     contact_email = models.EmailField(_("contact e-mail"))
@@ -251,20 +262,30 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     sla_stage = models.PositiveSmallIntegerField(_("SLA stage"), default=0)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="proposed_appeals", verbose_name=_("approval proposed by"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposed_appeals",
+        verbose_name=_("approval proposed by"),
     )
     decision_reason = models.TextField(_("decision reason"), blank=True)
     # An approved appeal of the same type for the same account in the last 30 days (a fraud signal).
     cooling_off_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("cooling-off after"),
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("cooling-off after"),
     )
     submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False, db_index=True)
     # PIPL art. 29: separate, explicit consent to process identity-document images, and what it said.
     consent_id_images_at = models.DateTimeField(_("consent to process ID images"), null=True, blank=True, editable=False)
     consent_text = models.TextField(_("consent text shown"), blank=True, editable=False)
     legal_hold = models.BooleanField(
-        _("legal hold"), default=False,
+        _("legal hold"),
+        default=False,
         help_text=_("Keep the evidence files past the retention period (e.g. for a court order)."),
     )
     legal_hold_reason = models.CharField(_("legal hold reason"), max_length=255, blank=True)
@@ -287,46 +308,60 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
             # after a page (keyset pagination), whatever the size of the table.
             models.Index(fields=["sla_due_at", "id"], name="appeal_open_due", condition=models.Q(state__in=OPEN_STATES)),
             models.Index(
-                fields=["sla_due_at", "id"], name="appeal_unassigned_due",
+                fields=["sla_due_at", "id"],
+                name="appeal_unassigned_due",
                 condition=models.Q(state__in=OPEN_STATES, assignee__isnull=True),
             ),
             models.Index(
-                fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_due", condition=models.Q(state__in=OPEN_STATES),
+                fields=["assignee", "sla_due_at", "id"],
+                name="appeal_assignee_due",
+                condition=models.Q(state__in=OPEN_STATES),
             ),
-            models.Index(fields=["state", "sla_due_at", "id"], name="appeal_state_due", condition=models.Q(state__in=OPEN_STATES)),
+            models.Index(
+                fields=["state", "sla_due_at", "id"], name="appeal_state_due", condition=models.Q(state__in=OPEN_STATES)
+            ),
             # A queue filtered by type: types have different SLAs, so walking every open appeal in due
             # order to find one type's would read past the others'.
             models.Index(
-                fields=["appeal_type", "sla_due_at", "id"], name="appeal_type_due", condition=models.Q(state__in=OPEN_STATES),
+                fields=["appeal_type", "sla_due_at", "id"],
+                name="appeal_type_due",
+                condition=models.Q(state__in=OPEN_STATES),
             ),
             # "Mine" lists the appeals the appellant answered first: this index walks just those.
             models.Index(
-                fields=["assignee", "sla_due_at", "id"], name="appeal_assignee_answered_due",
+                fields=["assignee", "sla_due_at", "id"],
+                name="appeal_assignee_answered_due",
                 condition=models.Q(state__in=OPEN_STATES, answered_at__isnull=False),
             ),
             models.Index(
-                fields=["-closed_at", "-id"], name="appeal_closed_recent",
+                fields=["-closed_at", "-id"],
+                name="appeal_closed_recent",
                 condition=models.Q(state__in=CLOSED_STATES),
             ),
             # Search: the console matches e-mail and account case-insensitively (UPPER(...) = UPPER(...)).
             models.Index(Upper("contact_email"), name="appeal_email_upper"),
             models.Index(Upper("account_identifier"), name="appeal_account_upper"),
             models.Index(
-                fields=["sla_warn_at"], name="appeal_sla_warn_pending",
+                fields=["sla_warn_at"],
+                name="appeal_sla_warn_pending",
                 condition=models.Q(state__in=SLA_RUNNING_STATES, sla_stage=0),
             ),
             models.Index(
-                fields=["sla_due_at"], name="appeal_sla_breach_pending",
+                fields=["sla_due_at"],
+                name="appeal_sla_breach_pending",
                 condition=models.Q(state__in=SLA_RUNNING_STATES, sla_stage__lt=2),
             ),
             models.Index(
-                fields=["escalated_at"], name="appeal_second_breach_pending",
+                fields=["escalated_at"],
+                name="appeal_second_breach_pending",
                 condition=models.Q(state="escalated", sla_stage__lt=3),
             ),
             # The abandon sweep: appeals waiting on the appellant, by when they started waiting (a
             # closed appeal keeps its sla_paused_at, so the plain index on it grows with the history).
             models.Index(
-                fields=["sla_paused_at"], name="appeal_abandon_pending", condition=models.Q(state="awaiting_info"),
+                fields=["sla_paused_at"],
+                name="appeal_abandon_pending",
+                condition=models.Q(state="awaiting_info"),
             ),
         ]
 
@@ -396,13 +431,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     def claim(self, *, by):
         self.assignee = by
 
-    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.AWAITING_INFO,
-                permission=_assignee_or_supervisor)
+    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.AWAITING_INFO, permission=_assignee_or_supervisor)
     def request_info(self, *, by):
         self.sla_paused_at = timezone.now()
 
-    @transition(field=state, source=AppealState.AWAITING_INFO,
-                target=RETURN_VALUE(AppealState.IN_REVIEW, AppealState.SUBMITTED))
+    @transition(field=state, source=AppealState.AWAITING_INFO, target=RETURN_VALUE(AppealState.IN_REVIEW, AppealState.SUBMITTED))
     def provide_info(self):
         """The appellant answered: the SLA clock resumes where it paused."""
         if self.sla_paused_at and self.sla_due_at:
@@ -412,15 +445,30 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         self.sla_paused_at = None
         return AppealState.IN_REVIEW if self.assignee_id else AppealState.SUBMITTED
 
-    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.PENDING_APPROVAL,
-                conditions=[_high_risk, _evidence_verified], permission=_assignee_or_supervisor)
-    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.PENDING_APPROVAL,
-                conditions=[_high_risk, _evidence_verified], permission=_supervisor)
+    @transition(
+        field=state,
+        source=AppealState.IN_REVIEW,
+        target=AppealState.PENDING_APPROVAL,
+        conditions=[_high_risk, _evidence_verified],
+        permission=_assignee_or_supervisor,
+    )
+    @transition(
+        field=state,
+        source=AppealState.ESCALATED,
+        target=AppealState.PENDING_APPROVAL,
+        conditions=[_high_risk, _evidence_verified],
+        permission=_supervisor,
+    )
     def propose_approval(self, *, by):
         self.proposed_by = by
 
-    @transition(field=state, source=AppealState.PENDING_APPROVAL, target=AppealState.APPROVED,
-                conditions=[_evidence_verified], permission=_second_approver)
+    @transition(
+        field=state,
+        source=AppealState.PENDING_APPROVAL,
+        target=AppealState.APPROVED,
+        conditions=[_evidence_verified],
+        permission=_second_approver,
+    )
     def second_approve(self, *, by, reason: str = ""):
         self._decided(reason)
 
@@ -428,10 +476,20 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     def send_back(self, *, by):
         self.proposed_by = None
 
-    @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.APPROVED,
-                conditions=[_single_approval, _evidence_verified], permission=_assignee_or_supervisor)
-    @transition(field=state, source=AppealState.ESCALATED, target=AppealState.APPROVED,
-                conditions=[_single_approval, _evidence_verified], permission=_supervisor)
+    @transition(
+        field=state,
+        source=AppealState.IN_REVIEW,
+        target=AppealState.APPROVED,
+        conditions=[_single_approval, _evidence_verified],
+        permission=_assignee_or_supervisor,
+    )
+    @transition(
+        field=state,
+        source=AppealState.ESCALATED,
+        target=AppealState.APPROVED,
+        conditions=[_single_approval, _evidence_verified],
+        permission=_supervisor,
+    )
     def approve(self, *, by, reason: str = ""):
         self._decided(reason)
 
@@ -440,8 +498,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     def reject(self, *, by, reason: str):
         self._decided(reason)
 
-    @transition(field=state, source=[AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL],
-                target=AppealState.ESCALATED, permission=_assignee_or_supervisor)
+    @transition(
+        field=state,
+        source=[AppealState.SUBMITTED, AppealState.IN_REVIEW, AppealState.PENDING_APPROVAL],
+        target=AppealState.ESCALATED,
+        permission=_assignee_or_supervisor,
+    )
     def escalate(self, *, by=None, at=None):
         """Manual (the assignee or a supervisor) or scheduled (SLA breach, `by` is None; the sweep passes
         one time `at` for its whole batch, which it writes in one UPDATE)."""
@@ -487,6 +549,9 @@ class RechargeRecord(models.Model):
         verbose_name = _("recharge record")
         verbose_name_plural = _("recharge records")
 
+    def __str__(self) -> str:
+        return f"{self.order_number} {self.amount} {self.currency}"
+
 
 class LoginDeviceRecord(models.Model):
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="device_records")
@@ -500,6 +565,9 @@ class LoginDeviceRecord(models.Model):
         ordering = ["seen_at"]
         verbose_name = _("login device record")
         verbose_name_plural = _("login device records")
+
+    def __str__(self) -> str:
+        return f"{self.device_model} {self.seen_at:%Y-%m-%d %H:%M}"
 
 
 class AppealEvent(models.Model):
@@ -546,6 +614,9 @@ class AppealEvent(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["appeal", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class OutboundEmail(models.Model):
     """The outbox: written in the transaction that causes the e-mail, delivered by Celery after it."""
@@ -580,11 +651,13 @@ class OutboundEmail(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="outbox_pending_idx",
+                fields=["next_attempt_at"],
+                name="outbox_pending_idx",
                 condition=models.Q(status="pending"),
             ),
             models.Index(
-                fields=["claimed_at"], name="outbox_sending_idx",
+                fields=["claimed_at"],
+                name="outbox_sending_idx",
                 condition=models.Q(status="sending"),
             ),
         ]
@@ -620,3 +693,6 @@ class SlaEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["appeal", "kind", "cycle"], name="sla_event_once_per_cycle"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (cycle {self.cycle})"

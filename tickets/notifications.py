@@ -90,8 +90,9 @@ def _render_unrendered(email: OutboundEmail) -> list[str]:
     if email.subject or email.template not in RENDERED_BY_WORKER or appeal is None:
         return []
     context = RENDERED_BY_WORKER[email.template](appeal)
-    for field, value in _render(template=email.template, language=email.language or settings.LANGUAGE_CODE,
-                                context=context, appeal=appeal).items():
+    for field, value in _render(
+        template=email.template, language=email.language or settings.LANGUAGE_CODE, context=context, appeal=appeal
+    ).items():
         setattr(email, field, value)
     return ["subject", "body_text", "body_html"]
 
@@ -126,17 +127,19 @@ def _claim(*, email_id: int) -> OutboundEmail | None:
             OutboundEmail.objects.select_for_update(skip_locked=True)
             .filter(pk=email_id)
             .filter(
-                Q(status=OutboundEmail.Status.PENDING)
-                | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
+                Q(status=OutboundEmail.Status.PENDING) | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
             )
-            .order_by("pk").first()  # one row by its key: no sort by the default order
+            .order_by("pk")
+            .first()  # one row by its key: no sort by the default order
         )
         if email is None:  # already sent, given up, or being sent by another worker right now
             return None
         if email.status == OutboundEmail.Status.SENDING:
             logger.warning(
                 "outbox: e-mail %s was left sending (attempt %s) by a worker that stopped; sending it again "
-                "with the same Message-ID", email.pk, email.attempts,
+                "with the same Message-ID",
+                email.pk,
+                email.attempts,
             )
         email.status = OutboundEmail.Status.SENDING
         email.claimed_at = now
@@ -160,7 +163,8 @@ def _record(*, email: OutboundEmail, **fields) -> bool:
                 raise
             logger.warning(
                 "outbox: e-mail %s: recording the result failed (%s); retrying on a new connection",
-                email.pk, type(exc).__name__,
+                email.pk,
+                type(exc).__name__,
             )
             connection.close()
             time.sleep(0.2 * 2**attempt)
@@ -220,8 +224,12 @@ def outbox_deliver_pending(*, limit: int = 200) -> int:
     """Deliver what is due, and what a dead worker left sending past its lease. Returns how many
     e-mails were sent."""
     now = timezone.now()
-    due = OutboundEmail.objects.filter(
-        Q(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now)
-        | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    due = (
+        OutboundEmail.objects.filter(
+            Q(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboundEmail.Status.SENDING, claimed_at__lte=now - _lease())
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return sum(outbox_deliver(email_id=pk) for pk in list(due))

@@ -1,8 +1,8 @@
 """Small pieces of console HTML built in Python, for parts that render once per row."""
 
+from django.utils import timezone
 from django.utils.html import escape, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,8 +31,11 @@ def staff_state_choices() -> list[tuple[str, str]]:
 def options_html(options, selected=None) -> str:
     """`<option>` elements for (value, label) pairs, the `selected` value marked: the console's
     selects list every type and agent, which the template engine renders ten times slower."""
-    return format_html_join("", '<option value="{}"{}>{}</option>',
-                            ((value, " selected" if value == selected else "", label) for value, label in options))
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if value == selected else "", label) for value, label in options),
+    )
 
 
 def sla_badges(now=None):

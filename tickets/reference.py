@@ -43,9 +43,11 @@ class Agent:
 def agents_queryset():
     """Who the console lists as agents: active members of either group, and superusers."""
     return (
-        get_user_model().objects.filter(is_active=True)
+        get_user_model()
+        .objects.filter(is_active=True)
         .filter(Q(groups__name__in=[AGENTS, SUPERVISORS]) | Q(is_superuser=True))
-        .distinct().order_by("username")
+        .distinct()
+        .order_by("username")
     )
 
 

@@ -1,8 +1,8 @@
 """Reads for the console: queues, filters, search, keyset pagination, one appeal with what it shows."""
 
 import base64
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -147,8 +147,18 @@ class QueueAppeal:
         return self.state in OPEN_STATES
 
 
-QUEUE_ROW_COLUMNS = ("pk", "reference", "appeal_type_id", "state", "assignee_id", "sla_due_at", "created_at", "closed_at",
-                     "cooling_off_of_id", "answered_at")
+QUEUE_ROW_COLUMNS = (
+    "pk",
+    "reference",
+    "appeal_type_id",
+    "state",
+    "assignee_id",
+    "sla_due_at",
+    "created_at",
+    "closed_at",
+    "cooling_off_of_id",
+    "answered_at",
+)
 
 
 def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None = None, size: int = 50) -> Page:
@@ -202,8 +212,9 @@ def answered_first_page(qs: QuerySet, *, after: str | None, size: int, row=None)
     if more is None:
         has_more = rest.filter(sla_due_at__isnull=False).exists()
         return Page(rows=page.rows, next_cursor=REST if has_more else None, is_first=page.is_first)
-    return Page(rows=page.rows + more.rows, next_cursor=f"{REST}{more.next_cursor}" if more.next_cursor else None,
-                is_first=page.is_first)
+    return Page(
+        rows=page.rows + more.rows, next_cursor=f"{REST}{more.next_cursor}" if more.next_cursor else None, is_first=page.is_first
+    )
 
 
 def access_appeal(*, user, reference: str) -> Appeal:
@@ -214,7 +225,8 @@ def access_appeal(*, user, reference: str) -> Appeal:
         Appeal.objects.select_related("appeal_type", "assignee", "proposed_by", "cooling_off_of")
         .prefetch_related(
             # Records are read a page at a time (appeal_records_page), never all at once.
-            "evidence", Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
+            "evidence",
+            Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
         )
         .filter(reference=reference)
         .first()
@@ -262,9 +274,12 @@ def appeal_records_page(*, appeal: Appeal, page: str | int | None = 1, size: int
         number = 1
     start = (number - 1) * size
     return RecordsPage(
-        recharge=list(recharge[start:start + size]) if start < recharge_count else [],
-        devices=list(devices[start:start + size]) if start < device_count else [],
-        recharge_count=recharge_count, device_count=device_count, number=number, pages=pages,
+        recharge=list(recharge[start : start + size]) if start < recharge_count else [],
+        devices=list(devices[start : start + size]) if start < device_count else [],
+        recharge_count=recharge_count,
+        device_count=device_count,
+        number=number,
+        pages=pages,
     )
 
 

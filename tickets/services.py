@@ -2,6 +2,7 @@
 the audit event and queues its e-mails through the outbox, all in one transaction (STYLE.md §1-2)."""
 
 import logging
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -17,12 +18,20 @@ from supportdesk.queueing import delay_on_commit
 
 from .events import evidence_replaced_event
 from .models import (
-    COOLING_OFF, Appeal, AppealEvent, AppealState, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord,
+    COOLING_OFF,
+    Appeal,
+    AppealEvent,
+    AppealState,
+    AppealType,
+    LoginDeviceRecord,
+    OutboundEmail,
+    RechargeRecord,
 )
 from .notifications import outbox_deliver, outbox_enqueue, outbox_enqueue_unrendered
 from .tracking import tracking_url
 
 logger = logging.getLogger(__name__)
+
 
 def id_number_hmac(normalised: str) -> str:
     """The matching key for an ID number; the number itself is never stored."""
@@ -55,8 +64,11 @@ def appeal_submit(
             LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
             evidence_store(appeal=appeal, files=files, stored_names=stored_names, queue_processing=False)
             AppealEvent.objects.create(
-                appeal=appeal, kind=AppealEvent.Kind.SUBMIT, actor_label="appellant",
-                to_state=appeal.state, public=True,
+                appeal=appeal,
+                kind=AppealEvent.Kind.SUBMIT,
+                actor_label="appellant",
+                to_state=appeal.state,
+                public=True,
             )
             outbox_enqueue_unrendered(
                 template="acknowledgement", to=appeal.contact_email, language=appeal.language, appeal=appeal
@@ -88,7 +100,9 @@ def appeal_submitted_follow_up(*, appeal_id: int) -> None:
     for evidence_id in pending:
         evidence_process_task.delay(str(evidence_id))
     acknowledgements = OutboundEmail.objects.filter(
-        appeal_id=appeal_id, template="acknowledgement", status=OutboundEmail.Status.PENDING,
+        appeal_id=appeal_id,
+        template="acknowledgement",
+        status=OutboundEmail.Status.PENDING,
         next_attempt_at__lte=timezone.now(),  # one that failed waits for its backoff and the sweep
     ).values_list("pk", flat=True)
     for email_id in acknowledgements:
@@ -105,17 +119,19 @@ def evidence_store(
     for kind, uploaded, sniffed in files:
         name = evidence_storage.save(evidence_upload_to(None, uploaded.name), uploaded)
         stored_names.append(name)
-        created.append(Evidence(
-            appeal=appeal,
-            kind=kind,
-            file=name,
-            original_name=(uploaded.name or "")[-255:],
-            content_type=sniffed.content_type,
-            size=sniffed.size,
-            sha256=sniffed.sha256,
-            width=sniffed.width,
-            height=sniffed.height,
-        ))
+        created.append(
+            Evidence(
+                appeal=appeal,
+                kind=kind,
+                file=name,
+                original_name=(uploaded.name or "")[-255:],
+                content_type=sniffed.content_type,
+                size=sniffed.size,
+                sha256=sniffed.sha256,
+                width=sniffed.width,
+                height=sniffed.height,
+            )
+        )
     Evidence.objects.bulk_create(created)
     if queue_processing:
         for evidence in created:
@@ -130,9 +146,14 @@ def _cooling_off_of(*, appeal_type: AppealType, account_identifier: str, now) ->
         return None
     return (
         Appeal.objects.filter(
-            appeal_type=appeal_type, account_identifier__iexact=account_identifier,
-            state=AppealState.APPROVED, closed_at__gte=now - COOLING_OFF,
-        ).order_by("-closed_at").values_list("pk", flat=True).first()
+            appeal_type=appeal_type,
+            account_identifier__iexact=account_identifier,
+            state=AppealState.APPROVED,
+            closed_at__gte=now - COOLING_OFF,
+        )
+        .order_by("-closed_at")
+        .values_list("pk", flat=True)
+        .first()
     )
 
 
@@ -170,11 +191,19 @@ def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
     appeal.withdraw()  # TransitionNotAllowed when the appeal is already decided or closed
     appeal.save()
     AppealEvent.objects.create(
-        appeal=appeal, kind=AppealEvent.Kind.WITHDRAW, actor_label="appellant",
-        from_state=from_state, to_state=appeal.state, comment=comment, public=True,
+        appeal=appeal,
+        kind=AppealEvent.Kind.WITHDRAW,
+        actor_label="appellant",
+        from_state=from_state,
+        to_state=appeal.state,
+        comment=comment,
+        public=True,
     )
     outbox_enqueue(
-        template="withdrawn", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+        template="withdrawn",
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
         context={"tracking_url": tracking_url(appeal.reference)},
     )
     return appeal
@@ -202,11 +231,12 @@ def appeal_tracking_link_send(*, appeal_id: int | None) -> None:
     appeal = Appeal.objects.filter(pk=appeal_id).first() if appeal_id is not None else None
     if appeal is None:
         return
-    AppealEvent.objects.create(
-        appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label="appellant", public=False
-    )
+    AppealEvent.objects.create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label="appellant", public=False)
     outbox_enqueue(
-        template="tracking_link", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+        template="tracking_link",
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
         context={"tracking_url": tracking_url(appeal.reference)},
     )
 
@@ -216,17 +246,20 @@ def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, fi
     stored_names: list[str] = []
     try:
         with transaction.atomic():
-            appeal = (
-                Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
-            )
+            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
             from_state, holder = appeal.state, appeal.assignee  # reopen clears the assignee: tell who decided it
             getattr(appeal, action)()  # TransitionNotAllowed when the state (or the reopen window) does not allow it
             appeal.answered_at = timezone.now()
             appeal.save()
             added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
             AppealEvent.objects.create(
-                appeal=appeal, kind=action, actor_label="appellant",
-                from_state=from_state, to_state=appeal.state, comment=message, public=True,
+                appeal=appeal,
+                kind=action,
+                actor_label="appellant",
+                from_state=from_state,
+                to_state=appeal.state,
+                comment=message,
+                public=True,
             )
             _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
     except BaseException:
@@ -241,7 +274,10 @@ def _appellant_answered_notify(*, appeal: Appeal, holder, action: str, added: li
     if holder is None or not holder.email:
         return
     outbox_enqueue(
-        template="appellant_answered_staff", to=holder.email, language=settings.LANGUAGE_CODE, appeal=appeal,
+        template="appellant_answered_staff",
+        to=holder.email,
+        language=settings.LANGUAGE_CODE,
+        appeal=appeal,
         context={
             "reopened": action == "reopen",
             "added": added,

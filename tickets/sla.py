@@ -74,8 +74,12 @@ def _take(qs, taken: list[int]):
     taken.append(len(rows))
     if rows:  # a handful of types and agents for a thousand rows: each read once, not joined to every row
         types = AppealType.objects.only("name_zh_hans", "name_en").in_bulk({a.appeal_type_id for a in rows})
-        users = get_user_model().objects.only("username", "email", "is_active").in_bulk(
-            {a.assignee_id for a in rows if a.assignee_id},
+        users = (
+            get_user_model()
+            .objects.only("username", "email", "is_active")
+            .in_bulk(
+                {a.assignee_id for a in rows if a.assignee_id},
+            )
         )
         for appeal in rows:
             appeal.appeal_type = types[appeal.appeal_type_id]
@@ -91,10 +95,17 @@ def _record(appeals: list[Appeal], kind: str, recipients: dict[int, list[str]]) 
     now = timezone.now()
     table = connection.ops.quote_name(SlaEvent._meta.db_table)
     if connection.vendor == "postgresql":  # three arrays: no statement of 5,000 placeholders to build and parse
-        rows = "SELECT v.appeal_id, %s, v.cycle, v.recipients, %s FROM unnest(%s::bigint[], %s::integer[], %s::text[]) " \
-               "AS v(appeal_id, cycle, recipients)"
-        params = [kind, now, [a.pk for a in appeals], [a.sla_cycle for a in appeals],
-                  [", ".join(recipients[a.pk]) for a in appeals]]
+        rows = (
+            "SELECT v.appeal_id, %s, v.cycle, v.recipients, %s FROM unnest(%s::bigint[], %s::integer[], %s::text[]) "
+            "AS v(appeal_id, cycle, recipients)"
+        )
+        params = [
+            kind,
+            now,
+            [a.pk for a in appeals],
+            [a.sla_cycle for a in appeals],
+            [", ".join(recipients[a.pk]) for a in appeals],
+        ]
     else:
         rows = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(appeals))
         params = [v for a in appeals for v in (a.pk, kind, a.sla_cycle, ", ".join(recipients[a.pk]), now)]
@@ -172,10 +183,17 @@ def _breach(appeals: list[Appeal], report: SweepReport) -> None:
             from_state = appeal.state
             appeal.escalate(by=None, at=stamp)
             changed[(appeal.state, appeal.escalated_at)].append(appeal.pk)
-            events.append(AppealEvent(
-                appeal=appeal, kind=AppealEvent.Kind.ESCALATE, actor_label="system", from_state=from_state,
-                to_state=appeal.state, comment=gettext("SLA breached: escalated automatically."), public=False,
-            ))
+            events.append(
+                AppealEvent(
+                    appeal=appeal,
+                    kind=AppealEvent.Kind.ESCALATE,
+                    actor_label="system",
+                    from_state=from_state,
+                    to_state=appeal.state,
+                    comment=gettext("SLA breached: escalated automatically."),
+                    public=False,
+                )
+            )
             report.escalated.append(appeal.reference)
         appeal.sla_stage = SlaStage.BREACHED
         appeal.updated_at = stamp
@@ -183,10 +201,16 @@ def _breach(appeals: list[Appeal], report: SweepReport) -> None:
     fields = {"sla_stage": SlaStage.BREACHED, "updated_at": stamp}
     if changed:  # what the transitions did, row by row, as CASE expressions of the one UPDATE
         state, escalated_at = Appeal._meta.get_field("state"), Appeal._meta.get_field("escalated_at")
-        fields["state"] = Case(*[When(pk__in=ids, then=Value(new, output_field=state)) for (new, _at), ids in changed.items()],
-                               default=F("state"), output_field=state)
-        fields["escalated_at"] = Case(*[When(pk__in=ids, then=Value(at)) for (_new, at), ids in changed.items()],
-                                      default=F("escalated_at"), output_field=escalated_at)
+        fields["state"] = Case(
+            *[When(pk__in=ids, then=Value(new, output_field=state)) for (new, _at), ids in changed.items()],
+            default=F("state"),
+            output_field=state,
+        )
+        fields["escalated_at"] = Case(
+            *[When(pk__in=ids, then=Value(at)) for (_new, at), ids in changed.items()],
+            default=F("escalated_at"),
+            output_field=escalated_at,
+        )
     Appeal.objects.filter(pk__in=[a.pk for a in appeals]).update(**fields)
     AppealEvent.objects.bulk_create(events)
 
@@ -204,7 +228,9 @@ def _alert(*, kind: str, email: str, appeals: list[Appeal]) -> None:
         for a in sorted(appeals, key=lambda a: (a.sla_due_at, a.reference))
     ]
     outbox_enqueue(
-        template="sla_alert", to=email, language=settings.LANGUAGE_CODE,
+        template="sla_alert",
+        to=email,
+        language=settings.LANGUAGE_CODE,
         appeal=appeals[0] if len(appeals) == 1 else None,
         context={"kind": kind, "rows": rows, "count": len(rows), "console_url": f"{settings.SITE_URL}{reverse('desk:queue')}"},
     )

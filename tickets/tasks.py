@@ -2,7 +2,6 @@
 (settings.CELERY_TASK_TIME_LIMITS) and runs on the default queue."""
 
 from celery import shared_task
-
 from django.conf import settings
 
 from . import notifications, services, sla, workflow

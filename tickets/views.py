@@ -180,7 +180,8 @@ def appeal_status(request, token: str):
     evidence_form = AppellantEvidenceForm(
         request.POST if action in ("provide_info", "reopen") else None,
         request.FILES if action in ("provide_info", "reopen") else None,
-        appeal=appeal, files_required=can_reopen,
+        appeal=appeal,
+        files_required=can_reopen,
     )
     replacing = request.POST.get("evidence", "") if action == "replace" else ""
     evidence_rows = _evidence_rows(appeal, request.POST, request.FILES, replacing)
@@ -220,13 +221,17 @@ def appeal_status(request, token: str):
             messages.success(request, _("Thank you: we have the new file. We check it now and tell you if there is a problem."))
         return redirect("tickets:status", token=token)
     context = {
-        "appeal": appeal, "withdraw_form": withdraw_form, "evidence_form": evidence_form, "can_reopen": can_reopen,
+        "appeal": appeal,
+        "withdraw_form": withdraw_form,
+        "evidence_form": evidence_form,
+        "can_reopen": can_reopen,
         "evidence_rows": evidence_rows,
         "refused_to_replace": sum(form is not None for _item, form, _done in evidence_rows),
         "complaint_text": _complaint_text() if appeal.is_open and appeal.sla_breached else "",
         # What the agent asked, shown with the answer form at the top of the page.
         "info_request": next((e for e in reversed(appeal.public_events) if e.kind == AppealEvent.Kind.REQUEST_INFO), None)
-        if appeal.state == AppealState.AWAITING_INFO else None,
+        if appeal.state == AppealState.AWAITING_INFO
+        else None,
         "limits": _upload_limits(),
     }
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)

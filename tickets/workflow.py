@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
 from evidence.models import Evidence
 
 from .events import appeal_comment_event, evidence_verified_event
@@ -56,36 +57,76 @@ ACTIONS = {
     action.name: action
     for action in (
         Action("claim", gettext_lazy("Claim"), style="primary", done=gettext_lazy("%(reference)s: claimed.")),
-        Action("request_info", gettext_lazy("Request information"),
-               comment_label=gettext_lazy("What the appellant must send (they see this)"), comment_required=True,
-               public=True, email="request_info",
-               done=gettext_lazy("%(reference)s: information requested; the appellant is told by e-mail.")),
-        Action("propose_approval", gettext_lazy("Propose approval"),
-               comment_label=gettext_lazy("Note for the second approver"), style="success",
-               done=gettext_lazy("%(reference)s: approval proposed; a different supervisor gives the second approval.")),
-        Action("second_approve", gettext_lazy("Give second approval"),
-               comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success",
-               done=gettext_lazy("%(reference)s: second approval given; the appeal is approved and the appellant is told by e-mail.")),
-        Action("approve", gettext_lazy("Approve"),
-               comment_label=gettext_lazy("Next steps for the appellant (they see this)"), public=True,
-               email="approved", style="success",
-               done=gettext_lazy("%(reference)s: approved; the appellant is told by e-mail.")),
-        Action("send_back", gettext_lazy("Send back for review"),
-               comment_label=gettext_lazy("What must be checked again"), comment_required=True, style="warning",
-               done=gettext_lazy("%(reference)s: sent back for review.")),
-        Action("reject", gettext_lazy("Reject"),
-               comment_label=gettext_lazy("Reason (the appellant sees this)"), comment_required=True,
-               public=True, email="rejected", style="danger",
-               done=gettext_lazy("%(reference)s: rejected; the appellant is told by e-mail.")),
-        Action("escalate", gettext_lazy("Escalate"),
-               comment_label=gettext_lazy("Why it needs a supervisor"), comment_required=True, style="outline-danger",
-               done=gettext_lazy("%(reference)s: escalated to the supervisors.")),
-        Action("resume", gettext_lazy("Resume with an agent"), needs_assignee=True,
-               done=gettext_lazy("%(reference)s: handed back to an agent for review.")),
+        Action(
+            "request_info",
+            gettext_lazy("Request information"),
+            comment_label=gettext_lazy("What the appellant must send (they see this)"),
+            comment_required=True,
+            public=True,
+            email="request_info",
+            done=gettext_lazy("%(reference)s: information requested; the appellant is told by e-mail."),
+        ),
+        Action(
+            "propose_approval",
+            gettext_lazy("Propose approval"),
+            comment_label=gettext_lazy("Note for the second approver"),
+            style="success",
+            done=gettext_lazy("%(reference)s: approval proposed; a different supervisor gives the second approval."),
+        ),
+        Action(
+            "second_approve",
+            gettext_lazy("Give second approval"),
+            comment_label=gettext_lazy("Next steps for the appellant (they see this)"),
+            public=True,
+            email="approved",
+            style="success",
+            done=gettext_lazy(
+                "%(reference)s: second approval given; the appeal is approved and the appellant is told by e-mail."
+            ),
+        ),
+        Action(
+            "approve",
+            gettext_lazy("Approve"),
+            comment_label=gettext_lazy("Next steps for the appellant (they see this)"),
+            public=True,
+            email="approved",
+            style="success",
+            done=gettext_lazy("%(reference)s: approved; the appellant is told by e-mail."),
+        ),
+        Action(
+            "send_back",
+            gettext_lazy("Send back for review"),
+            comment_label=gettext_lazy("What must be checked again"),
+            comment_required=True,
+            style="warning",
+            done=gettext_lazy("%(reference)s: sent back for review."),
+        ),
+        Action(
+            "reject",
+            gettext_lazy("Reject"),
+            comment_label=gettext_lazy("Reason (the appellant sees this)"),
+            comment_required=True,
+            public=True,
+            email="rejected",
+            style="danger",
+            done=gettext_lazy("%(reference)s: rejected; the appellant is told by e-mail."),
+        ),
+        Action(
+            "escalate",
+            gettext_lazy("Escalate"),
+            comment_label=gettext_lazy("Why it needs a supervisor"),
+            comment_required=True,
+            style="outline-danger",
+            done=gettext_lazy("%(reference)s: escalated to the supervisors."),
+        ),
+        Action(
+            "resume",
+            gettext_lazy("Resume with an agent"),
+            needs_assignee=True,
+            done=gettext_lazy("%(reference)s: handed back to an agent for review."),
+        ),
     )
 }
-
 
 
 def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
@@ -130,8 +171,7 @@ def _check(appeal: Appeal, action: str, actor) -> None:
         raise WorkflowError(_("“%(action)s” is not possible for this appeal now.") % {"action": label})
 
 
-def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | None = None, comment: str = "",
-                **kwargs) -> Appeal:
+def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | None = None, comment: str = "", **kwargs) -> Appeal:
     spec = ACTIONS[action]
     comment = (comment or "").strip()
     if spec.comment_required and not comment:
@@ -148,12 +188,21 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
         AppealEvent.objects.create(
-            appeal=appeal, kind=action, actor=actor, actor_label="" if actor else "system",
-            from_state=from_state, to_state=appeal.state, comment=comment, public=spec.public,
+            appeal=appeal,
+            kind=action,
+            actor=actor,
+            actor_label="" if actor else "system",
+            from_state=from_state,
+            to_state=appeal.state,
+            comment=comment,
+            public=spec.public,
         )
         if spec.email:
             outbox_enqueue(
-                template=spec.email, to=appeal.contact_email, language=appeal.language, appeal=appeal,
+                template=spec.email,
+                to=appeal.contact_email,
+                language=appeal.language,
+                appeal=appeal,
                 context={"tracking_url": tracking_url(appeal.reference), "message": comment},
             )
     return appeal
@@ -195,12 +244,14 @@ def appeal_escalate(*, appeal: Appeal, actor, comment: str, expected_state: str 
 def appeal_resume(*, appeal: Appeal, actor, assignee, comment: str = "", expected_state: str | None = None) -> Appeal:
     if assignee is None or not is_agent(assignee):
         raise WorkflowError(_("Choose the agent who takes the appeal over."))
-    return _transition(appeal=appeal, actor=actor, action="resume", comment=comment, expected_state=expected_state,
-                       assignee=assignee)
+    return _transition(
+        appeal=appeal, actor=actor, action="resume", comment=comment, expected_state=expected_state, assignee=assignee
+    )
 
 
-def appeal_act(*, appeal: Appeal, actor, action: str, comment: str = "", assignee=None,
-               expected_state: str | None = None) -> Appeal:
+def appeal_act(
+    *, appeal: Appeal, actor, action: str, comment: str = "", assignee=None, expected_state: str | None = None
+) -> Appeal:
     """The console's entry point: run the named action (see ACTIONS)."""
     if action not in ACTIONS:
         raise WorkflowError(_("Unknown action."))
@@ -242,8 +293,13 @@ def appeal_assign(*, appeal: Appeal, actor, assignee) -> Appeal:
         raise WorkflowError(_("A closed appeal cannot be assigned."))
     appeal.save()
     AppealEvent.objects.create(
-        appeal=appeal, kind=AppealEvent.Kind.ASSIGN, actor=actor, from_state=from_state, to_state=appeal.state,
-        comment=assignee.get_username(), public=False,
+        appeal=appeal,
+        kind=AppealEvent.Kind.ASSIGN,
+        actor=actor,
+        from_state=from_state,
+        to_state=appeal.state,
+        comment=assignee.get_username(),
+        public=False,
     )
     return appeal
 
@@ -295,7 +351,10 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
     appeal_answer_seen(appeal=appeal, user=actor)
     if public:
         outbox_enqueue(
-            template="reply", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+            template="reply",
+            to=appeal.contact_email,
+            language=appeal.language,
+            appeal=appeal,
             context={"tracking_url": tracking_url(appeal.reference), "message": text},
         )
     return event
@@ -345,25 +404,34 @@ def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
     # longest waiting first, and PostgreSQL stops at the first one not yet stale.
     candidates = (
         Appeal.objects.filter(state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
-        .order_by("sla_paused_at").values_list("pk", flat=True)
+        .order_by("sla_paused_at")
+        .values_list("pk", flat=True)
     )
     for pk in list(candidates[:500]):
         with transaction.atomic():
             appeal = (
                 Appeal.objects.select_for_update(skip_locked=True)
                 .filter(pk=pk, state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
-                .order_by("pk").first()
+                .order_by("pk")
+                .first()
             )
             if appeal is None:
                 continue
             appeal.abandon()
             appeal.save()
             AppealEvent.objects.create(
-                appeal=appeal, kind=AppealEvent.Kind.ABANDON, actor_label="system",
-                from_state=AppealState.AWAITING_INFO, to_state=appeal.state, public=True,
+                appeal=appeal,
+                kind=AppealEvent.Kind.ABANDON,
+                actor_label="system",
+                from_state=AppealState.AWAITING_INFO,
+                to_state=appeal.state,
+                public=True,
             )
             outbox_enqueue(
-                template="abandoned", to=appeal.contact_email, language=appeal.language, appeal=appeal,
+                template="abandoned",
+                to=appeal.contact_email,
+                language=appeal.language,
+                appeal=appeal,
                 context={"tracking_url": tracking_url(appeal.reference), "days": days},
             )
             closed.append(appeal.reference)

@@ -5,15 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0003_processing_and_retention'),
+        ("evidence", "0003_processing_and_retention"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='evidence',
-            name='replaces',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replaced_by', to='evidence.evidence', verbose_name='replaces'),
+            model_name="evidence",
+            name="replaces",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replaced_by",
+                to="evidence.evidence",
+                verbose_name="replaces",
+            ),
         ),
     ]

@@ -10,31 +10,32 @@ def process_again(apps, schema_editor):
     Evidence = apps.get_model("evidence", "Evidence")
     (
         Evidence.objects.filter(status="ready", purged_at__isnull=True, content_type__in=["application/pdf", "text/csv"])
-        .exclude(file__endswith=".clean.pdf").exclude(file__endswith=".clean.csv").exclude(file="")
+        .exclude(file__endswith=".clean.pdf")
+        .exclude(file__endswith=".clean.csv")
+        .exclude(file="")
         .update(status="pending")
     )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0004_evidence_replaces'),
+        ("evidence", "0004_evidence_replaces"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='evidence',
-            name='pages',
+            model_name="evidence",
+            name="pages",
             field=models.JSONField(blank=True, default=list, editable=False),
         ),
         migrations.AddField(
-            model_name='evidenceaccess',
-            name='page',
+            model_name="evidenceaccess",
+            name="page",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='evidence',
-            name='processing_attempts',
+            model_name="evidence",
+            name="processing_attempts",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.RunPython(process_again, migrations.RunPython.noop),

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0005_pdf_pages_csv_processing_attempts'),
+        ("evidence", "0005_pdf_pages_csv_processing_attempts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='evidence',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Being processed'), ('ready', 'Ready'), ('rejected', 'Needs a new upload')], default='pending', max_length=10, verbose_name='status'),
+            model_name="evidence",
+            name="status",
+            field=models.CharField(
+                choices=[("pending", "Being processed"), ("ready", "Ready"), ("rejected", "Needs a new upload")],
+                default="pending",
+                max_length=10,
+                verbose_name="status",
+            ),
         ),
     ]

@@ -7,6 +7,7 @@ any page, or an answer of 400 or more (the browser's own requests, such as /favi
 the test when its body ends. A test that causes an error answer on purpose declares it with
 `browser_problems.expect(500, "/the/path/")` (or `watched.check(expected=((500, "/the/path/"),))`)."""
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,10 @@ class ProblemLog:
         # "Failed to load resource" repeats, without the address, a failed request or answer reported below.
         # "Blocked script execution ... sandboxed" is our own init script refused in a sandboxed document
         # (evidence files are served so): the sandbox doing its work, not a fault of the page.
-        if message.type == "error" and not message.text.startswith("Failed to load resource") and not (
-            message.text.startswith("Blocked script execution in") and "frame is sandboxed" in message.text
+        if (
+            message.type == "error"
+            and not message.text.startswith("Failed to load resource")
+            and not (message.text.startswith("Blocked script execution in") and "frame is sandboxed" in message.text)
         ):
             self._add(f"console: {message.text}")
 
@@ -87,15 +90,21 @@ class ProblemLog:
 
     def _response(self, response):
         if response.status >= 400:
-            self.problems.append(Problem(f"answered {response.status}: {response.request.method} {response.url}",
-                                         response.status, urlsplit(response.url).path, response.url, response))
+            self.problems.append(
+                Problem(
+                    f"answered {response.status}: {response.request.method} {response.url}",
+                    response.status,
+                    urlsplit(response.url).path,
+                    response.url,
+                    response,
+                )
+            )
 
     def settle(self) -> None:
         for page in [] if self.closed else self.context.pages:
-            try:
+            # A page navigating or closing now has nothing more to report.
+            with contextlib.suppress(Exception):
                 page.evaluate(SETTLE)
-            except Exception:  # noqa: BLE001 - a page navigating or closing now has nothing more to report
-                pass
 
 
 class ServerAnswers(logging.Handler):
@@ -109,8 +118,14 @@ class ServerAnswers(logging.Handler):
     def emit(self, record):
         request, status = getattr(record, "request", None), getattr(record, "status_code", None)
         if status is not None and status >= 400 and request is not None:
-            self.problems.append(Problem(f"server answered {status}: {request.method} {request.get_full_path()}",
-                                         status, request.path, request.get_full_path()))
+            self.problems.append(
+                Problem(
+                    f"server answered {status}: {request.method} {request.get_full_path()}",
+                    status,
+                    request.path,
+                    request.get_full_path(),
+                )
+            )
 
 
 class BrowserProblems:
@@ -242,8 +257,7 @@ class Watched:
 
 @pytest.fixture
 def watched(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
     yield Watched(context)
     context.close()
 

@@ -24,15 +24,17 @@ def serious_violations(page) -> list[str]:
     result = page.evaluate("() => axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']})")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
 @pytest.fixture
 def checked_phone(browser):
     """A phone page into which axe-core may be injected (our CSP rightly forbids inline scripts)."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", bypass_csp=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN", bypass_csp=True
+    )
     yield context.new_page()
     context.close()
 
@@ -60,11 +62,18 @@ def test_public_pages_have_no_serious_accessibility_violations(checked_phone, li
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SUBMITTED_SESSION_KEY] = [appeal.reference]
     session.create()
-    checked_phone.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-                                        "url": live_server.url}])
-    pages = ["/", "/appeals/new/account_recovery/", "/appeals/new/emergency_freeze/", "/appeals/track/",
-             f"/appeals/submitted/{appeal.reference}/", f"/appeals/status/{tracking_token_make(appeal.reference)}/",
-             "/accounts/login/"]
+    checked_phone.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
+    )
+    pages = [
+        "/",
+        "/appeals/new/account_recovery/",
+        "/appeals/new/emergency_freeze/",
+        "/appeals/track/",
+        f"/appeals/submitted/{appeal.reference}/",
+        f"/appeals/status/{tracking_token_make(appeal.reference)}/",
+        "/accounts/login/",
+    ]
     problems = {}
     for path in pages:
         assert checked_phone.goto(live_server.url + path).status == 200, path
@@ -117,9 +126,14 @@ def test_an_appeal_can_be_filed_with_the_keyboard_alone(phone, live_server, appe
     tab_to(page, "a[href='/appeals/new/access_card_unbind/']")
     page.keyboard.press("Enter")
     page.wait_for_url("**/appeals/new/access_card_unbind/")
-    for name, value in (("contact_email", "kb@example.com"), ("account_identifier", "kb_user"),
-                        ("device_model", "iPhone 15"), ("letter_background", "The card cannot be removed."),
-                        ("letter_steps_taken", "Tried to remove it."), ("letter_request", "Remove the card.")):
+    for name, value in (
+        ("contact_email", "kb@example.com"),
+        ("account_identifier", "kb_user"),
+        ("device_model", "iPhone 15"),
+        ("letter_background", "The card cannot be removed."),
+        ("letter_steps_taken", "Tried to remove it."),
+        ("letter_request", "Remove the card."),
+    ):
         tab_to(page, f"[name={name}]")
         page.keyboard.type(value)
     tab_to(page, "[name=evidence_screenshot]")
@@ -129,16 +143,20 @@ def test_an_appeal_can_be_filed_with_the_keyboard_alone(phone, live_server, appe
     page.wait_for_url("**/appeals/submitted/**", timeout=60_000)
 
 
-def test_errors_are_announced_and_a_refused_file_is_retried_alone(phone, live_server, appeal_types, tmp_path,
-                                                                  browser_problems):
+def test_errors_are_announced_and_a_refused_file_is_retried_alone(phone, live_server, appeal_types, tmp_path, browser_problems):
     good, bad = tmp_path / "card.jpg", tmp_path / "card-copy.jpg"
     good.write_bytes(files.photo_bytes(800, 600))
     bad.write_bytes(files.elf_executable_bytes())  # a program renamed .jpg: only the server can tell
     page = phone
     page.goto(f"{live_server.url}/appeals/new/access_card_unbind/")
-    for name, value in (("contact_email", "retry@example.com"), ("account_identifier", "retry_user"),
-                        ("device_model", "Pixel 9"), ("letter_background", "x"), ("letter_steps_taken", "y"),
-                        ("letter_request", "z")):
+    for name, value in (
+        ("contact_email", "retry@example.com"),
+        ("account_identifier", "retry_user"),
+        ("device_model", "Pixel 9"),
+        ("letter_background", "x"),
+        ("letter_steps_taken", "y"),
+        ("letter_request", "z"),
+    ):
         page.fill(f"[name={name}]", value)
     page.set_input_files("[name=evidence_screenshot]", str(bad))
     browser_problems.expect(400, "/appeals/new/access_card_unbind/")  # the refusal this test causes
@@ -163,7 +181,9 @@ def test_client_side_checks_stop_an_oversized_file_before_upload(phone, live_ser
     requests = []
     page.on("request", lambda r: requests.append(r) if r.method == "POST" else None)
     page.click("#appeal-form button[type=submit]")
-    page.wait_for_function("() => document.querySelector('[data-errors-for=evidence_screenshot]').textContent.includes('huge.jpg')")
+    page.wait_for_function(
+        "() => document.querySelector('[data-errors-for=evidence_screenshot]').textContent.includes('huge.jpg')"
+    )
     assert requests == []  # refused in the browser, nothing sent
 
 

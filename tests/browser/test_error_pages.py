@@ -22,6 +22,7 @@ TYPED = {
     "letter_request": "请解除我账户的实名认证。",
 }
 
+
 def _fill_form(page, tmp_path):
     for name, value in TYPED.items():
         page.fill(f"[name='{name}']", value)
@@ -38,7 +39,8 @@ def _typed_values(page) -> dict:
 
 
 def test_a_failed_submission_shows_the_chinese_error_page_and_keeps_the_typed_text(
-        live_server, watched, appeal_types, tmp_path, monkeypatch, screenshot):
+    live_server, watched, appeal_types, tmp_path, monkeypatch, screenshot
+):
     def database_gone(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
@@ -80,8 +82,7 @@ def test_a_failed_submission_shows_the_chinese_error_page_and_keeps_the_typed_te
     watched.check(expected=((500, "/appeals/new/realname_unbind/"),))  # the failure this test makes
 
 
-def test_the_upload_script_keeps_the_form_when_the_server_fails(
-        live_server, watched, appeal_types, tmp_path, monkeypatch):
+def test_the_upload_script_keeps_the_form_when_the_server_fails(live_server, watched, appeal_types, tmp_path, monkeypatch):
     def database_gone(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
@@ -106,8 +107,13 @@ def test_admin_pages_render_without_csp_violations(live_server, watched, appeal_
     page.fill("[name=password]", "a-long-admin-password-42")
     page.click("[type=submit]")
     page.wait_for_url("**/admin/")
-    for path in ("/admin/", "/admin/tickets/appeal/", "/admin/auth/user/", f"/admin/auth/user/{admin.pk}/change/",
-                 "/admin/tickets/appealtype/add/"):
+    for path in (
+        "/admin/",
+        "/admin/tickets/appeal/",
+        "/admin/auth/user/",
+        f"/admin/auth/user/{admin.pk}/change/",
+        "/admin/tickets/appealtype/add/",
+    ):
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
         assert "style-src 'self' 'unsafe-inline'" in response.headers["content-security-policy"]

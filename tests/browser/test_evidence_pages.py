@@ -11,8 +11,8 @@ from evidence.models import Evidence
 from evidence.processing import evidence_process
 from tests import files
 from tests.browser.conftest import staff_signed_in
-from tests.tickets.factories import AgentFactory, AppealFactory
 from tests.text import zh
+from tests.tickets.factories import AgentFactory, AppealFactory
 from tickets.tracking import tracking_token_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,11 +22,18 @@ EVERY_IMAGE_RENDERED = "() => [...document.images].every(i => i.complete && i.na
 
 
 def test_a_refused_file_is_replaced_from_the_status_page_on_a_phone(
-        live_server, watched, appeal_types, celery_worker, tmp_path, screenshot):
+    live_server, watched, appeal_types, celery_worker, tmp_path, screenshot
+):
     appeal = AppealFactory(language="zh-hans", state="in_review", assignee=AgentFactory())
     refused = Evidence.objects.create(
-        appeal=appeal, kind="id_back", status="rejected", original_name="back.png", content_type="image/png",
-        size=2048, sha256="0" * 64, status_reason="此图片已损坏或不完整，无法读取。",
+        appeal=appeal,
+        kind="id_back",
+        status="rejected",
+        original_name="back.png",
+        content_type="image/png",
+        size=2048,
+        sha256="0" * 64,
+        status_reason="此图片已损坏或不完整，无法读取。",
     )
     page = watched.page
     page.goto(live_server.url + reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
@@ -57,8 +64,13 @@ def test_an_agent_reads_a_pdf_as_the_pages_the_server_rendered(live_server, brow
     agent = AgentFactory(username="agent_pdf")
     appeal = AppealFactory(state="in_review", assignee=agent)
     pdf = Evidence.objects.create(
-        appeal=appeal, kind="carrier_certificate", status="pending", original_name="certificate.pdf",
-        content_type="application/pdf", size=1, sha256="1" * 64,
+        appeal=appeal,
+        kind="carrier_certificate",
+        status="pending",
+        original_name="certificate.pdf",
+        content_type="application/pdf",
+        size=1,
+        sha256="1" * 64,
         file=ContentFile(files.pdf_with_pages_bytes(2), name="certificate.pdf"),
     )
     evidence_process(evidence_id=pdf.pk)

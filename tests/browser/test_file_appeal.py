@@ -26,19 +26,29 @@ def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, 
 
     page.locator("a[href='/appeals/new/account_recovery/']").click()
     fields = {
-        "contact_email": "zhang.wei@example.com", "contact_phone": "13800138000",
-        "account_identifier": "zhangwei_88", "registered_phone": "13800138000", "id_number": VALID_ID_NUMBER,
+        "contact_email": "zhang.wei@example.com",
+        "contact_phone": "13800138000",
+        "account_identifier": "zhangwei_88",
+        "registered_phone": "13800138000",
+        "id_number": VALID_ID_NUMBER,
         "letter_background": "2026年11月1日起，自助解绑提示“解绑无效”。",
-        "letter_steps_taken": "自助解绑两次，联系在线客服一次。", "letter_request": "请恢复我对账户的控制权。",
-        "recharge-0-order_number": "TX20261101001", "recharge-0-amount": "68.00",
-        "recharge-0-paid_at": "2026-11-01T20:15", "recharge-0-product": "月卡",
+        "letter_steps_taken": "自助解绑两次，联系在线客服一次。",
+        "letter_request": "请恢复我对账户的控制权。",
+        "recharge-0-order_number": "TX20261101001",
+        "recharge-0-amount": "68.00",
+        "recharge-0-paid_at": "2026-11-01T20:15",
+        "recharge-0-product": "月卡",
     }
     for name, value in fields.items():
         page.fill(f"[name='{name}']", value)
     page.get_by_role("button", name=zh("Add a recharge record")).click()  # a row added by the page's script
     added = {
-        "recharge-1-order_number": "TX20261015007", "recharge-1-amount": "30", "recharge-1-paid_at": "2026-10-15T09:30",
-        "device-0-seen_at": "2026-10-30T08:00", "device-0-ip_address": "203.0.113.7", "device-0-device_model": "iPhone 15",
+        "recharge-1-order_number": "TX20261015007",
+        "recharge-1-amount": "30",
+        "recharge-1-paid_at": "2026-10-15T09:30",
+        "device-0-seen_at": "2026-10-30T08:00",
+        "device-0-ip_address": "203.0.113.7",
+        "device-0-device_model": "iPhone 15",
     }
     for name, value in added.items():
         page.fill(f"[name='{name}']", value)

@@ -9,8 +9,8 @@ import pytest
 from evidence.models import Evidence
 from tests import files
 from tests.browser.conftest import preview_widths
-from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory
 from tests.text import zh
+from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory
 from tickets.models import Appeal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,8 +48,9 @@ def link_in(message, base) -> str:
     return re.search(re.escape(base) + r"/appeals/status/\S+/", text).group(0)
 
 
-def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_server, appeal_types, celery_worker,
-                                                      smtp_server, settings, tmp_path, screenshot):
+def test_appeal_journey_from_phone_to_second_approval(
+    browser, phone, live_server, appeal_types, celery_worker, smtp_server, settings, tmp_path, screenshot
+):
     settings.SITE_URL = live_server.url
     staff(AgentFactory, "agent_wu")
     staff(SupervisorFactory, "supervisor_li")
@@ -61,15 +62,24 @@ def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_serve
     # 1. The appellant, on a phone, in Chinese, files account_recovery with five files.
     page = phone
     cdp = page.context.new_cdp_session(page)  # a phone's upload speed, so progress can be seen
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 40,
-                                                  "downloadThroughput": 4_000_000, "uploadThroughput": 1_500_000})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 40, "downloadThroughput": 4_000_000, "uploadThroughput": 1_500_000},
+    )
     page.goto(f"{live_server.url}/appeals/new/account_recovery/")
     for name, value in {
-        "contact_email": "zhao.lei@example.com", "account_identifier": "zhaolei_2020", "registered_phone": "13800138000",
-        "id_number": VALID_ID_NUMBER, "letter_background": "2026年11月起自助解绑一直提示“解绑无效”。",
-        "letter_steps_taken": "自助解绑三次。", "letter_request": "请恢复账户控制权。",
-        "recharge-0-order_number": "TX-2026-0001", "recharge-0-amount": "30", "recharge-0-paid_at": "2026-11-01T20:15",
-        "device-0-seen_at": "2026-10-30T08:00", "device-0-device_model": "Xiaomi 14",
+        "contact_email": "zhao.lei@example.com",
+        "account_identifier": "zhaolei_2020",
+        "registered_phone": "13800138000",
+        "id_number": VALID_ID_NUMBER,
+        "letter_background": "2026年11月起自助解绑一直提示“解绑无效”。",
+        "letter_steps_taken": "自助解绑三次。",
+        "letter_request": "请恢复账户控制权。",
+        "recharge-0-order_number": "TX-2026-0001",
+        "recharge-0-amount": "30",
+        "recharge-0-paid_at": "2026-11-01T20:15",
+        "device-0-seen_at": "2026-10-30T08:00",
+        "device-0-device_model": "Xiaomi 14",
     }.items():
         page.fill(f"[name='{name}']", value)
     page.check("[name=consent_id_images]")
@@ -83,7 +93,9 @@ def test_appeal_journey_from_phone_to_second_approval(browser, phone, live_serve
     assert page.locator("[data-file-progress] progress").count() == 5  # per-file progress
     screenshot(page, "journey-02-upload-progress")
     page.wait_for_url("**/appeals/submitted/**", timeout=120_000)
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    )
     appeal = Appeal.objects.get()
     screenshot(page, "journey-03-submitted")
 

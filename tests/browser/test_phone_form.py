@@ -26,8 +26,11 @@ def test_an_emergency_freeze_is_filed_in_under_a_minute_of_typing(live_server, w
     page.get_by_role("link", name="提交申诉：紧急冻结账户").click()
     page.wait_for_url("**/appeals/new/emergency_freeze/")
     for name, value in (
-        ("contact_email", "zhang.wei@example.com"), ("account_identifier", "zhangwei_88"),
-        ("registered_phone", "13800138000"), ("id_number", "002X"), ("letter_background", "收到陌生手机的登录提醒"),
+        ("contact_email", "zhang.wei@example.com"),
+        ("account_identifier", "zhangwei_88"),
+        ("registered_phone", "13800138000"),
+        ("id_number", "002X"),
+        ("letter_background", "收到陌生手机的登录提醒"),
     ):
         page.type(f"[name='{name}']", value, delay=KEY_DELAY_MS)
     screenshot(page, "phone-freeze-form")

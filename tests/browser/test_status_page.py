@@ -21,14 +21,21 @@ QUESTION = "您上传的身份证反面照片无法读取。请重新拍摄身�
 
 
 def test_information_requested_is_answered_from_the_top_of_the_status_page_on_a_phone(
-        live_server, watched, appeal_types, celery_worker, tmp_path, screenshot):
+    live_server, watched, appeal_types, celery_worker, tmp_path, screenshot
+):
     agent = AgentFactory()
     appeal = AppealFactory(language="zh-hans", state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
     EvidenceFactory(appeal=appeal, kind="id_front")
     EvidenceFactory(appeal=appeal, kind="id_handheld")
     Evidence.objects.create(
-        appeal=appeal, kind="id_back", status="rejected", original_name="back.png", content_type="image/png",
-        size=2048, sha256="0" * 64, status_reason="此图片已损坏或不完整，无法读取。",
+        appeal=appeal,
+        kind="id_back",
+        status="rejected",
+        original_name="back.png",
+        content_type="image/png",
+        size=2048,
+        sha256="0" * 64,
+        status_reason="此图片已损坏或不完整，无法读取。",
     )
     AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment=QUESTION, public=True)
     page = watched.page

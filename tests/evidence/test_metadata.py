@@ -26,14 +26,14 @@ def jpeg_markers(data: bytes) -> list[int]:
         markers.append(marker)
         if marker == 0xDA:
             break
-        position += 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
+        position += 2 + struct.unpack(">H", data[position + 2 : position + 4])[0]
     return markers
 
 
 def png_chunks(data: bytes) -> list[bytes]:
     chunks, position = [], 8
     while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
         chunks.append(kind)
         position += 12 + length
     return chunks
@@ -42,7 +42,7 @@ def png_chunks(data: bytes) -> list[bytes]:
 def webp_chunks(data: bytes) -> list[bytes]:
     chunks, position = [], 12
     while position + 8 <= len(data):
-        kind, length = data[position:position + 4], struct.unpack("<I", data[position + 4:position + 8])[0]
+        kind, length = data[position : position + 4], struct.unpack("<I", data[position + 4 : position + 8])[0]
         chunks.append(kind)
         position += 8 + length + (length & 1)
     return chunks
@@ -77,8 +77,9 @@ def test_served_image_and_thumbnail_carry_no_metadata_block(client, appeal_types
     original = builder()
     assert set(blocks) <= set(Image.open(io.BytesIO(original)).info)  # the upload does carry each block
     appeal_type = appeal_types["realname_unbind"]
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
-                           submission(appeal_type, evidence_id_front=files.upload(name, original)))
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type, evidence_id_front=files.upload(name, original))
+    )
     assert response.status_code == 302
     evidence = Evidence.objects.get(kind="id_front")
     evidence_process(evidence_id=evidence.pk)
@@ -95,8 +96,10 @@ def test_served_image_and_thumbnail_carry_no_metadata_block(client, appeal_types
 def test_a_records_csv_is_served_with_its_formulas_made_inert(client, appeal_types):
     uploaded = files.records_csv_with_formulas_bytes()
     appeal_type = appeal_types["account_recovery"]
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
-                           submission(appeal_type, recharge_csv=files.upload("records.csv", uploaded, "text/csv")))
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]),
+        submission(appeal_type, recharge_csv=files.upload("records.csv", uploaded, "text/csv")),
+    )
     assert response.status_code == 302
     assert RechargeRecord.objects.filter(order_number__startswith="TX-F-").count() == 4
     evidence = Evidence.objects.get(content_type="text/csv")
@@ -126,12 +129,15 @@ def test_a_records_csv_is_served_with_its_formulas_made_inert(client, appeal_typ
 def test_a_gb18030_records_csv_is_served_as_utf8(client, appeal_types):
     appeal_type = appeal_types["account_recovery"]
     text = "订单号,金额,币种,支付时间,商品\nTX-GB-1,30.00,CNY,2026-10-01 12:30,=月卡\n"
-    client.post(reverse("tickets:new", args=[appeal_type.code]),
-                submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode("gb18030"), "text/csv")))
+    client.post(
+        reverse("tickets:new", args=[appeal_type.code]),
+        submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode("gb18030"), "text/csv")),
+    )
     evidence = Evidence.objects.get(content_type="text/csv")
     evidence_process(evidence_id=evidence.pk)
     client.force_login(AgentFactory())
     served = b"".join(client.get(reverse("evidence:serve", args=[evidence.pk])).streaming_content)
     assert list(csv.reader(io.StringIO(served.decode("utf-8-sig")))) == [
-        ["订单号", "金额", "币种", "支付时间", "商品"], ["TX-GB-1", "30.00", "CNY", "2026-10-01 12:30", "'=月卡"],
+        ["订单号", "金额", "币种", "支付时间", "商品"],
+        ["TX-GB-1", "30.00", "CNY", "2026-10-01 12:30", "'=月卡"],
     ]

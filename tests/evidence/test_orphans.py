@@ -38,15 +38,21 @@ def test_the_sweep_deletes_old_orphans_and_keeps_referenced_derived_and_young_fi
     processed.file.name = write(evidence_root, f"{base}.clean.jpg")
     processed.thumbnail.name = write(evidence_root, f"{base}.thumb.jpg")
     processed.save()
-    derived = {write(evidence_root, f"{base}.page-1.png"), write(evidence_root, f"{base}.rebuilt.pdf"),
-               write(evidence_root, f"{base}.clean.jpg.partial")}
+    derived = {
+        write(evidence_root, f"{base}.page-1.png"),
+        write(evidence_root, f"{base}.rebuilt.pdf"),
+        write(evidence_root, f"{base}.clean.jpg.partial"),
+    }
     pending = EvidenceFactory(appeal=appeal, status="pending")  # its original, not yet processed
     purged = EvidenceFactory(appeal=appeal)
     purged_leftover = purged.file.name  # retention emptied the row but the file stayed
     purged.file.name, purged.purged_at = "", timezone.now()
     purged.save()
-    orphans = {write(evidence_root, "ab/cd/abcd0123456789abcdef0123456789ab"),  # a failed submission's fragment
-               write(evidence_root, "ab/cd/abcd0123456789abcdef0123456789ab.clean.jpg.partial"), purged_leftover}
+    orphans = {
+        write(evidence_root, "ab/cd/abcd0123456789abcdef0123456789ab"),  # a failed submission's fragment
+        write(evidence_root, "ab/cd/abcd0123456789abcdef0123456789ab.clean.jpg.partial"),
+        purged_leftover,
+    }
 
     later = timezone.now() + timedelta(days=2)
     young = write(evidence_root, "ef/01/ef01ffffffffffffffffffffffffffff", when=later - timedelta(hours=23))

@@ -25,8 +25,20 @@ HOSTILE_PDFS = {
     "open-action-next-chain": files.pdf_with_open_action_chain_bytes,
 }
 # Keys through which a PDF runs or carries code, or reaches outside its pages.
-ACTIVE_KEYS = ("/JS", "/JavaScript", "/AA", "/OpenAction", "/Names", "/Outlines", "/AcroForm", "/Annots",
-               "/Launch", "/EmbeddedFiles", "/URI", "/Next")
+ACTIVE_KEYS = (
+    "/JS",
+    "/JavaScript",
+    "/AA",
+    "/OpenAction",
+    "/Names",
+    "/Outlines",
+    "/AcroForm",
+    "/Annots",
+    "/Launch",
+    "/EmbeddedFiles",
+    "/URI",
+    "/Next",
+)
 
 
 def files_on_disk(root) -> list[Path]:
@@ -73,7 +85,11 @@ def assert_a_pdf_of_images_only(pdf: bytes, pages: int) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("builder", HOSTILE_PDFS.values(), ids=HOSTILE_PDFS.keys())
 def test_a_pdf_with_hidden_scripts_is_served_only_as_images_of_its_pages(
-    client, appeal_types, evidence_root, celery_worker, builder,
+    client,
+    appeal_types,
+    evidence_root,
+    celery_worker,
+    builder,
 ):
     original = builder()
     assert b"app.alert" in original  # the upload does carry a script
@@ -114,8 +130,10 @@ def test_every_page_is_rendered_and_the_appellant_gets_the_rebuilt_pdf(client, a
     client.get(reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)]))
     assert_a_pdf_of_images_only(served(client.get(reverse("evidence:serve", args=[evidence.pk]))), pages=3)
     for number in (1, 2, 3):
-        assert Image.open(io.BytesIO(served(client.get(reverse("evidence:serve", args=[evidence.pk]),
-                                                       {"page": number})))).format == "JPEG"
+        assert (
+            Image.open(io.BytesIO(served(client.get(reverse("evidence:serve", args=[evidence.pk]), {"page": number})))).format
+            == "JPEG"
+        )
     assert client.get(reverse("evidence:serve", args=[evidence.pk]), {"page": "x"}).status_code == 404
 
 
@@ -156,7 +174,10 @@ def test_the_page_limit_is_a_setting(client, appeal_types, evidence_root, settin
 
 
 def test_a_stored_pdf_that_cannot_be_rendered_is_refused_with_a_clear_message(
-    client, appeal_types, evidence_root, django_capture_on_commit_callbacks,
+    client,
+    appeal_types,
+    evidence_root,
+    django_capture_on_commit_callbacks,
 ):
     """A file that reached storage before the upload check existed: processing refuses it, leaves no
     file behind, and the appellant and the console are told."""
@@ -171,8 +192,9 @@ def test_a_stored_pdf_that_cannot_be_rendered_is_refused_with_a_clear_message(
     assert len(files_on_disk(evidence_root)) == 2  # the two ID photos, still waiting for processing
     assert AppealEvent.objects.filter(kind="evidence_rejected", public=True).count() == 1
 
-    status = client.get(reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)]),
-                        HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    status = client.get(
+        reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
     assert "This PDF is damaged and cannot be read." in status and "Please send a new file." in status
     client.force_login(AgentFactory())
     console = client.get(reverse("desk:appeal", args=[evidence.appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -200,9 +222,14 @@ def test_retention_deletes_the_rendered_pages_with_the_rebuilt_pdf(appeal_types,
     from tests.tickets.factories import AppealFactory
 
     decided_at = timezone.now()
-    pdf = EvidenceFactory(appeal=AppealFactory(state="approved", closed_at=decided_at), kind="carrier_certificate",
-                          content_type="application/pdf", original_name="c.pdf", content=files.pdf_with_pages_bytes(2),
-                          status="pending")
+    pdf = EvidenceFactory(
+        appeal=AppealFactory(state="approved", closed_at=decided_at),
+        kind="carrier_certificate",
+        content_type="application/pdf",
+        original_name="c.pdf",
+        content=files.pdf_with_pages_bytes(2),
+        status="pending",
+    )
     evidence_process(evidence_id=pdf.pk)
     assert len(files_on_disk(evidence_root)) == 4  # two pages, the thumbnail, the rebuilt PDF
     with time_machine.travel(decided_at + timedelta(days=settings.EVIDENCE_RETENTION_DAYS, minutes=1)):

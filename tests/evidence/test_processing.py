@@ -55,7 +55,6 @@ def test_photo_with_gps_is_served_without_exif_and_upright(client, appeal_types,
     assert max(thumbnail.size) <= 480
 
 
-
 @pytest.mark.parametrize(("width", "height", "seed"), [(3000, 2000, 1), (1600, 1200, 7), (1200, 1600, 3), (640, 480, 5)])
 def test_the_perceptual_hash_is_the_full_size_photos(client, appeal_types, evidence_root, width, height, seed):
     """The hash is taken from the thumbnail, not the full-size pixels: it must still be the photo's own,
@@ -70,7 +69,10 @@ def test_the_perceptual_hash_is_the_full_size_photos(client, appeal_types, evide
     thumbnail = Image.open(evidence.thumbnail.path)
     assert max(thumbnail.size) == 480 and abs(thumbnail.width / thumbnail.height - width / height) < 0.01
 
-def test_the_original_with_metadata_is_deleted_after_processing(client, appeal_types, evidence_root, django_capture_on_commit_callbacks):
+
+def test_the_original_with_metadata_is_deleted_after_processing(
+    client, appeal_types, evidence_root, django_capture_on_commit_callbacks
+):
     appeal = file_appeal(client, appeal_types, evidence_id_front=files.jpeg("front.jpg", exif_gps=True))
     evidence = Evidence.objects.get(appeal=appeal, kind="id_front")
     original = Path(evidence.file.path)
@@ -96,11 +98,14 @@ def test_processing_twice_leaves_no_duplicate_files(client, appeal_types, eviden
     assert evidence_process(evidence_id=Evidence.objects.first().pk) is None  # not pending: nothing to do
 
 
-def test_pdf_with_hidden_javascript_is_rebuilt_from_its_pages_not_refused(client, appeal_types, evidence_root, django_capture_on_commit_callbacks):
+def test_pdf_with_hidden_javascript_is_rebuilt_from_its_pages_not_refused(
+    client, appeal_types, evidence_root, django_capture_on_commit_callbacks
+):
     pdf = files.upload("certificate.pdf", files.pdf_with_javascript_bytes(obfuscated=True), "application/pdf")
     appeal_type = appeal_types["phone_rebind"]
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
-                           submission(appeal_type, evidence_carrier_certificate=pdf))
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type, evidence_carrier_certificate=pdf)
+    )
     assert response.status_code == 302  # the byte check cannot see an escaped name; reconstruction disarms it
     evidence = Evidence.objects.get(kind="carrier_certificate")
     with django_capture_on_commit_callbacks(execute=True):

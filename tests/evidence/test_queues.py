@@ -31,10 +31,31 @@ class QueueWorker(WorkerProcess):
         import threading
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", f"--pool={self.pool}", "--concurrency=1",
-             "-Q", self.queue, "-l", "info", "--without-mingle", "--without-gossip", "--without-heartbeat",
-             "-n", f"{self.queue}-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "supportdesk",
+                "worker",
+                f"--pool={self.pool}",
+                "--concurrency=1",
+                "-Q",
+                self.queue,
+                "-l",
+                "info",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "-n",
+                f"{self.queue}-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for_line("ready.")
@@ -46,6 +67,7 @@ def files_on_disk(root) -> list[Path]:
 
 
 # --- Configuration -------------------------------------------------------------------------------
+
 
 def test_evidence_tasks_are_routed_to_their_own_queue_and_the_rest_to_the_default():
     from supportdesk.celery import app
@@ -72,6 +94,7 @@ def test_every_task_has_a_soft_and_a_hard_time_limit():
 
 
 # --- Refused at upload ---------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_a_progressive_jpeg_with_an_absurd_number_of_scans_is_refused_at_upload(client, appeal_types, evidence_root):
@@ -108,13 +131,15 @@ def test_an_ordinary_progressive_photo_is_accepted(client, appeal_types):
 
 # --- Real workers --------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_processing_that_exceeds_its_soft_time_limit_is_stopped_and_the_file_refused(appeal_types, evidence_root):
     from evidence.tasks import evidence_process
 
     # Slow to decode (what got past the upload check, e.g. under an older, looser limit).
-    slow = EvidenceFactory(appeal=AppealFactory(), status="pending",
-                           content=files.progressive_jpeg_scan_bomb_bytes(scans=300, padding=16 * 1024))
+    slow = EvidenceFactory(
+        appeal=AppealFactory(), status="pending", content=files.progressive_jpeg_scan_bomb_bytes(scans=300, padding=16 * 1024)
+    )
     worker = QueueWorker(settings.EVIDENCE_QUEUE, EVIDENCE_ROOT=str(evidence_root)).start()
     try:
         # The limits travel with the message (the sender's settings): a 1 s soft limit, and a hard

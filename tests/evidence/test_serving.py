@@ -68,12 +68,17 @@ def test_an_agent_sees_the_file_with_private_headers_and_it_is_logged(client, ev
 
 
 def test_pdfs_are_downloaded_not_rendered(client, appeal_types):
+    from evidence.processing import evidence_process
     from tests import files
 
-    from evidence.processing import evidence_process
-
-    pdf = EvidenceFactory(appeal=AppealFactory(), kind="carrier_certificate", content_type="application/pdf",
-                          original_name="证明.pdf", content=files.pdf_bytes(), status="pending")
+    pdf = EvidenceFactory(
+        appeal=AppealFactory(),
+        kind="carrier_certificate",
+        content_type="application/pdf",
+        original_name="证明.pdf",
+        content=files.pdf_bytes(),
+        status="pending",
+    )
     evidence_process(evidence_id=pdf.pk)  # served only as rebuilt from its rendered pages
     client.force_login(AgentFactory())
     response = client.get(reverse("evidence:serve", args=[pdf.pk]))

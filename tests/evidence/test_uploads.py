@@ -51,8 +51,7 @@ def test_a_file_over_the_limit_or_the_request_budget_goes_on_in_a_temporary_file
 
 
 @pytest.mark.django_db
-def test_validation_uses_the_streamed_digest_and_never_hashes_a_file_again(client, appeal_types, evidence_root,
-                                                                            monkeypatch):
+def test_validation_uses_the_streamed_digest_and_never_hashes_a_file_again(client, appeal_types, evidence_root, monkeypatch):
     from evidence import validation
 
     class NoHashing:

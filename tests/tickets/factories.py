@@ -80,22 +80,34 @@ def submission(appeal_type: AppealType, **overrides) -> dict:
             data[f"evidence_{kind}"] = files.jpeg(f"{kind}.jpg", seed=index)
     if appeal_type.collects_records:
         data.update(records_management(recharge=1, device=1))
-        data.update({
-            "recharge-0-order_number": "TX20261101001", "recharge-0-amount": "68.00",
-            "recharge-0-currency": "CNY", "recharge-0-paid_at": "2026-11-01T20:15", "recharge-0-product": "Game coins",
-            "device-0-seen_at": "2026-10-30T08:00", "device-0-ip_address": "203.0.113.7",
-            "device-0-device_model": "iPhone 15", "device-0-device_id": "AA:BB:CC:DD:EE:FF", "device-0-location": "Shanghai",
-        })
+        data.update(
+            {
+                "recharge-0-order_number": "TX20261101001",
+                "recharge-0-amount": "68.00",
+                "recharge-0-currency": "CNY",
+                "recharge-0-paid_at": "2026-11-01T20:15",
+                "recharge-0-product": "Game coins",
+                "device-0-seen_at": "2026-10-30T08:00",
+                "device-0-ip_address": "203.0.113.7",
+                "device-0-device_model": "iPhone 15",
+                "device-0-device_id": "AA:BB:CC:DD:EE:FF",
+                "device-0-location": "Shanghai",
+            }
+        )
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
 
 def records_management(recharge: int, device: int) -> dict:
     return {
-        "recharge-TOTAL_FORMS": str(recharge), "recharge-INITIAL_FORMS": "0",
-        "recharge-MIN_NUM_FORMS": "0", "recharge-MAX_NUM_FORMS": "200",
-        "device-TOTAL_FORMS": str(device), "device-INITIAL_FORMS": "0",
-        "device-MIN_NUM_FORMS": "0", "device-MAX_NUM_FORMS": "200",
+        "recharge-TOTAL_FORMS": str(recharge),
+        "recharge-INITIAL_FORMS": "0",
+        "recharge-MIN_NUM_FORMS": "0",
+        "recharge-MAX_NUM_FORMS": "200",
+        "device-TOTAL_FORMS": str(device),
+        "device-INITIAL_FORMS": "0",
+        "device-MIN_NUM_FORMS": "0",
+        "device-MAX_NUM_FORMS": "200",
     }
 
 

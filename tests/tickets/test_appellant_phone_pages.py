@@ -32,6 +32,7 @@ def without_templates(html: str) -> str:
 
 # --- Landing ---------------------------------------------------------------------------------------
 
+
 def test_the_track_link_is_shown_on_small_screens_and_above_the_appeal_types(client, appeal_types):
     html = page(client, "/")
     track = reverse("tickets:track")
@@ -58,10 +59,14 @@ def test_each_landing_button_names_its_appeal_type(client, appeal_types, languag
 
 # --- Site name -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("language", "name", "consent"), [
-    ("zh-hans", "申诉服务台", "我同意申诉服务台处理我的身份证件图像"),
-    ("en", "SupportDesk", "I agree that SupportDesk processes the images"),
-])
+
+@pytest.mark.parametrize(
+    ("language", "name", "consent"),
+    [
+        ("zh-hans", "申诉服务台", "我同意申诉服务台处理我的身份证件图像"),
+        ("en", "SupportDesk", "I agree that SupportDesk processes the images"),
+    ],
+)
 def test_header_title_and_consent_use_the_default_site_name_of_the_language(client, appeal_types, language, name, consent):
     html = page(client, reverse("tickets:new", args=["realname_unbind"]), language)
     assert re.search(rf'class="navbar-brand[^"]*"[^>]*>{name}</a>', html)
@@ -71,7 +76,9 @@ def test_header_title_and_consent_use_the_default_site_name_of_the_language(clie
         assert "SupportDesk" not in html  # no Latin product name on a Chinese page
 
 
-@pytest.mark.parametrize(("language", "name", "other"), [("zh-hans", "找回服务中心", "RecoverDesk"), ("en", "RecoverDesk", "找回服务中心")])
+@pytest.mark.parametrize(
+    ("language", "name", "other"), [("zh-hans", "找回服务中心", "RecoverDesk"), ("en", "RecoverDesk", "找回服务中心")]
+)
 def test_the_site_name_is_configurable_per_language(client, appeal_types, settings, language, name, other):
     settings.SITE_NAME_ZH_HANS = "找回服务中心"
     settings.SITE_NAME_EN = "RecoverDesk"
@@ -95,6 +102,7 @@ def test_the_site_name_is_configurable_per_language(client, appeal_types, settin
 
 # --- Records: one row, asked once ------------------------------------------------------------------
 
+
 def test_a_single_record_row_offers_no_removal(client, appeal_types):
     html = without_templates(page(client, reverse("tickets:new", args=["account_recovery"])))
     assert 'name="recharge-0-order_number"' in html and 'name="device-0-seen_at"' in html
@@ -104,10 +112,15 @@ def test_a_single_record_row_offers_no_removal(client, appeal_types):
 
 def test_rows_added_after_the_first_can_be_removed(client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
-    data = submission(appeal_type, **{
-        "recharge-TOTAL_FORMS": "2",
-        "recharge-1-order_number": "TX2", "recharge-1-amount": "not a number", "recharge-1-paid_at": "2026-10-15T09:30",
-    })
+    data = submission(
+        appeal_type,
+        **{
+            "recharge-TOTAL_FORMS": "2",
+            "recharge-1-order_number": "TX2",
+            "recharge-1-amount": "not a number",
+            "recharge-1-paid_at": "2026-10-15T09:30",
+        },
+    )
     response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 400
     html = without_templates(response.content.decode())
@@ -118,8 +131,8 @@ def test_rows_added_after_the_first_can_be_removed(client, appeal_types, evidenc
 
 def test_record_files_are_asked_once_in_the_records_section(client, appeal_types):
     html = page(client, reverse("tickets:new", args=["account_recovery"]))
-    records = html[html.index('id="records"'):html.index(zh("5. Evidence files"))]
-    files_section = html[html.index(zh("5. Evidence files")):]
+    records = html[html.index('id="records"') : html.index(zh("5. Evidence files"))]
+    files_section = html[html.index(zh("5. Evidence files")) :]
     for name in ("evidence_recharge_record", "evidence_device_log", "recharge_csv", "device_csv"):
         assert html.count(f'name="{name}"') == 1
         assert f'name="{name}"' in records
@@ -139,17 +152,27 @@ def test_touch_screens_are_not_told_to_drag_files(client, appeal_types):
 # --- The emergency freeze asks only what a freeze needs ---------------------------------------------
 
 FREEZE = {
-    "contact_email": "li.lei@example.com", "language": "zh-hans", "account_identifier": "lilei_2019",
-    "registered_phone": "13800138000", "id_number": "002X",
+    "contact_email": "li.lei@example.com",
+    "language": "zh-hans",
+    "account_identifier": "lilei_2019",
+    "registered_phone": "13800138000",
+    "id_number": "002X",
 }
 
 
 def test_the_freeze_form_asks_only_what_a_freeze_needs(client, appeal_types):
     html = page(client, reverse("tickets:new", args=["emergency_freeze"]))
-    form = html[html.index('id="appeal-form"'):html.index("</form>", html.index('id="appeal-form"'))]
+    form = html[html.index('id="appeal-form"') : html.index("</form>", html.index('id="appeal-form"'))]
     names = set(re.findall(r'<(?:input|select|textarea)\b[^>]*name="([^"]+)"', form)) - {"csrfmiddlewaretoken"}
-    assert names == {"contact_email", "contact_phone", "language", "account_identifier", "registered_phone",
-                     "id_number", "letter_background"}
+    assert names == {
+        "contact_email",
+        "contact_phone",
+        "language",
+        "account_identifier",
+        "registered_phone",
+        "id_number",
+        "letter_background",
+    }
     assert re.search(r'<input type="text" name="letter_background" maxlength="200"', html)  # one line
     assert "发生了什么？（选填）" in html
     assert re.search(r'<input[^>]*name="id_number"[^>]*maxlength="4"', html)
@@ -171,8 +194,11 @@ def test_a_freeze_keeps_its_one_line_on_what_happened(client, appeal_types):
 
 
 def test_a_freeze_line_that_is_too_long_is_refused_and_nothing_is_stored(client, appeal_types, evidence_root):
-    response = client.post(reverse("tickets:new", args=["emergency_freeze"]), {**FREEZE, "letter_background": "很" * 201},
-                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(
+        reverse("tickets:new", args=["emergency_freeze"]),
+        {**FREEZE, "letter_background": "很" * 201},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.status_code == 400
     assert "200" in response.content.decode()
     assert "letter_background" in response.context["form"].appeal.errors
@@ -182,8 +208,9 @@ def test_a_freeze_line_that_is_too_long_is_refused_and_nothing_is_stored(client,
 
 def test_a_freeze_without_phone_and_id_digits_is_refused_and_nothing_is_stored(client, appeal_types, evidence_root):
     data = {**FREEZE, "registered_phone": "", "id_number": ""}
-    response = client.post(reverse("tickets:new", args=["emergency_freeze"]), data, HTTP_ACCEPT_LANGUAGE="en",
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        reverse("tickets:new", args=["emergency_freeze"]), data, HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert errors["registered_phone"] == ["This field is required."]
@@ -195,8 +222,9 @@ def test_a_freeze_without_phone_and_id_digits_is_refused_and_nothing_is_stored(c
 def test_the_full_letter_is_still_required_where_the_form_is_not_brief(client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
     data = submission(appeal_type, letter_steps_taken="", letter_request="")
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en",
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert errors["letter_steps_taken"] == ["This field is required."]
@@ -218,24 +246,27 @@ def test_the_brief_form_is_chosen_per_appeal_type_in_the_admin(admin_client, app
 
 def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
-    data = submission(appeal_type, recharge_csv=files.upload("r.csv", b"order_number,amount,paid_at\nTX1,not money,2026-11-01 10:00\n",
-                                                                     "text/csv"))
+    data = submission(
+        appeal_type,
+        recharge_csv=files.upload("r.csv", b"order_number,amount,paid_at\nTX1,not money,2026-11-01 10:00\n", "text/csv"),
+    )
     response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     html = response.content.decode()
-    recharge_box = html[html.index('data-formset="recharge"'):html.index('data-formset="device"')]
-    assert "<details class=\"mt-2\" data-record-alternatives open>" in recharge_box
+    recharge_box = html[html.index('data-formset="recharge"') : html.index('data-formset="device"')]
+    assert '<details class="mt-2" data-record-alternatives open>' in recharge_box
     assert "Row 2" in recharge_box  # the row error is right there, not folded away
-    device_box = html[html.index('data-formset="device"'):]
-    assert "<details class=\"mt-2\" data-record-alternatives>" in device_box
+    device_box = html[html.index('data-formset="device"') :]
+    assert '<details class="mt-2" data-record-alternatives>' in device_box
     assert Appeal.objects.count() == 0 and RechargeRecord.objects.count() == 0
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
 
 def test_the_console_shows_only_the_letter_parts_a_brief_appeal_has(client, appeal_types):
     agent = AgentFactory()
-    appeal = AppealFactory(appeal_type=appeal_types["emergency_freeze"], letter_background="手机被盗",
-                           letter_steps_taken="", letter_request="")
+    appeal = AppealFactory(
+        appeal_type=appeal_types["emergency_freeze"], letter_background="手机被盗", letter_steps_taken="", letter_request=""
+    )
     client.force_login(agent)
     html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "手机被盗" in html

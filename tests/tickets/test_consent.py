@@ -22,7 +22,6 @@ def test_the_consent_names_who_sees_the_id_images_and_is_stored_as_shown(client,
     chinese = client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "申诉有结论后，只有主管可以查看" in chinese
 
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type),
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302
     assert WHO_SEES in Appeal.objects.get().consent_text

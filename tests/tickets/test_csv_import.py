@@ -88,8 +88,10 @@ def test_a_csv_without_the_required_columns_names_them_and_the_ignored_ones(
 
 @pytest.mark.parametrize(
     ("language", "note"),
-    [("zh-hans", "以下列无法识别，已忽略：“交易状态”、“备注”。"),
-     ("en", "Columns we did not recognise and ignored: “交易状态”, “备注”.")],
+    [
+        ("zh-hans", "以下列无法识别，已忽略：“交易状态”、“备注”。"),
+        ("en", "Columns we did not recognise and ignored: “交易状态”, “备注”."),
+    ],
 )
 def test_rows_refused_in_a_csv_also_name_the_ignored_columns(client, appeal_types, evidence_root, language, note):
     appeal_type = appeal_types["account_recovery"]

@@ -97,7 +97,9 @@ def test_a_blocked_approval_is_a_clear_message_not_an_error(agent_client, agent,
     appeal = AppealFactory(state="in_review", assignee=agent)
     response = agent_client.post(
         reverse("desk:act", args=[appeal.reference]),
-        {"action": "propose_approval", "expected_state": "in_review"}, HTTP_ACCEPT_LANGUAGE="en", follow=True,
+        {"action": "propose_approval", "expected_state": "in_review"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
     assert response.status_code == 200
     assert "It cannot be approved yet: ID card, front is missing." in response.content.decode()
@@ -109,7 +111,9 @@ def test_a_stale_page_is_told_the_appeal_changed(agent_client, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())
     response = agent_client.post(
         reverse("desk:act", args=[appeal.reference]),
-        {"action": "claim", "expected_state": "submitted"}, HTTP_ACCEPT_LANGUAGE="en", follow=True,
+        {"action": "claim", "expected_state": "submitted"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
     )
     html = response.content.decode()
     assert "This appeal changed while you were looking at it: it is now “In review”" in html
@@ -152,8 +156,12 @@ def test_bulk_claim_and_supervisor_assign(client, appeal_types):
     client.post(reverse("desk:bulk"), {"action": "claim", "references": [a.reference for a in appeals[:2]]})
     assert set(Appeal.objects.filter(assignee=agent).values_list("pk", flat=True)) == {a.pk for a in appeals[:2]}
 
-    response = client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]},
-                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = client.post(
+        reverse("desk:bulk"),
+        {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "Only supervisors can assign appeals to others." in response.content.decode()
     client.force_login(supervisor)
     client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]})
@@ -163,8 +171,9 @@ def test_bulk_claim_and_supervisor_assign(client, appeal_types):
 
 def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
-    AppealFactory(appeal_type=appeal_type, account_identifier="lilei_2019", state="approved",
-                  closed_at=timezone.now() - timedelta(days=10))
+    AppealFactory(
+        appeal_type=appeal_type, account_identifier="lilei_2019", state="approved", closed_at=timezone.now() - timedelta(days=10)
+    )
     client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     new = Appeal.objects.get(state="submitted")
     assert new.cooling_off_of is not None
@@ -175,10 +184,15 @@ def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_type
 
 
 def test_no_cooling_off_after_30_days_or_for_another_type(client, appeal_types):
-    AppealFactory(appeal_type=appeal_types["realname_unbind"], account_identifier="lilei_2019", state="approved",
-                  closed_at=timezone.now() - timedelta(days=31))
-    AppealFactory(appeal_type=appeal_types["phone_rebind"], account_identifier="lilei_2019", state="approved",
-                  closed_at=timezone.now())
+    AppealFactory(
+        appeal_type=appeal_types["realname_unbind"],
+        account_identifier="lilei_2019",
+        state="approved",
+        closed_at=timezone.now() - timedelta(days=31),
+    )
+    AppealFactory(
+        appeal_type=appeal_types["phone_rebind"], account_identifier="lilei_2019", state="approved", closed_at=timezone.now()
+    )
     appeal_type = appeal_types["realname_unbind"]
     client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     assert Appeal.objects.get(state="submitted").cooling_off_of is None
@@ -190,8 +204,7 @@ def test_staff_login_is_throttled(client, appeal_types):
     user.save()
     for _ in range(5):
         client.post(reverse("login"), {"username": "agent_x", "password": "wrong"})
-    response = client.post(reverse("login"), {"username": "agent_x", "password": "right-password-123"},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(reverse("login"), {"username": "agent_x", "password": "right-password-123"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
@@ -224,8 +237,9 @@ def test_resume_offers_the_agents_to_hand_the_appeal_to(client, appeal_types):
     html = client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     assert 'data-action="resume"' in html
     assert f'<option value="{agent.pk}">agent_resume</option>' in html
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "resume", "expected_state": "escalated", "assignee": agent.pk})
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]), {"action": "resume", "expected_state": "escalated", "assignee": agent.pk}
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert (appeal.state, appeal.assignee) == ("in_review", agent)
@@ -233,21 +247,26 @@ def test_resume_offers_the_agents_to_hand_the_appeal_to(client, appeal_types):
 
 # --- Verification only of evidence that exists ------------------------------------------------------
 
+
 def _console(client, appeal) -> str:
     return client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
-@pytest.mark.parametrize(("status", "message"), [
-    ("rejected", "This file was refused by processing: it cannot be verified. The appellant must replace it."),
-    ("pending", "This file is still being processed: it can be verified once it is ready."),
-])
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("rejected", "This file was refused by processing: it cannot be verified. The appellant must replace it."),
+        ("pending", "This file is still being processed: it can be verified once it is ready."),
+    ],
+)
 def test_verify_url_refuses_a_file_that_is_not_ready(agent_client, agent, appeal_types, status, message):
     appeal = AppealFactory(state="in_review", assignee=agent)
     item = EvidenceFactory(appeal=appeal, kind="id_front", status=status, file="" if status == "rejected" else None)
     html = _console(agent_client, appeal)
     assert "Mark verified" not in html  # nothing to press on a file that is not ready
-    response = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
-                                 HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = agent_client.post(
+        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
     assert message in response.content.decode()
     item.refresh_from_db()
     assert item.verified_at is None
@@ -265,18 +284,27 @@ def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appe
     client.force_login(supervisor)
     html = _console(client, appeal)
     assert "ID card, front: the file was refused, a replacement is needed." in html
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "propose_approval", "expected_state": "in_review"},
-                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "propose_approval", "expected_state": "in_review"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "It cannot be approved yet: ID card, front: the file was refused" in response.content.decode()
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
 
-    pending = AppealFactory(appeal_type=appeal_types["account_recovery"], state="pending_approval",
-                            assignee=assignee, proposed_by=supervisor)
+    pending = AppealFactory(
+        appeal_type=appeal_types["account_recovery"], state="pending_approval", assignee=assignee, proposed_by=supervisor
+    )
     for kind in pending.appeal_type.required_evidence:
-        EvidenceFactory(appeal=pending, kind=kind, verified_at=timezone.now(), verified_by=assignee,
-                        **({"status": "rejected", "file": ""} if kind in ("id_front", "id_back") else {}))
+        EvidenceFactory(
+            appeal=pending,
+            kind=kind,
+            verified_at=timezone.now(),
+            verified_by=assignee,
+            **({"status": "rejected", "file": ""} if kind in ("id_front", "id_back") else {}),
+        )
     client.force_login(second)
     client.post(reverse("desk:act", args=[pending.reference]), {"action": "second_approve", "expected_state": "pending_approval"})
     pending.refresh_from_db()
@@ -284,6 +312,7 @@ def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appe
 
 
 # --- Acting on appeals one does not hold ------------------------------------------------------------
+
 
 def test_an_agent_not_holding_the_appeal_cannot_verify_reply_or_escalate(agent_client, agent, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())
@@ -293,15 +322,23 @@ def test_an_agent_not_holding_the_appeal_cannot_verify_reply_or_escalate(agent_c
     assert "Mark verified" not in html
     assert 'name="public"' not in html and "Internal note only" in html
 
-    verify = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
-                               HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    verify = agent_client.post(
+        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
     assert "Only the agent handling this appeal or a supervisor can verify its evidence." in verify.content.decode()
-    reply = agent_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Approved!", "public": "on"},
-                              HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    reply = agent_client.post(
+        reverse("desk:comment", args=[appeal.reference]),
+        {"text": "Approved!", "public": "on"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "Only the agent handling this appeal or a supervisor can reply to the appellant." in reply.content.decode()
-    escalate = agent_client.post(reverse("desk:act", args=[appeal.reference]),
-                                 {"action": "escalate", "comment": "Hmm.", "expected_state": "in_review"},
-                                 HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    escalate = agent_client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "escalate", "comment": "Hmm.", "expected_state": "in_review"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "Only the agent handling this appeal or a supervisor can escalate it." in escalate.content.decode()
 
     appeal.refresh_from_db()
@@ -321,12 +358,17 @@ def test_the_assignee_verifies_replies_and_escalates(agent_client, agent, appeal
     assert 'data-action="escalate"' in html and "Mark verified" in html and 'name="public"' in html
     agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"})
     agent_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "We are on it.", "public": "on"})
-    agent_client.post(reverse("desk:act", args=[appeal.reference]),
-                      {"action": "escalate", "comment": "Looks like a takeover.", "expected_state": "in_review"})
+    agent_client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "escalate", "comment": "Looks like a takeover.", "expected_state": "in_review"},
+    )
     appeal.refresh_from_db()
     assert appeal.state == "escalated"
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", flat=True)) == [
-        "evidence_verified", "reply", "escalate"]
+        "evidence_verified",
+        "reply",
+        "escalate",
+    ]
 
 
 def test_on_a_decided_appeal_only_internal_notes(client, appeal_types):
@@ -337,11 +379,13 @@ def test_on_a_decided_appeal_only_internal_notes(client, appeal_types):
     html = _console(client, appeal)
     assert 'name="public"' not in html and "Internal note only: this appeal is decided or closed." in html
     assert "Mark verified" not in html
-    reply = client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "PS", "public": "on"},
-                        HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    reply = client.post(
+        reverse("desk:comment", args=[appeal.reference]), {"text": "PS", "public": "on"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
     assert "This appeal is decided or closed: only internal notes can be added." in reply.content.decode()
-    verify = client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"},
-                         HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    verify = client.post(
+        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
     assert "The appeal is closed: its evidence can no longer change." in verify.content.decode()
     client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Audit note."})
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", flat=True)) == ["note"]
@@ -349,6 +393,7 @@ def test_on_a_decided_appeal_only_internal_notes(client, appeal_types):
 
 
 # --- Who sees identity documents on the console ----------------------------------------------------
+
 
 def test_console_shows_files_only_to_those_who_may_open_them(agent_client, agent, appeal_types):
     held_by_other = AppealFactory(state="in_review", assignee=AgentFactory())
@@ -394,7 +439,7 @@ def test_cached_types_and_agents_follow_the_admins_changes(agent_client, appeal_
     kind.name_zh_hans = kind.name_en = "Renamed type"
     kind.save()
     page = agent_client.get(reverse("desk:queue")).content.decode()
-    assert '<option value="%d">newcomer</option>' % newcomer.pk in page
+    assert f'<option value="{newcomer.pk}">newcomer</option>' in page
     assert "Renamed type" in page
     newcomer.is_active = False
     newcomer.save()
@@ -432,15 +477,16 @@ def test_queue_rows_and_filters_escape_what_an_admin_typed(client, appeal_types)
     client.force_login(SupervisorFactory())
     page = client.get(reverse("desk:queue"), {"queue": "open"}).content.decode()
     assert "<img src=x" not in page
-    row = page[page.index(f'<tr data-appeal="{appeal.reference}">'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'<tr data-appeal="{appeal.reference}">') :]
+    row = row[: row.index("</tr>")]
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;" in row
     assert "agent.o&#x27;neil" in row
-    assert '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;</option>' in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;Unbind&quot;</option>" in page
 
 
 def test_the_queue_works_while_the_cache_is_down_and_an_admin_can_still_edit_a_type(
-        agent_client, agent, appeal_types, settings, caplog):
+    agent_client, agent, appeal_types, settings, caplog
+):
     from tests.conftest import free_port
     from tickets.models import AppealType
 

@@ -40,8 +40,11 @@ def the_page_query(client, params: dict) -> tuple[str, list]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("desk:queue"), params)
     assert response.status_code == 200
-    (sql,) = [q["sql"] for q in captured.captured_queries
-              if 'FROM "tickets_appeal"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+    (sql,) = [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'FROM "tickets_appeal"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
+    ]
     return sql, response.context["page"].rows
 
 
@@ -54,21 +57,27 @@ def appeal_scan(sql: str) -> dict:
     return scan
 
 
-@pytest.mark.parametrize(("queue", "states", "field", "descending", "index"), [
-    ("open", OPEN_STATES, "sla_due_at", False, "appeal_open_due"),
-    ("decided", CLOSED_STATES, "closed_at", True, "appeal_closed_recent"),
-])
+@pytest.mark.parametrize(
+    ("queue", "states", "field", "descending", "index"),
+    [
+        ("open", OPEN_STATES, "sla_due_at", False, "appeal_open_due"),
+        ("decided", CLOSED_STATES, "closed_at", True, "appeal_closed_recent"),
+    ],
+)
 def test_page_1001_is_an_index_seek_like_page_1(client, mixed_appeals, queue, states, field, descending, index):
     client.force_login(SupervisorFactory())
     order = ("-" if descending else "") + field
-    ordered = Appeal.objects.filter(state__in=states, **{f"{field}__isnull": False}).order_by(order, "-pk" if descending else "pk")
+    ordered = Appeal.objects.filter(state__in=states, **{f"{field}__isnull": False}).order_by(
+        order, "-pk" if descending else "pk"
+    )
     last_before = ordered.only(field)[(DEEP - 1) * SIZE - 1]
-    expected = list(ordered.values_list("reference", flat=True)[(DEEP - 1) * SIZE:DEEP * SIZE])
+    expected = list(ordered.values_list("reference", flat=True)[(DEEP - 1) * SIZE : DEEP * SIZE])
     assert len(expected) == SIZE
 
     first_sql, _ = the_page_query(client, {"queue": queue, "size": SIZE})
-    deep_sql, rows = the_page_query(client, {"queue": queue, "size": SIZE,
-                                             "after": _cursor_encode(getattr(last_before, field), last_before.pk)})
+    deep_sql, rows = the_page_query(
+        client, {"queue": queue, "size": SIZE, "after": _cursor_encode(getattr(last_before, field), last_before.pk)}
+    )
     assert [row.reference for row in rows] == expected
 
     first, deep = appeal_scan(first_sql), appeal_scan(deep_sql)
@@ -83,8 +92,13 @@ def test_page_1001_is_an_index_seek_like_page_1(client, mixed_appeals, queue, st
 def busiest_type_and_state() -> dict:
     from django.db.models import Count
 
-    best = (Appeal.objects.filter(state__in=OPEN_STATES).values("appeal_type_id", "state")
-            .annotate(n=Count("id")).order_by("-n").first())
+    best = (
+        Appeal.objects.filter(state__in=OPEN_STATES)
+        .values("appeal_type_id", "state")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
     return {"appeal_type": best["appeal_type_id"], "state": best["state"]}
 
 

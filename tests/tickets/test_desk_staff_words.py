@@ -41,8 +41,11 @@ def test_a_stale_action_names_the_new_state_in_staff_words(client, appeal_types)
     agent = AgentFactory()
     appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
     client.force_login(agent)
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "reject", "expected_state": "in_review", "comment": "no"}, follow=True)
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "reject", "expected_state": "in_review", "comment": "no"},
+        follow=True,
+    )
     html = response.content.decode()
     assert STAFF_WORDS in html and APPELLANT_WORDS not in html
 
@@ -51,13 +54,17 @@ def test_each_action_says_what_was_done_on_which_appeal(client, appeal_types):
     agent = AgentFactory()
     appeal = AppealFactory()
     client.force_login(agent)
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "claim", "expected_state": "submitted"}, follow=True)
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]), {"action": "claim", "expected_state": "submitted"}, follow=True
+    )
     html = response.content.decode()
     assert f"{appeal.reference}：已认领。" in html and "操作成功" not in html
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "escalate", "expected_state": "in_review", "comment": "Forged?"},
-                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "escalate", "expected_state": "in_review", "comment": "Forged?"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert f"{appeal.reference}: escalated to the supervisors." in response.content.decode()
 
 
@@ -104,8 +111,9 @@ def test_the_same_photo_signal_lists_the_closest_photos_first(client, appeal_typ
     by_distance = {}
     for bits in (0b111, 0b1, 0b11111, 0b11, 0b1111):  # pHash distances 3, 1, 5, 2, 4
         other = AppealFactory()
-        EvidenceFactory(appeal=other, content=files.photo_bytes(64, 48, seed=bits), perceptual_hash_bits=bits,
-                        perceptual_hash=f"{bits:016x}")
+        EvidenceFactory(
+            appeal=other, content=files.photo_bytes(64, 48, seed=bits), perceptual_hash_bits=bits, perceptual_hash=f"{bits:016x}"
+        )
         by_distance[bin(bits).count("1")] = other.reference
     client.force_login(AgentFactory())
     html = client.get(reverse("desk:appeal", args=[me.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -39,14 +39,17 @@ def link_in(message) -> str:
     return re.search(r"http://testserver(/appeals/status/\S+/)", text_of(message)).group(1)
 
 
-def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appeal_types, celery_worker, smtp_server,
-                                                                  evidence_root):
+def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
+    client, appeal_types, celery_worker, smtp_server, evidence_root
+):
     appeal_type = appeal_types["account_recovery"]
     # First try: a PDF that cannot be read as the ID front is refused at once, next to its field.
     unreadable = files.upload("front.pdf", files.unreadable_pdf_bytes(), "application/pdf")
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
-                           submission(appeal_type, language="zh-hans", evidence_id_front=unreadable),
-                           HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]),
+        submission(appeal_type, language="zh-hans", evidence_id_front=unreadable),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.status_code == 400
     with translation.override("zh-hans"):
         damaged = translation.gettext("This PDF is damaged and cannot be read. Please export it again.")
@@ -56,8 +59,10 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appea
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
     # Second try: the ID back passes the upload checks but processing refuses it.
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]),
-                           submission(appeal_type, language="zh-hans", evidence_id_back=corrupt_png()))
+    response = client.post(
+        reverse("tickets:new", args=[appeal_type.code]),
+        submission(appeal_type, language="zh-hans", evidence_id_back=corrupt_png()),
+    )
     assert response.status_code == 302
     appeal = Appeal.objects.get()
     celery_worker.finished.wait_for(PROCESS, count=3)
@@ -87,8 +92,10 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appea
     with translation.override("en"), pytest.raises(WorkflowError, match="the file was refused, a replacement is needed"):
         workflow.appeal_propose_approval(appeal=appeal, actor=agent)
 
-    response = client.post(status, {"action": "replace", "evidence": str(refused.pk),
-                                     f"replace-{refused.pk}-file": files.jpeg("back-again.jpg", seed=9)})
+    response = client.post(
+        status,
+        {"action": "replace", "evidence": str(refused.pk), f"replace-{refused.pk}-file": files.jpeg("back-again.jpg", seed=9)},
+    )
     assert response.status_code == 302
     celery_worker.finished.wait_for(PROCESS, count=4)
     replacement = Evidence.objects.get(replaces=refused)
@@ -107,18 +114,29 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(client, appea
     workflow.appeal_second_approve(appeal=appeal, actor=second)
     appeal.refresh_from_db()
     assert appeal.state == "approved"
-    assert list(AppealEvent.objects.filter(appeal=appeal, kind__in=["evidence_rejected", "evidence_replaced"])
-                .values_list("kind", flat=True)) == ["evidence_rejected", "evidence_replaced"]
+    assert list(
+        AppealEvent.objects.filter(appeal=appeal, kind__in=["evidence_rejected", "evidence_replaced"]).values_list(
+            "kind", flat=True
+        )
+    ) == ["evidence_rejected", "evidence_replaced"]
 
 
 def test_a_refused_replacement_tells_the_appellant_and_the_assignee_again(client, appeal_types, celery_worker, smtp_server):
     agent = AgentFactory(email="holder@example.com")
     appeal = AppealFactory(state="awaiting_info", assignee=agent, language="en")
-    refused = Evidence.objects.create(appeal=appeal, kind="id_front", status="rejected", original_name="front.png",
-                                      content_type="image/png", size=10, sha256="0" * 64)
+    refused = Evidence.objects.create(
+        appeal=appeal,
+        kind="id_front",
+        status="rejected",
+        original_name="front.png",
+        content_type="image/png",
+        size=10,
+        sha256="0" * 64,
+    )
     status = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(status, {"action": "replace", "evidence": str(refused.pk),
-                                    f"replace-{refused.pk}-file": corrupt_png("front-again.png")})
+    response = client.post(
+        status, {"action": "replace", "evidence": str(refused.pk), f"replace-{refused.pk}-file": corrupt_png("front-again.png")}
+    )
     assert response.status_code == 302
     celery_worker.finished.wait_for(PROCESS)
     again = Evidence.objects.get(replaces=refused)

@@ -35,7 +35,9 @@ def signals_of(appeal) -> dict[str, list[str]]:
 def test_the_same_photo_in_appeals_for_other_accounts_is_flagged_on_both(client, appeal_types):
     photo = files.photo_bytes(900, 600, seed=42)
     first = file_and_process(client, appeal_types, "account_a", evidence_id_handheld=files.upload("me.jpg", photo, "image/jpeg"))
-    second = file_and_process(client, appeal_types, "account_b", evidence_id_handheld=files.upload("selfie.jpg", photo, "image/jpeg"))
+    second = file_and_process(
+        client, appeal_types, "account_b", evidence_id_handheld=files.upload("selfie.jpg", photo, "image/jpeg")
+    )
     assert signals_of(first)["same_photo"] == [second.reference]
     assert signals_of(second)["same_photo"] == [first.reference]
 
@@ -49,14 +51,20 @@ def test_a_resized_recompressed_copy_is_still_the_same_photo(client, appeal_type
     smaller = io.BytesIO()
     Image.open(io.BytesIO(photo)).resize((800, 600)).save(smaller, "JPEG", quality=70)
     first = file_and_process(client, appeal_types, "account_a", evidence_id_front=files.upload("a.jpg", photo, "image/jpeg"))
-    second = file_and_process(client, appeal_types, "account_b", evidence_id_front=files.upload("b.jpg", smaller.getvalue(), "image/jpeg"))
-    assert Evidence.objects.get(appeal=first, kind="id_front").sha256 != Evidence.objects.get(appeal=second, kind="id_front").sha256
+    second = file_and_process(
+        client, appeal_types, "account_b", evidence_id_front=files.upload("b.jpg", smaller.getvalue(), "image/jpeg")
+    )
+    assert (
+        Evidence.objects.get(appeal=first, kind="id_front").sha256 != Evidence.objects.get(appeal=second, kind="id_front").sha256
+    )
     assert signals_of(second)["same_photo"] == [first.reference]
 
 
 def test_different_photos_and_the_same_account_are_not_flagged(client, appeal_types):
     first = file_and_process(client, appeal_types, "account_a")
-    files_b = {f"evidence_{k}": files.jpeg(f"{k}.jpg", seed=100 + i) for i, k in enumerate(("id_front", "id_back", "id_handheld"))}
+    files_b = {
+        f"evidence_{k}": files.jpeg(f"{k}.jpg", seed=100 + i) for i, k in enumerate(("id_front", "id_back", "id_handheld"))
+    }
     second = file_and_process(client, appeal_types, "account_b", **files_b)
     assert "same_photo" not in signals_of(second)
     again = file_and_process(client, appeal_types, "ACCOUNT_A")  # the same person filing again: same photos, same account
@@ -72,7 +80,9 @@ def test_the_same_id_number_for_another_account_is_flagged(client, appeal_types)
 def test_many_appeals_from_one_address_or_email_in_24_hours(appeal_types):
     appeals = [AppealFactory(submitted_ip="198.51.100.9", contact_email=f"x{i}@example.com") for i in range(3)]
     assert set(signals_of(appeals[0])["same_ip"]) == {a.reference for a in appeals[1:]}
-    same_mail = [AppealFactory(contact_email="Burst@Example.com") for _ in range(2)] + [AppealFactory(contact_email="burst@example.com")]
+    same_mail = [AppealFactory(contact_email="Burst@Example.com") for _ in range(2)] + [
+        AppealFactory(contact_email="burst@example.com")
+    ]
     assert set(signals_of(same_mail[2])["same_email"]) == {a.reference for a in same_mail[:2]}
     lone = AppealFactory(submitted_ip="203.0.113.50")
     assert signals_of(lone) == {}

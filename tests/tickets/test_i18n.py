@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+
 from tests.text import zh
 from tests.tickets.factories import AppealFactory, submission
 from tickets.models import Appeal

@@ -21,8 +21,9 @@ def decided(appeal_types, *, code="realname_unbind", hours: float, met: bool, **
     created = timezone.now() - timedelta(days=3)
     closed = created + timedelta(hours=hours)
     due = closed + timedelta(hours=1) if met else closed - timedelta(hours=1)
-    return AppealFactory(appeal_type=appeal_types[code], state="approved", created_at=created, closed_at=closed,
-                         sla_due_at=due, **kwargs)
+    return AppealFactory(
+        appeal_type=appeal_types[code], state="approved", created_at=created, closed_at=closed, sla_due_at=due, **kwargs
+    )
 
 
 @pytest.fixture

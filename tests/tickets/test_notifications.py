@@ -18,8 +18,13 @@ from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox
 
 
 def enqueue_for(appeal) -> OutboundEmail:
-    return outbox_enqueue(template="tracking_link", to=appeal.contact_email, language="en", appeal=appeal,
-                          context={"tracking_url": "http://testserver/appeals/status/x/"})
+    return outbox_enqueue(
+        template="tracking_link",
+        to=appeal.contact_email,
+        language="en",
+        appeal=appeal,
+        context={"tracking_url": "http://testserver/appeals/status/x/"},
+    )
 
 
 @pytest.mark.django_db
@@ -44,7 +49,9 @@ def test_a_rolled_back_change_leaves_no_email(appeal_types):
 
 
 @pytest.mark.django_db
-def test_broker_down_at_commit_keeps_the_email_for_the_sweep(appeal_types, client, django_capture_on_commit_callbacks, monkeypatch):
+def test_broker_down_at_commit_keeps_the_email_for_the_sweep(
+    appeal_types, client, django_capture_on_commit_callbacks, monkeypatch
+):
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 

@@ -17,8 +17,13 @@ from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox
 
 
 def enqueue() -> OutboundEmail:
-    return outbox_enqueue(template="tracking_link", to="a@example.com", language="en", appeal=AppealFactory(),
-                          context={"tracking_url": "http://testserver/x/"})
+    return outbox_enqueue(
+        template="tracking_link",
+        to="a@example.com",
+        language="en",
+        appeal=AppealFactory(),
+        context={"tracking_url": "http://testserver/x/"},
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from evidence.validation import csv_sniff
 from tests import files
 from tests.tickets.factories import submission
-from tickets.forms import RECHARGE_COLUMNS, LoginDeviceRecordForm, RechargeRecordForm, DEVICE_COLUMNS, records_parse_csv
+from tickets.forms import DEVICE_COLUMNS, RECHARGE_COLUMNS, LoginDeviceRecordForm, RechargeRecordForm, records_parse_csv
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000)
 short = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
@@ -19,12 +19,20 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 @SETTINGS
 @given(background=text, email=short, phone=short, id_number=short, account=short, request_text=text)
 @pytest.mark.django_db
-def test_appeal_form_never_fails_with_500(client, appeal_types, settings, background, email, phone, id_number, account, request_text):
+def test_appeal_form_never_fails_with_500(
+    client, appeal_types, settings, background, email, phone, id_number, account, request_text
+):
     settings.RATELIMIT_SUBMIT_PER_IP = "100000/h"
     appeal_type = appeal_types["access_card_unbind"]
-    data = submission(appeal_type, letter_background=background.replace("\x00", ""), contact_email=email.replace("\x00", ""),
-                      registered_phone=phone.replace("\x00", ""), id_number=id_number.replace("\x00", ""),
-                      account_identifier=account.replace("\x00", ""), letter_request=request_text.replace("\x00", ""))
+    data = submission(
+        appeal_type,
+        letter_background=background.replace("\x00", ""),
+        contact_email=email.replace("\x00", ""),
+        registered_phone=phone.replace("\x00", ""),
+        id_number=id_number.replace("\x00", ""),
+        account_identifier=account.replace("\x00", ""),
+        letter_request=request_text.replace("\x00", ""),
+    )
     response = client.post(reverse("tickets:new", args=[appeal_type.code]), data)
     assert response.status_code in (302, 400)
 

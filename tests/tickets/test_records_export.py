@@ -22,8 +22,9 @@ def export(client, appeal) -> bytes:
 
 def test_the_records_csv_starts_with_a_utf8_bom_and_keeps_chinese_text(client, appeal_types):
     appeal = AppealFactory(appeal_type=AppealType.objects.get(code="account_recovery"))
-    RechargeRecord.objects.create(appeal=appeal, order_number="TX-1", amount=30, product="月卡",
-                                  paid_at=datetime(2026, 10, 1, 10, 0, tzinfo=UTC))
+    RechargeRecord.objects.create(
+        appeal=appeal, order_number="TX-1", amount=30, product="月卡", paid_at=datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+    )
     client.force_login(AgentFactory())
     body = export(client, appeal)
     assert body.startswith(b"\xef\xbb\xbfrecord,time,")
@@ -34,10 +35,8 @@ def test_the_records_csv_starts_with_a_utf8_bom_and_keeps_chinese_text(client, a
 
 def test_the_records_csv_gives_beijing_times_with_their_offset(client, appeal_types):
     appeal = AppealFactory(appeal_type=AppealType.objects.get(code="account_recovery"))
-    RechargeRecord.objects.create(appeal=appeal, order_number="TX-1", amount=30,
-                                  paid_at=datetime(2026, 10, 1, 10, 0, tzinfo=UTC))
-    LoginDeviceRecord.objects.create(appeal=appeal, device_model="Phone",
-                                     seen_at=datetime(2026, 10, 1, 20, 30, 5, tzinfo=UTC))
+    RechargeRecord.objects.create(appeal=appeal, order_number="TX-1", amount=30, paid_at=datetime(2026, 10, 1, 10, 0, tzinfo=UTC))
+    LoginDeviceRecord.objects.create(appeal=appeal, device_model="Phone", seen_at=datetime(2026, 10, 1, 20, 30, 5, tzinfo=UTC))
     client.force_login(AgentFactory())
     rows = list(csv.reader(io.StringIO(export(client, appeal).decode("utf-8-sig"))))
     assert rows[1][:3] == ["recharge", "2026-10-01T18:00:00+08:00", "TX-1"]

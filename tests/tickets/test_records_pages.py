@@ -60,8 +60,9 @@ def test_the_records_page_runs_the_same_queries_for_10_and_1000_records(agent_cl
     large, with_1000 = appeal_page(agent_client, appeal_with_records(1000))
     assert len(with_10) == len(with_1000)
     # Every read of the records is a count or a bounded page: never all the rows.
-    record_reads = [q["sql"] for q in with_1000.captured_queries
-                    if "rechargerecord" in q["sql"] or "logindevicerecord" in q["sql"]]
+    record_reads = [
+        q["sql"] for q in with_1000.captured_queries if "rechargerecord" in q["sql"] or "logindevicerecord" in q["sql"]
+    ]
     assert len(record_reads) == 4
     assert all("COUNT(*)" in sql or "LIMIT 50" in sql for sql in record_reads)
     # 40 more rows of each kind on the page, not 990.

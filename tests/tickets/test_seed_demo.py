@@ -17,7 +17,12 @@ def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, ca
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert set(AppealType.objects.values_list("code", flat=True)) == {
-        "realname_unbind", "phone_rebind", "access_card_unbind", "account_recovery", "emergency_freeze"}
+        "realname_unbind",
+        "phone_rebind",
+        "access_card_unbind",
+        "account_recovery",
+        "emergency_freeze",
+    }
     assert set(Group.objects.values_list("name", flat=True)) >= {"agents", "supervisors"}
     users = get_user_model().objects
     assert users.count() == 3
@@ -27,8 +32,16 @@ def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, ca
     assert "agent-demo-2026" in out
     assert "demo appeals: 12 created" in out and "demo appeals: already there" in out
     states = set(Appeal.objects.values_list("state", flat=True))
-    assert states == {"submitted", "in_review", "awaiting_info", "pending_approval", "escalated", "approved",
-                      "rejected", "withdrawn"}
+    assert states == {
+        "submitted",
+        "in_review",
+        "awaiting_info",
+        "pending_approval",
+        "escalated",
+        "approved",
+        "rejected",
+        "withdrawn",
+    }
     assert Appeal.objects.count() == 12
     assert Appeal.objects.filter(cooling_off_of__isnull=False).count() == 1
     assert all(a.events.exists() for a in Appeal.objects.all())

@@ -96,10 +96,9 @@ def mixed(*, due: int) -> object:
 def locking_statements(now) -> list[str]:
     """The SELECT … FOR UPDATE SKIP LOCKED statements of one real sweep, exactly as sent (parameters
     bound); the sweep's changes are rolled back, so each can be explained on the data it ran on."""
-    with CaptureQueriesContext(connection) as captured:
-        with transaction.atomic():
-            sla_sweep(now=now)
-            transaction.set_rollback(True)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        sla_sweep(now=now)
+        transaction.set_rollback(True)
     statements = [q["sql"] for q in captured.captured_queries if " FOR UPDATE" in q["sql"] and "SKIP LOCKED" in q["sql"]]
     assert statements and all("%s" not in sql for sql in statements)
     return statements
@@ -120,22 +119,29 @@ def rows_read(nodes: list[dict]) -> int:
     depend on the machine's load or its cache, and it is what grows with the table when a scan does
     not stop."""
     return sum(
-        round((n["Actual Rows"] + n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0))
-              * n["Actual Loops"])
-        for n in nodes if n.get("Relation Name") == "tickets_appeal"
+        round(
+            (n["Actual Rows"] + n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0))
+            * n["Actual Loops"]
+        )
+        for n in nodes
+        if n.get("Relation Name") == "tickets_appeal"
     )
 
 
 def clauses(sql: str) -> str:
-    return sql[sql.index(" WHERE "):]
+    return sql[sql.index(" WHERE ") :]
 
 
 def assert_reads_its_partial_index(sql: str, nodes: list[dict]) -> None:
     (due,) = [condition for condition in PARTIAL_INDEX if condition in sql]
     scans = [n for n in nodes if n.get("Relation Name") == "tickets_appeal"]
     assert [(n["Node Type"], n.get("Index Name")) for n in scans] == [("Index Scan", PARTIAL_INDEX[due])], clauses(sql)
-    assert not [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort", "Seq Scan") and
-                n.get("Relation Name", "tickets_appeal") == "tickets_appeal"], nodes
+    assert not [
+        n
+        for n in nodes
+        if n["Node Type"] in ("Sort", "Incremental Sort", "Seq Scan")
+        and n.get("Relation Name", "tickets_appeal") == "tickets_appeal"
+    ], nodes
 
 
 def test_each_locking_statement_of_a_busy_sweep_reads_its_partial_index_on_mixed_data(appeal_types):

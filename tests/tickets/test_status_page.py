@@ -27,24 +27,37 @@ def status_url(appeal) -> str:
 def test_answer_with_a_new_photo_returns_the_appeal_to_its_agent(client, appeal_types, evidence_root):
     agent = AgentFactory()
     appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
-    response = client.post(status_url(appeal), {
-        "action": "provide_info", "message": "Sharper photo attached.", "kind": "id_back",
-        "files": [files.jpeg("back.jpg"), files.upload("scan.pdf", files.pdf_bytes(), "application/pdf")],
-    })
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "provide_info",
+            "message": "Sharper photo attached.",
+            "kind": "id_back",
+            "files": [files.jpeg("back.jpg"), files.upload("scan.pdf", files.pdf_bytes(), "application/pdf")],
+        },
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
     assert sorted(Evidence.objects.filter(appeal=appeal).values_list("content_type", flat=True)) == [
-        "application/pdf", "image/jpeg"]
+        "application/pdf",
+        "image/jpeg",
+    ]
     assert len([p for p in Path(evidence_root).rglob("*") if p.is_file()]) == 2
 
 
 def test_a_bad_file_in_the_answer_is_refused_and_nothing_changes(client, appeal_types, evidence_root):
     appeal = AppealFactory(state="awaiting_info", sla_paused_at=timezone.now())
-    response = client.post(status_url(appeal), {
-        "action": "provide_info", "message": "Here.", "kind": "other",
-        "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
-    }, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "provide_info",
+            "message": "Here.",
+            "kind": "other",
+            "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 400
     assert "is not a JPEG, PNG or WebP image or a PDF" in response.content.decode()
     appeal.refresh_from_db()
@@ -66,9 +79,15 @@ def test_reopen_with_new_evidence_within_7_days(client, appeal_types):
     appeal = AppealFactory(state="rejected", closed_at=timezone.now() - timedelta(days=3))
     page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Reopen with new evidence" in page
-    response = client.post(status_url(appeal), {
-        "action": "reopen", "message": "A sharper photo.", "kind": "id_front", "files": files.jpeg("front.jpg"),
-    })
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "reopen",
+            "message": "A sharper photo.",
+            "kind": "id_front",
+            "files": files.jpeg("front.jpg"),
+        },
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "submitted"
@@ -78,9 +97,17 @@ def test_no_reopen_offered_after_7_days(client, appeal_types):
     appeal = AppealFactory(state="rejected", closed_at=timezone.now() - timedelta(days=8))
     page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Reopen with new evidence" not in page
-    response = client.post(status_url(appeal), {
-        "action": "reopen", "message": "Late.", "kind": "id_front", "files": files.jpeg("front.jpg"),
-    }, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = client.post(
+        status_url(appeal),
+        {
+            "action": "reopen",
+            "message": "Late.",
+            "kind": "id_front",
+            "files": files.jpeg("front.jpg"),
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "This appeal changed in the meantime: nothing was sent." in response.content.decode()
     appeal.refresh_from_db()
     assert appeal.state == "rejected"
@@ -89,9 +116,16 @@ def test_no_reopen_offered_after_7_days(client, appeal_types):
 
 # --- Replacing a file that processing refused ------------------------------------------------------
 
+
 def _refused(appeal, kind="id_back"):
-    return EvidenceFactory(appeal=appeal, kind=kind, status="rejected", file="", original_name="back.png",
-                           status_reason="This image has too many pixels.")
+    return EvidenceFactory(
+        appeal=appeal,
+        kind=kind,
+        status="rejected",
+        file="",
+        original_name="back.png",
+        status_reason="This image has too many pixels.",
+    )
 
 
 def _files(root) -> list[Path]:
@@ -108,8 +142,11 @@ def _replace(client, appeal, refused, upload, **extra):
 @pytest.mark.parametrize("state", ["submitted", "in_review", "awaiting_info", "pending_approval", "escalated"])
 def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(client, appeal_types, evidence_root, state):
     agent = AgentFactory(email="holder@example.com")
-    appeal = AppealFactory(state=state, assignee=None if state == "submitted" else agent,
-                           sla_paused_at=timezone.now() if state == "awaiting_info" else None)
+    appeal = AppealFactory(
+        state=state,
+        assignee=None if state == "submitted" else agent,
+        sla_paused_at=timezone.now() if state == "awaiting_info" else None,
+    )
     refused = _refused(appeal)
     page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "data-refused-notice" in page and "We could not use one of the files you sent." in page
@@ -131,13 +168,21 @@ def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(cli
     assert "data-replace-form" not in page and "You have replaced this file." in page
 
 
-@pytest.mark.parametrize(("upload", "message"), [
-    (lambda: files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg"), "is not a JPEG, PNG or WebP image or a PDF"),
-    (lambda: files.upload("back.jpg", files.truncated_jpeg_bytes(), "image/jpeg"), "This image is damaged or incomplete"),
-    (lambda: files.upload("back.jpg", files.polyglot_jpeg_html_bytes(), "image/jpeg"), "web page code or an archive"),
-    (lambda: None, "Choose the new file first."),
-])
-def test_a_bad_replacement_is_refused_next_to_its_file_and_nothing_is_stored(client, appeal_types, evidence_root, upload, message):
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (
+            lambda: files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg"),
+            "is not a JPEG, PNG or WebP image or a PDF",
+        ),
+        (lambda: files.upload("back.jpg", files.truncated_jpeg_bytes(), "image/jpeg"), "This image is damaged or incomplete"),
+        (lambda: files.upload("back.jpg", files.polyglot_jpeg_html_bytes(), "image/jpeg"), "web page code or an archive"),
+        (lambda: None, "Choose the new file first."),
+    ],
+)
+def test_a_bad_replacement_is_refused_next_to_its_file_and_nothing_is_stored(
+    client, appeal_types, evidence_root, upload, message
+):
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())
     refused = _refused(appeal)
     response = _replace(client, appeal, refused, upload())
@@ -203,10 +248,11 @@ def test_the_refusal_is_on_the_status_page_in_the_appellants_language(client, ap
     appeal = AppealFactory(state="in_review", language="zh-hans")
     _refused(appeal)
     page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "替换此文件" in page and 'data-refused-notice' in page
+    assert "替换此文件" in page and "data-refused-notice" in page
 
 
 # --- What the page says, and how, in each language --------------------------------------------------
+
 
 def _in_review_with_a_ready_file(**extra):
     due = datetime(2026, 11, 30, 2, 5, tzinfo=UTC)  # 10:05 in Beijing
@@ -244,8 +290,14 @@ def test_the_status_page_in_english_names_beijing_time_and_keeps_dates_whole(cli
 def _awaiting_info(question="Please send a sharper photo of the back of your ID card, with all four corners."):
     agent = AgentFactory()
     appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
-    AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment="An older question.",
-                               created_at=timezone.now() - timedelta(days=2), public=True)
+    AppealEvent.objects.create(
+        appeal=appeal,
+        kind="request_info",
+        actor=agent,
+        comment="An older question.",
+        created_at=timezone.now() - timedelta(days=2),
+        public=True,
+    )
     AppealEvent.objects.create(appeal=appeal, kind="request_info", actor=agent, comment=question, public=True)
     return appeal
 
@@ -262,12 +314,14 @@ def test_a_request_for_information_is_shown_with_the_answer_form_at_the_top(clie
     assert html.index('id="state-heading"') < question < form < html.index('id="evidence-heading"')
     assert html.count("data-answer-form") == 1 and "An older question." not in html[:form]
     assert "see the e-mail we sent." not in html
-    top = html[html.rindex("<form", 0, form):html.index('id="evidence-heading"')]
+    top = html[html.rindex("<form", 0, form) : html.index('id="evidence-heading"')]
     assert '<option value="id_back" selected>' in top  # the required kind that was refused
     assert "data-upload-form" in top and "data-progress" in top
     image, total = filesizeformat(settings.EVIDENCE_MAX_IMAGE_BYTES), filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)
-    assert (f"Photos (JPEG, PNG or WebP) or PDF files, up to {image} each. At most {settings.EVIDENCE_MAX_FILES} "
-            f"files and {total} per appeal, counting the files you already sent.") in top
+    assert (
+        f"Photos (JPEG, PNG or WebP) or PDF files, up to {image} each. At most {settings.EVIDENCE_MAX_FILES} "
+        f"files and {total} per appeal, counting the files you already sent."
+    ) in top
 
 
 def test_the_request_and_its_answer_form_in_chinese(client, appeal_types):
@@ -302,8 +356,12 @@ def test_the_answer_form_preselects_the_kind_most_likely_asked_for(client, appea
 def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evidence_root):
     appeal = _awaiting_info()
     url = status_url(appeal)
-    bad = {"action": "provide_info", "message": "Here.", "kind": "id_back",
-           "files": files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg")}
+    bad = {
+        "action": "provide_info",
+        "message": "Here.",
+        "kind": "id_back",
+        "files": files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg"),
+    }
     response = client.post(url, bad, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "is not a JPEG, PNG or WebP image or a PDF" in " ".join(response.json()["errors"]["files"])
@@ -318,12 +376,13 @@ def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evid
     assert appeal.state == "in_review" and Evidence.objects.get().kind == "id_back"
 
 
-@pytest.mark.parametrize(("language", "label", "not_label"), [("zh-hans", "需重新上传", "已驳回"),
-                                                               ("en", "Needs a new upload", "Rejected")])
+@pytest.mark.parametrize(
+    ("language", "label", "not_label"), [("zh-hans", "需重新上传", "已驳回"), ("en", "Needs a new upload", "Rejected")]
+)
 def test_a_refused_file_is_labelled_needs_a_new_upload_not_rejected(client, appeal_types, language, label, not_label):
     appeal = AppealFactory(state="in_review", language=language)
     refused = _refused(appeal)
     html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    row = html[html.index(f'id="evidence-{refused.pk}"'):]
-    row = row[:row.index("</li>")]
+    row = html[html.index(f'id="evidence-{refused.pk}"') :]
+    row = row[: row.index("</li>")]
     assert label in row and not_label not in row

@@ -25,8 +25,9 @@ def publishes():
 
 
 @pytest.mark.django_db
-def test_an_appeal_with_three_photos_publishes_one_task(appeal_types, client, evidence_root, publishes,
-                                                        django_capture_on_commit_callbacks):
+def test_an_appeal_with_three_photos_publishes_one_task(
+    appeal_types, client, evidence_root, publishes, django_capture_on_commit_callbacks
+):
     from supportdesk.celery import app
 
     appeal_type = appeal_types["realname_unbind"]
@@ -41,8 +42,7 @@ def test_an_appeal_with_three_photos_publishes_one_task(appeal_types, client, ev
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(appeal_types, client, celery_worker,
-                                                                           smtp_server):
+def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(appeal_types, client, celery_worker, smtp_server):
     appeal_type = appeal_types["realname_unbind"]
     data = submission(appeal_type, language="zh-hans")
     response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")

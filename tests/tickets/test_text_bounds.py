@@ -17,11 +17,17 @@ LETTER_FIELDS = ("letter_background", "letter_steps_taken", "letter_request")
 def test_the_appeal_form_shows_the_limit_of_each_text_field(client, appeal_types):
     html = client.get(reverse("tickets:new", args=["account_recovery"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for name in LETTER_FIELDS:
-        assert f'maxlength="5000"' in html.split(f'name="{name}"', 1)[1].split(">", 1)[0]
+        assert 'maxlength="5000"' in html.split(f'name="{name}"', 1)[1].split(">", 1)[0]
     assert html.count("Up to 5,000 characters.") == 3
-    for name, limit in (("contact_email", 254), ("contact_phone", 32), ("account_identifier", 150),
-                        ("registered_phone", 32), ("id_number", 40), ("recharge-0-order_number", 64),
-                        ("device-0-location", 100)):
+    for name, limit in (
+        ("contact_email", 254),
+        ("contact_phone", 32),
+        ("account_identifier", 150),
+        ("registered_phone", 32),
+        ("id_number", 40),
+        ("recharge-0-order_number", 64),
+        ("device-0-location", 100),
+    ):
         assert f'maxlength="{limit}"' in html.split(f'name="{name}"', 1)[1].split(">", 1)[0], name
 
 
@@ -35,9 +41,7 @@ def test_a_letter_part_over_5000_characters_is_refused(client, appeal_types, evi
     appeal_type = appeal_types["realname_unbind"]
     response = post_appeal(client, appeal_type, submission(appeal_type, **{field: "字" * 5001}))
     assert response.status_code == 400
-    assert response.context["form"].appeal.errors[field] == [
-        "Ensure this value has at most 5000 characters (it has 5001)."
-    ]
+    assert response.context["form"].appeal.errors[field] == ["Ensure this value has at most 5000 characters (it has 5001)."]
     assert "Ensure this value has at most 5000 characters (it has 5001)." in response.content.decode()
     assert_nothing_stored(evidence_root)
 
@@ -45,12 +49,9 @@ def test_a_letter_part_over_5000_characters_is_refused(client, appeal_types, evi
 def test_a_5_mb_letter_is_refused_next_to_its_field(client, appeal_types, evidence_root):
     appeal_type = appeal_types["realname_unbind"]
     letter = "x" * 5_000_000  # under DATA_UPLOAD_MAX_MEMORY_SIZE (5 MiB): it reaches the form
-    response = post_appeal(client, appeal_type, submission(appeal_type, letter_background=letter),
-                           HTTP_ACCEPT="application/json")
+    response = post_appeal(client, appeal_type, submission(appeal_type, letter_background=letter), HTTP_ACCEPT="application/json")
     assert response.status_code == 400
-    assert response.json()["errors"]["letter_background"] == [
-        "Ensure this value has at most 5000 characters (it has 5000000)."
-    ]
+    assert response.json()["errors"]["letter_background"] == ["Ensure this value has at most 5000 characters (it has 5000000)."]
     assert_nothing_stored(evidence_root)
 
 
@@ -75,7 +76,7 @@ def test_a_record_csv_cell_over_its_column_limit_is_refused(client, appeal_types
 
 def test_a_record_csv_cell_too_large_to_read_is_refused(client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
-    text = "order_number,amount,currency,paid_at,product\n" + f"TX-1,5,CNY,2026-10-01 10:00,\"{'p' * 200_000}\"\n"
+    text = "order_number,amount,currency,paid_at,product\n" + f'TX-1,5,CNY,2026-10-01 10:00,"{"p" * 200_000}"\n'
     data = submission(appeal_type, recharge_csv=files.upload("r.csv", text.encode(), "text/csv"))
     response = post_appeal(client, appeal_type, data)
     assert response.status_code == 400
@@ -108,12 +109,16 @@ def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_store
 
     before = AppealEvent.objects.filter(appeal=appeal).count()
     limit_message = "Ensure this value has at most 5000 characters (it has 5001)."
-    response = client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001},
-                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = client.post(
+        reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001}, HTTP_ACCEPT_LANGUAGE="en", follow=True
+    )
     assert limit_message in [str(m) for m in response.context["messages"]]
-    response = client.post(reverse("desk:act", args=[appeal.reference]),
-                           {"action": "reject", "expected_state": "in_review", "comment": "x" * 5001},
-                           HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": "reject", "expected_state": "in_review", "comment": "x" * 5001},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert limit_message in [str(m) for m in response.context["messages"]]
     appeal.refresh_from_db()
     assert appeal.state == "in_review"
@@ -127,8 +132,9 @@ def test_the_track_form_bounds_its_fields(client, appeal_types):
     html = client.get(reverse("tickets:track"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'maxlength="20"' in html.split('name="reference"', 1)[1].split(">", 1)[0]
     assert 'maxlength="320"' in html.split('name="email"', 1)[1].split(">", 1)[0]
-    response = client.post(reverse("tickets:track"), {"reference": "A" * 5000, "email": "x@example.com"},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        reverse("tickets:track"), {"reference": "A" * 5000, "email": "x@example.com"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert "Ensure this value has at most 20 characters (it has 5000)." in response.content.decode()
 
@@ -139,8 +145,7 @@ def test_the_answer_on_the_status_page_shows_and_enforces_its_limit(client, appe
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'maxlength="5000"' in html.split('name="message"', 1)[1].split(">", 1)[0]
     assert "Up to 5,000 characters." in html.split('name="message"', 1)[1]
-    response = client.post(url, {"action": "provide_info", "message": "x" * 5001, "kind": "other"},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, {"action": "provide_info", "message": "x" * 5001, "kind": "other"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "Ensure this value has at most 5000 characters (it has 5001)." in response.content.decode()
     appeal.refresh_from_db()

@@ -78,10 +78,15 @@ def test_track_is_rate_limited_per_ip(client, appeal, settings):
 def test_track_is_rate_limited_per_reference_across_ips(client, appeal, settings):
     settings.RATELIMIT_TRACK_PER_REFERENCE = "2/h"
     for ip in ("198.51.100.1", "198.51.100.2"):
-        assert client.post(reverse("tickets:track"), {"reference": appeal.reference, "email": "a@example.com"},
-                           REMOTE_ADDR=ip).status_code == 200
-    response = client.post(reverse("tickets:track"), {"reference": appeal.reference, "email": appeal.contact_email},
-                           REMOTE_ADDR="198.51.100.3")
+        assert (
+            client.post(
+                reverse("tickets:track"), {"reference": appeal.reference, "email": "a@example.com"}, REMOTE_ADDR=ip
+            ).status_code
+            == 200
+        )
+    response = client.post(
+        reverse("tickets:track"), {"reference": appeal.reference, "email": appeal.contact_email}, REMOTE_ADDR="198.51.100.3"
+    )
     assert response.status_code == 429
     assert OutboundEmail.objects.count() == 0
 
@@ -133,7 +138,9 @@ def test_tampered_link_is_refused(client, appeal, tamper):
 
 def test_appellant_withdraws_from_the_status_page(client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(url, {"action": "withdraw", "comment": "Solved it in the app.", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        url, {"action": "withdraw", "comment": "Solved it in the app.", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "withdrawn"
@@ -184,13 +191,22 @@ def test_track_lookup_does_the_same_work_whether_or_not_it_matches(client, appea
 def test_track_per_reference_limit_counts_only_failed_lookups(client, appeal, settings):
     settings.RATELIMIT_TRACK_PER_REFERENCE = "2/h"
     for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):  # the appellant, as often as they need
-        response = client.post(reverse("tickets:track"), {"reference": appeal.reference, "email": appeal.contact_email},
-                               REMOTE_ADDR=ip)
+        response = client.post(
+            reverse("tickets:track"), {"reference": appeal.reference, "email": appeal.contact_email}, REMOTE_ADDR=ip
+        )
         assert response.status_code == 200
     for ip in ("203.0.113.1", "203.0.113.2"):  # someone who knows the reference but not the e-mail
-        assert client.post(reverse("tickets:track"), {"reference": appeal.reference, "email": "guess@example.com"},
-                           REMOTE_ADDR=ip).status_code == 200
-    response = client.post(reverse("tickets:track"), {"reference": appeal.reference, "email": "guess2@example.com"},
-                           REMOTE_ADDR="203.0.113.3", HTTP_ACCEPT_LANGUAGE="en")
+        assert (
+            client.post(
+                reverse("tickets:track"), {"reference": appeal.reference, "email": "guess@example.com"}, REMOTE_ADDR=ip
+            ).status_code
+            == 200
+        )
+    response = client.post(
+        reverse("tickets:track"),
+        {"reference": appeal.reference, "email": "guess2@example.com"},
+        REMOTE_ADDR="203.0.113.3",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()

@@ -27,14 +27,23 @@ ALLOWED = {
     "approve": {"in_review": {"assignee", "supervisor"}, "escalated": {"supervisor"}},
     "reject": {"in_review": {"assignee", "supervisor"}, "escalated": {"supervisor"}},
     # Manual escalation: the assignee or a supervisor (a submitted appeal has no assignee yet).
-    "escalate": {"submitted": {"supervisor"}, "in_review": {"assignee", "supervisor"},
-                 "pending_approval": {"assignee", "supervisor"}},
+    "escalate": {
+        "submitted": {"supervisor"},
+        "in_review": {"assignee", "supervisor"},
+        "pending_approval": {"assignee", "supervisor"},
+    },
     "resume": {"escalated": {"supervisor"}},
 }
 TARGET = {
-    "claim": "in_review", "request_info": "awaiting_info", "propose_approval": "pending_approval",
-    "second_approve": "approved", "send_back": "in_review", "approve": "approved", "reject": "rejected",
-    "escalate": "escalated", "resume": "in_review",
+    "claim": "in_review",
+    "request_info": "awaiting_info",
+    "propose_approval": "pending_approval",
+    "second_approve": "approved",
+    "send_back": "in_review",
+    "approve": "approved",
+    "reject": "rejected",
+    "escalate": "escalated",
+    "resume": "in_review",
 }
 CASES = [(action, state, role) for action in ALLOWED for state in AppealState.values for role in ROLES]
 
@@ -60,7 +69,8 @@ def make_appeal(appeal_types, people, *, state: str, action: str) -> Appeal:
     # Approval needs a single-approval type; proposal and second approval a high-risk one.
     code = "access_card_unbind" if action == "approve" else "realname_unbind"
     appeal = AppealFactory(
-        appeal_type=appeal_types[code], state=state,
+        appeal_type=appeal_types[code],
+        state=state,
         assignee=None if state == "submitted" else people["assignee"],
         proposed_by=people["assignee"] if state == "pending_approval" else None,
         closed_at=timezone.now() if state in ("approved", "rejected", "withdrawn", "closed") else None,
@@ -294,22 +304,25 @@ def test_public_reply_is_emailed_and_internal_note_is_not(appeal_types, people):
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     workflow.appeal_comment(appeal=appeal, actor=people["assignee"], text="Checked the device log.", public=False)
     workflow.appeal_comment(appeal=appeal, actor=people["assignee"], text="We are on it.", public=True)
-    assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "public")) == [
-        ("note", False), ("reply", True)]
+    assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "public")) == [("note", False), ("reply", True)]
     assert list(OutboundEmail.objects.values_list("template", flat=True)) == ["reply"]
 
 
 # --- Only evidence that exists counts: ready, kept, verified ---------------------------------------
 
+
 def _refused(appeal, kind, **kwargs):
     return EvidenceFactory(appeal=appeal, kind=kind, status="rejected", file="", status_reason="Damaged.", **kwargs)
 
 
-@pytest.mark.parametrize(("status", "purged", "message"), [
-    ("rejected", False, "This file was refused by processing: it cannot be verified. The appellant must replace it."),
-    ("pending", False, "This file is still being processed: it can be verified once it is ready."),
-    ("ready", True, "This file was deleted: it cannot be verified."),
-])
+@pytest.mark.parametrize(
+    ("status", "purged", "message"),
+    [
+        ("rejected", False, "This file was refused by processing: it cannot be verified. The appellant must replace it."),
+        ("pending", False, "This file is still being processed: it can be verified once it is ready."),
+        ("ready", True, "This file was deleted: it cannot be verified."),
+    ],
+)
 def test_only_ready_evidence_can_be_verified(appeal_types, people, status, purged, message):
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     item = EvidenceFactory(appeal=appeal, status=status, purged_at=timezone.now() if purged else None)
@@ -339,8 +352,12 @@ def test_a_verification_on_refused_id_photos_does_not_count_for_a_high_risk_appr
     assert appeal.state == "in_review"
 
     # Proposed while the files were still good, refused afterwards: no second approval either.
-    pending = AppealFactory(appeal_type=appeal_types["account_recovery"], state="pending_approval",
-                            assignee=people["assignee"], proposed_by=people["assignee"])
+    pending = AppealFactory(
+        appeal_type=appeal_types["account_recovery"],
+        state="pending_approval",
+        assignee=people["assignee"],
+        proposed_by=people["assignee"],
+    )
     verify_required_evidence(pending, by=people["assignee"])
     pending.evidence.filter(kind="id_back").update(status="rejected", file="")
     with pytest.raises(WorkflowError, match="ID card, back: the file was refused, a replacement is needed."):
@@ -366,6 +383,7 @@ def test_the_approval_condition_names_what_is_missing(appeal_types, people):
 
 # --- Who may act on an appeal they do not hold -----------------------------------------------------
 
+
 def test_only_the_assignee_or_a_supervisor_verifies_evidence(appeal_types, people):
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     item = EvidenceFactory(appeal=appeal)
@@ -377,7 +395,9 @@ def test_only_the_assignee_or_a_supervisor_verifies_evidence(appeal_types, peopl
     workflow.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
     workflow.evidence_set_verified(evidence=item, actor=people["supervisor"], verified=False)
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "actor__username")) == [
-        ("evidence_verified", "assignee"), ("evidence_unverified", "supervisor")]
+        ("evidence_verified", "assignee"),
+        ("evidence_unverified", "supervisor"),
+    ]
 
 
 def test_public_replies_only_by_the_assignee_or_a_supervisor_and_never_once_decided(appeal_types, people):

@@ -3,13 +3,13 @@
 import django.db.models.deletion
 import django.utils.timezone
 import django_fsm
-import tickets.models
 from django.conf import settings
 from django.db import migrations, models
 
+import tickets.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,137 +18,286 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AppealType',
+            name="AppealType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name_zh_hans', models.CharField(max_length=100, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(max_length=100, verbose_name='name (English)')),
-                ('self_help_zh_hans', models.TextField(blank=True, help_text='One step per line.', verbose_name='self-help steps (Chinese)')),
-                ('self_help_en', models.TextField(blank=True, help_text='One step per line.', verbose_name='self-help steps (English)')),
-                ('required_evidence', models.JSONField(blank=True, default=list, help_text='Evidence kinds the appellant must upload, e.g. ["id_front", "id_back"].', verbose_name='required evidence kinds')),
-                ('required_fields', models.JSONField(blank=True, default=list, help_text='Any of: account_identifier, registered_phone, new_phone, device_model.', verbose_name='required appeal fields')),
-                ('id_number_rule', models.CharField(choices=[('full', 'Full ID number required'), ('last4', 'Last 4 characters required'), ('optional', 'Optional')], default='full', max_length=10, verbose_name='ID number')),
-                ('min_recharge_records', models.PositiveSmallIntegerField(default=0, verbose_name='minimum recharge records')),
-                ('min_device_records', models.PositiveSmallIntegerField(default=0, verbose_name='minimum login device records')),
-                ('sla_hours', models.PositiveIntegerField(default=72, verbose_name='SLA target (hours)')),
-                ('risk', models.CharField(choices=[('low', 'Low'), ('high', 'High'), ('urgent', 'Urgent')], default='high', max_length=10, verbose_name='risk')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('is_active', models.BooleanField(default=True, verbose_name='open for new appeals')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name_zh_hans", models.CharField(max_length=100, verbose_name="name (Chinese)")),
+                ("name_en", models.CharField(max_length=100, verbose_name="name (English)")),
+                (
+                    "self_help_zh_hans",
+                    models.TextField(blank=True, help_text="One step per line.", verbose_name="self-help steps (Chinese)"),
+                ),
+                (
+                    "self_help_en",
+                    models.TextField(blank=True, help_text="One step per line.", verbose_name="self-help steps (English)"),
+                ),
+                (
+                    "required_evidence",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Evidence kinds the appellant must upload, e.g. ["id_front", "id_back"].',
+                        verbose_name="required evidence kinds",
+                    ),
+                ),
+                (
+                    "required_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Any of: account_identifier, registered_phone, new_phone, device_model.",
+                        verbose_name="required appeal fields",
+                    ),
+                ),
+                (
+                    "id_number_rule",
+                    models.CharField(
+                        choices=[
+                            ("full", "Full ID number required"),
+                            ("last4", "Last 4 characters required"),
+                            ("optional", "Optional"),
+                        ],
+                        default="full",
+                        max_length=10,
+                        verbose_name="ID number",
+                    ),
+                ),
+                ("min_recharge_records", models.PositiveSmallIntegerField(default=0, verbose_name="minimum recharge records")),
+                ("min_device_records", models.PositiveSmallIntegerField(default=0, verbose_name="minimum login device records")),
+                ("sla_hours", models.PositiveIntegerField(default=72, verbose_name="SLA target (hours)")),
+                (
+                    "risk",
+                    models.CharField(
+                        choices=[("low", "Low"), ("high", "High"), ("urgent", "Urgent")],
+                        default="high",
+                        max_length=10,
+                        verbose_name="risk",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ("is_active", models.BooleanField(default=True, verbose_name="open for new appeals")),
             ],
             options={
-                'verbose_name': 'appeal type',
-                'verbose_name_plural': 'appeal types',
-                'ordering': ['position', 'code'],
+                "verbose_name": "appeal type",
+                "verbose_name_plural": "appeal types",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Appeal',
+            name="Appeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(default=tickets.models.reference_generate, editable=False, max_length=12, unique=True, verbose_name='reference')),
-                ('state', django_fsm.FSMField(choices=[('submitted', 'Submitted'), ('in_review', 'In review'), ('awaiting_info', 'Waiting for your information'), ('pending_approval', 'Pending second approval'), ('escalated', 'Escalated'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], db_index=True, default='submitted', max_length=50, protected=True, verbose_name='state')),
-                ('contact_email', models.EmailField(db_index=True, max_length=254, verbose_name='contact e-mail')),
-                ('contact_phone', models.CharField(blank=True, max_length=32, verbose_name='contact phone')),
-                ('language', models.CharField(choices=[('zh-hans', '简体中文'), ('en', 'English')], default='zh-hans', max_length=8, verbose_name='preferred language')),
-                ('account_identifier', models.CharField(blank=True, db_index=True, max_length=150, verbose_name='account name or ID')),
-                ('registered_phone', models.CharField(blank=True, max_length=32, verbose_name='registered phone')),
-                ('new_phone', models.CharField(blank=True, max_length=32, verbose_name='new phone')),
-                ('device_model', models.CharField(blank=True, max_length=100, verbose_name='device model')),
-                ('id_number_hmac', models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
-                ('id_number_last4', models.CharField(blank=True, editable=False, max_length=4, verbose_name='ID number, last 4')),
-                ('letter_background', models.TextField(verbose_name='background')),
-                ('letter_steps_taken', models.TextField(verbose_name='steps already taken')),
-                ('letter_request', models.TextField(verbose_name='request')),
-                ('sla_due_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='SLA due at')),
-                ('sla_warn_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='SLA warning at')),
-                ('submitted_ip', models.GenericIPAddressField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_appeals', to=settings.AUTH_USER_MODEL, verbose_name='assignee')),
-                ('appeal_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appeals', to='tickets.appealtype', verbose_name='appeal type')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reference",
+                    models.CharField(
+                        default=tickets.models.reference_generate,
+                        editable=False,
+                        max_length=12,
+                        unique=True,
+                        verbose_name="reference",
+                    ),
+                ),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("in_review", "In review"),
+                            ("awaiting_info", "Waiting for your information"),
+                            ("pending_approval", "Pending second approval"),
+                            ("escalated", "Escalated"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("closed", "Closed"),
+                        ],
+                        db_index=True,
+                        default="submitted",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="state",
+                    ),
+                ),
+                ("contact_email", models.EmailField(db_index=True, max_length=254, verbose_name="contact e-mail")),
+                ("contact_phone", models.CharField(blank=True, max_length=32, verbose_name="contact phone")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("zh-hans", "简体中文"), ("en", "English")],
+                        default="zh-hans",
+                        max_length=8,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                (
+                    "account_identifier",
+                    models.CharField(blank=True, db_index=True, max_length=150, verbose_name="account name or ID"),
+                ),
+                ("registered_phone", models.CharField(blank=True, max_length=32, verbose_name="registered phone")),
+                ("new_phone", models.CharField(blank=True, max_length=32, verbose_name="new phone")),
+                ("device_model", models.CharField(blank=True, max_length=100, verbose_name="device model")),
+                ("id_number_hmac", models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
+                ("id_number_last4", models.CharField(blank=True, editable=False, max_length=4, verbose_name="ID number, last 4")),
+                ("letter_background", models.TextField(verbose_name="background")),
+                ("letter_steps_taken", models.TextField(verbose_name="steps already taken")),
+                ("letter_request", models.TextField(verbose_name="request")),
+                ("sla_due_at", models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="SLA due at")),
+                ("sla_warn_at", models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="SLA warning at")),
+                ("submitted_ip", models.GenericIPAddressField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed at")),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_appeals",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="assignee",
+                    ),
+                ),
+                (
+                    "appeal_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appeals",
+                        to="tickets.appealtype",
+                        verbose_name="appeal type",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appeal',
-                'verbose_name_plural': 'appeals',
-                'ordering': ['-created_at'],
+                "verbose_name": "appeal",
+                "verbose_name_plural": "appeals",
+                "ordering": ["-created_at"],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='LoginDeviceRecord',
+            name="LoginDeviceRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seen_at', models.DateTimeField(verbose_name='seen at')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('device_model', models.CharField(max_length=100, verbose_name='device model')),
-                ('device_id', models.CharField(blank=True, max_length=100, verbose_name='device ID / MAC')),
-                ('location', models.CharField(blank=True, max_length=100, verbose_name='location')),
-                ('appeal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='device_records', to='tickets.appeal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seen_at", models.DateTimeField(verbose_name="seen at")),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("device_model", models.CharField(max_length=100, verbose_name="device model")),
+                ("device_id", models.CharField(blank=True, max_length=100, verbose_name="device ID / MAC")),
+                ("location", models.CharField(blank=True, max_length=100, verbose_name="location")),
+                (
+                    "appeal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="device_records", to="tickets.appeal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'login device record',
-                'verbose_name_plural': 'login device records',
-                'ordering': ['seen_at'],
+                "verbose_name": "login device record",
+                "verbose_name_plural": "login device records",
+                "ordering": ["seen_at"],
             },
         ),
         migrations.CreateModel(
-            name='RechargeRecord',
+            name="RechargeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_number', models.CharField(max_length=64, verbose_name='order number')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('paid_at', models.DateTimeField(verbose_name='paid at')),
-                ('product', models.CharField(blank=True, max_length=120, verbose_name='product')),
-                ('appeal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recharge_records', to='tickets.appeal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order_number", models.CharField(max_length=64, verbose_name="order number")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount")),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                ("paid_at", models.DateTimeField(verbose_name="paid at")),
+                ("product", models.CharField(blank=True, max_length=120, verbose_name="product")),
+                (
+                    "appeal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="recharge_records", to="tickets.appeal"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'recharge record',
-                'verbose_name_plural': 'recharge records',
-                'ordering': ['paid_at'],
+                "verbose_name": "recharge record",
+                "verbose_name_plural": "recharge records",
+                "ordering": ["paid_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppealEvent',
+            name="AppealEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submit', 'Appeal submitted'), ('withdraw', 'Withdrawn by the appellant'), ('tracking_link', 'Tracking link requested')], max_length=32)),
-                ('actor_label', models.CharField(blank=True, max_length=32)),
-                ('from_state', models.CharField(blank=True, max_length=20)),
-                ('to_state', models.CharField(blank=True, max_length=20)),
-                ('comment', models.TextField(blank=True)),
-                ('public', models.BooleanField(default=True, help_text='Shown to the appellant on the status page.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('appeal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tickets.appeal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submit", "Appeal submitted"),
+                            ("withdraw", "Withdrawn by the appellant"),
+                            ("tracking_link", "Tracking link requested"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("actor_label", models.CharField(blank=True, max_length=32)),
+                ("from_state", models.CharField(blank=True, max_length=20)),
+                ("to_state", models.CharField(blank=True, max_length=20)),
+                ("comment", models.TextField(blank=True)),
+                ("public", models.BooleanField(default=True, help_text="Shown to the appellant on the status page.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "appeal",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="events", to="tickets.appeal"),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['appeal', 'created_at'], name='tickets_app_appeal__9499bd_idx')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [models.Index(fields=["appeal", "created_at"], name="tickets_app_appeal__9499bd_idx")],
             },
         ),
         migrations.CreateModel(
-            name='OutboundEmail',
+            name="OutboundEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('template', models.CharField(max_length=64)),
-                ('to', models.EmailField(max_length=254)),
-                ('subject', models.CharField(max_length=255)),
-                ('body_text', models.TextField()),
-                ('body_html', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('appeal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='emails', to='tickets.appeal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("template", models.CharField(max_length=64)),
+                ("to", models.EmailField(max_length=254)),
+                ("subject", models.CharField(max_length=255)),
+                ("body_text", models.TextField()),
+                ("body_html", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")], default="pending", max_length=10
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "appeal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="emails",
+                        to="tickets.appeal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='outbox_pending_idx')],
+                "ordering": ["created_at", "pk"],
+                "indexes": [
+                    models.Index(condition=models.Q(("status", "pending")), fields=["next_attempt_at"], name="outbox_pending_idx")
+                ],
             },
         ),
     ]

@@ -6,46 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0002_seed_appeal_types'),
+        ("tickets", "0002_seed_appeal_types"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appeal',
-            name='cooling_off_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tickets.appeal', verbose_name='cooling-off after'),
+            model_name="appeal",
+            name="cooling_off_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="tickets.appeal",
+                verbose_name="cooling-off after",
+            ),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='decision_reason',
-            field=models.TextField(blank=True, verbose_name='decision reason'),
+            model_name="appeal",
+            name="decision_reason",
+            field=models.TextField(blank=True, verbose_name="decision reason"),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='proposed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='proposed_appeals', to=settings.AUTH_USER_MODEL, verbose_name='approval proposed by'),
+            model_name="appeal",
+            name="proposed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="proposed_appeals",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="approval proposed by",
+            ),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='sla_paused_at',
-            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='SLA paused at'),
+            model_name="appeal",
+            name="sla_paused_at",
+            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="SLA paused at"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='closed_at',
-            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='closed at'),
+            model_name="appeal",
+            name="closed_at",
+            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="closed at"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='registered_phone',
-            field=models.CharField(blank=True, db_index=True, max_length=32, verbose_name='registered phone'),
+            model_name="appeal",
+            name="registered_phone",
+            field=models.CharField(blank=True, db_index=True, max_length=32, verbose_name="registered phone"),
         ),
         migrations.AlterField(
-            model_name='appealevent',
-            name='kind',
-            field=models.CharField(choices=[('submit', 'Appeal submitted'), ('claim', 'Claimed by an agent'), ('assign', 'Assigned'), ('request_info', 'More information requested'), ('provide_info', 'Information provided'), ('propose_approval', 'Approval proposed'), ('second_approve', 'Approved (second approval)'), ('send_back', 'Sent back for review'), ('approve', 'Approved'), ('reject', 'Rejected'), ('escalate', 'Escalated'), ('resume', 'Resumed'), ('withdraw', 'Withdrawn by the appellant'), ('abandon', 'Closed: no answer from the appellant'), ('reopen', 'Reopened by the appellant'), ('note', 'Internal note'), ('reply', 'Reply from support'), ('evidence_verified', 'Evidence verified'), ('evidence_unverified', 'Evidence verification withdrawn'), ('evidence_viewed', 'Evidence viewed'), ('tracking_link', 'Tracking link requested')], max_length=32),
+            model_name="appealevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submit", "Appeal submitted"),
+                    ("claim", "Claimed by an agent"),
+                    ("assign", "Assigned"),
+                    ("request_info", "More information requested"),
+                    ("provide_info", "Information provided"),
+                    ("propose_approval", "Approval proposed"),
+                    ("second_approve", "Approved (second approval)"),
+                    ("send_back", "Sent back for review"),
+                    ("approve", "Approved"),
+                    ("reject", "Rejected"),
+                    ("escalate", "Escalated"),
+                    ("resume", "Resumed"),
+                    ("withdraw", "Withdrawn by the appellant"),
+                    ("abandon", "Closed: no answer from the appellant"),
+                    ("reopen", "Reopened by the appellant"),
+                    ("note", "Internal note"),
+                    ("reply", "Reply from support"),
+                    ("evidence_verified", "Evidence verified"),
+                    ("evidence_unverified", "Evidence verification withdrawn"),
+                    ("evidence_viewed", "Evidence viewed"),
+                    ("tracking_link", "Tracking link requested"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -7,65 +7,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0003_workflow'),
+        ("tickets", "0003_workflow"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SlaEvent',
+            name="SlaEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('warning', 'SLA warning (75 %)'), ('breach', 'SLA breach'), ('second_breach', 'SLA breach 24 h after escalation')], max_length=16)),
-                ('cycle', models.PositiveSmallIntegerField()),
-                ('recipients', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("warning", "SLA warning (75 %)"),
+                            ("breach", "SLA breach"),
+                            ("second_breach", "SLA breach 24 h after escalation"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("cycle", models.PositiveSmallIntegerField()),
+                ("recipients", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='escalated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='escalated at'),
+            model_name="appeal",
+            name="escalated_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="escalated at"),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='sla_cycle',
-            field=models.PositiveSmallIntegerField(default=1, verbose_name='SLA cycle'),
+            model_name="appeal",
+            name="sla_cycle",
+            field=models.PositiveSmallIntegerField(default=1, verbose_name="SLA cycle"),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='sla_stage',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='SLA stage'),
+            model_name="appeal",
+            name="sla_stage",
+            field=models.PositiveSmallIntegerField(default=0, verbose_name="SLA stage"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='sla_warn_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='SLA warning at'),
+            model_name="appeal",
+            name="sla_warn_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="SLA warning at"),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('sla_stage', 0), ('state__in', ('submitted', 'in_review', 'escalated', 'pending_approval'))), fields=['sla_warn_at'], name='appeal_sla_warn_pending'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("sla_stage", 0), ("state__in", ("submitted", "in_review", "escalated", "pending_approval"))),
+                fields=["sla_warn_at"],
+                name="appeal_sla_warn_pending",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('sla_stage__lt', 2), ('state__in', ('submitted', 'in_review', 'escalated', 'pending_approval'))), fields=['sla_due_at'], name='appeal_sla_breach_pending'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(
+                    ("sla_stage__lt", 2), ("state__in", ("submitted", "in_review", "escalated", "pending_approval"))
+                ),
+                fields=["sla_due_at"],
+                name="appeal_sla_breach_pending",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('sla_stage__lt', 3), ('state', 'escalated')), fields=['escalated_at'], name='appeal_second_breach_pending'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("sla_stage__lt", 3), ("state", "escalated")),
+                fields=["escalated_at"],
+                name="appeal_second_breach_pending",
+            ),
         ),
         migrations.AddField(
-            model_name='slaevent',
-            name='appeal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sla_events', to='tickets.appeal'),
+            model_name="slaevent",
+            name="appeal",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="sla_events", to="tickets.appeal"),
         ),
         migrations.AddConstraint(
-            model_name='slaevent',
-            constraint=models.UniqueConstraint(fields=('appeal', 'kind', 'cycle'), name='sla_event_once_per_cycle'),
+            model_name="slaevent",
+            constraint=models.UniqueConstraint(fields=("appeal", "kind", "cycle"), name="sla_event_once_per_cycle"),
         ),
     ]

@@ -4,40 +4,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0004_sla_engine'),
+        ("tickets", "0004_sla_engine"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appeal',
-            name='consent_id_images_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='consent to process ID images'),
+            model_name="appeal",
+            name="consent_id_images_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="consent to process ID images"),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='consent_text',
-            field=models.TextField(blank=True, editable=False, verbose_name='consent text shown'),
+            model_name="appeal",
+            name="consent_text",
+            field=models.TextField(blank=True, editable=False, verbose_name="consent text shown"),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='legal_hold',
-            field=models.BooleanField(default=False, help_text='Keep the evidence files past the retention period (e.g. for a court order).', verbose_name='legal hold'),
+            model_name="appeal",
+            name="legal_hold",
+            field=models.BooleanField(
+                default=False,
+                help_text="Keep the evidence files past the retention period (e.g. for a court order).",
+                verbose_name="legal hold",
+            ),
         ),
         migrations.AddField(
-            model_name='appeal',
-            name='legal_hold_reason',
-            field=models.CharField(blank=True, max_length=255, verbose_name='legal hold reason'),
+            model_name="appeal",
+            name="legal_hold_reason",
+            field=models.CharField(blank=True, max_length=255, verbose_name="legal hold reason"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='submitted_ip',
+            model_name="appeal",
+            name="submitted_ip",
             field=models.GenericIPAddressField(blank=True, db_index=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='appealevent',
-            name='kind',
-            field=models.CharField(choices=[('submit', 'Appeal submitted'), ('claim', 'Claimed by an agent'), ('assign', 'Assigned'), ('request_info', 'More information requested'), ('provide_info', 'Information provided'), ('propose_approval', 'Approval proposed'), ('second_approve', 'Approved (second approval)'), ('send_back', 'Sent back for review'), ('approve', 'Approved'), ('reject', 'Rejected'), ('escalate', 'Escalated'), ('resume', 'Resumed'), ('withdraw', 'Withdrawn by the appellant'), ('abandon', 'Closed: no answer from the appellant'), ('reopen', 'Reopened by the appellant'), ('note', 'Internal note'), ('reply', 'Reply from support'), ('evidence_verified', 'Evidence verified'), ('evidence_unverified', 'Evidence verification withdrawn'), ('evidence_viewed', 'Evidence viewed'), ('evidence_processed', 'Evidence processed'), ('evidence_rejected', 'Evidence refused'), ('evidence_purged', 'Evidence files deleted (retention)'), ('tracking_link', 'Tracking link requested')], max_length=32),
+            model_name="appealevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submit", "Appeal submitted"),
+                    ("claim", "Claimed by an agent"),
+                    ("assign", "Assigned"),
+                    ("request_info", "More information requested"),
+                    ("provide_info", "Information provided"),
+                    ("propose_approval", "Approval proposed"),
+                    ("second_approve", "Approved (second approval)"),
+                    ("send_back", "Sent back for review"),
+                    ("approve", "Approved"),
+                    ("reject", "Rejected"),
+                    ("escalate", "Escalated"),
+                    ("resume", "Resumed"),
+                    ("withdraw", "Withdrawn by the appellant"),
+                    ("abandon", "Closed: no answer from the appellant"),
+                    ("reopen", "Reopened by the appellant"),
+                    ("note", "Internal note"),
+                    ("reply", "Reply from support"),
+                    ("evidence_verified", "Evidence verified"),
+                    ("evidence_unverified", "Evidence verification withdrawn"),
+                    ("evidence_viewed", "Evidence viewed"),
+                    ("evidence_processed", "Evidence processed"),
+                    ("evidence_rejected", "Evidence refused"),
+                    ("evidence_purged", "Evidence files deleted (retention)"),
+                    ("tracking_link", "Tracking link requested"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

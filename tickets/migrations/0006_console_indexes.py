@@ -6,59 +6,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_consent_and_legal_hold'),
+        ("tickets", "0005_consent_and_legal_hold"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='appeal',
-            name='account_identifier',
-            field=models.CharField(blank=True, max_length=150, verbose_name='account name or ID'),
+            model_name="appeal",
+            name="account_identifier",
+            field=models.CharField(blank=True, max_length=150, verbose_name="account name or ID"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='contact_email',
-            field=models.EmailField(max_length=254, verbose_name='contact e-mail'),
+            model_name="appeal",
+            name="contact_email",
+            field=models.EmailField(max_length=254, verbose_name="contact e-mail"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='contact_phone',
-            field=models.CharField(blank=True, db_index=True, max_length=32, verbose_name='contact phone'),
+            model_name="appeal",
+            name="contact_phone",
+            field=models.CharField(blank=True, db_index=True, max_length=32, verbose_name="contact phone"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='sla_due_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='SLA due at'),
+            model_name="appeal",
+            name="sla_due_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="SLA due at"),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['sla_due_at', 'id'], name='appeal_open_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated"))),
+                fields=["sla_due_at", "id"],
+                name="appeal_open_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('assignee__isnull', True), ('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['sla_due_at', 'id'], name='appeal_unassigned_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(
+                    ("assignee__isnull", True),
+                    ("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated")),
+                ),
+                fields=["sla_due_at", "id"],
+                name="appeal_unassigned_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['assignee', 'sla_due_at', 'id'], name='appeal_assignee_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated"))),
+                fields=["assignee", "sla_due_at", "id"],
+                name="appeal_assignee_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['state', 'sla_due_at', 'id'], name='appeal_state_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated"))),
+                fields=["state", "sla_due_at", "id"],
+                name="appeal_state_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state__in', ('approved', 'rejected', 'withdrawn', 'closed'))), fields=['-closed_at', '-id'], name='appeal_closed_recent'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state__in", ("approved", "rejected", "withdrawn", "closed"))),
+                fields=["-closed_at", "-id"],
+                name="appeal_closed_recent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(django.db.models.functions.text.Upper('contact_email'), name='appeal_email_upper'),
+            model_name="appeal",
+            index=models.Index(django.db.models.functions.text.Upper("contact_email"), name="appeal_email_upper"),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(django.db.models.functions.text.Upper('account_identifier'), name='appeal_account_upper'),
+            model_name="appeal",
+            index=models.Index(django.db.models.functions.text.Upper("account_identifier"), name="appeal_account_upper"),
         ),
     ]

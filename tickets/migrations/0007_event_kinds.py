@@ -4,15 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0006_console_indexes'),
+        ("tickets", "0006_console_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='appealevent',
-            name='kind',
-            field=models.CharField(choices=[('submit', 'Appeal submitted'), ('claim', 'Claimed by an agent'), ('assign', 'Assigned'), ('request_info', 'More information requested'), ('provide_info', 'Information provided'), ('propose_approval', 'Approval proposed'), ('second_approve', 'Approved (second approval)'), ('send_back', 'Sent back for review'), ('approve', 'Approved'), ('reject', 'Rejected'), ('escalate', 'Escalated'), ('resume', 'Resumed'), ('withdraw', 'Withdrawn by the appellant'), ('abandon', 'Closed: no answer from the appellant'), ('reopen', 'Reopened by the appellant'), ('note', 'Internal note'), ('reply', 'Reply from support'), ('evidence_verified', 'Evidence verified'), ('evidence_unverified', 'Evidence verification withdrawn'), ('evidence_viewed', 'Evidence viewed'), ('evidence_rejected', 'Evidence refused'), ('evidence_purged', 'Evidence files deleted (retention)'), ('tracking_link', 'Tracking link requested')], max_length=32),
+            model_name="appealevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("submit", "Appeal submitted"),
+                    ("claim", "Claimed by an agent"),
+                    ("assign", "Assigned"),
+                    ("request_info", "More information requested"),
+                    ("provide_info", "Information provided"),
+                    ("propose_approval", "Approval proposed"),
+                    ("second_approve", "Approved (second approval)"),
+                    ("send_back", "Sent back for review"),
+                    ("approve", "Approved"),
+                    ("reject", "Rejected"),
+                    ("escalate", "Escalated"),
+                    ("resume", "Resumed"),
+                    ("withdraw", "Withdrawn by the appellant"),
+                    ("abandon", "Closed: no answer from the appellant"),
+                    ("reopen", "Reopened by the appellant"),
+                    ("note", "Internal note"),
+                    ("reply", "Reply from support"),
+                    ("evidence_verified", "Evidence verified"),
+                    ("evidence_unverified", "Evidence verification withdrawn"),
+                    ("evidence_viewed", "Evidence viewed"),
+                    ("evidence_rejected", "Evidence refused"),
+                    ("evidence_purged", "Evidence files deleted (retention)"),
+                    ("tracking_link", "Tracking link requested"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0007_event_kinds'),
+        ("tickets", "0007_event_kinds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_background',
-            field=models.TextField(max_length=5000, verbose_name='background'),
+            model_name="appeal",
+            name="letter_background",
+            field=models.TextField(max_length=5000, verbose_name="background"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_request',
-            field=models.TextField(max_length=5000, verbose_name='request'),
+            model_name="appeal",
+            name="letter_request",
+            field=models.TextField(max_length=5000, verbose_name="request"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_steps_taken',
-            field=models.TextField(max_length=5000, verbose_name='steps already taken'),
+            model_name="appeal",
+            name="letter_steps_taken",
+            field=models.TextField(max_length=5000, verbose_name="steps already taken"),
         ),
     ]

@@ -4,29 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0008_letter_length'),
+        ("tickets", "0008_letter_length"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundemail',
-            name='claim_token',
+            model_name="outboundemail",
+            name="claim_token",
             field=models.UUIDField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='outboundemail',
-            name='claimed_at',
+            model_name="outboundemail",
+            name="claimed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='outboundemail',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10),
+            model_name="outboundemail",
+            name="status",
+            field=models.CharField(
+                choices=[("pending", "Pending"), ("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboundemail',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['claimed_at'], name='outbox_sending_idx'),
+            model_name="outboundemail",
+            index=models.Index(condition=models.Q(("status", "sending")), fields=["claimed_at"], name="outbox_sending_idx"),
         ),
     ]

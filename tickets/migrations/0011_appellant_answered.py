@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0010_evidence_replaced_event'),
+        ("tickets", "0010_evidence_replaced_event"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appeal',
-            name='answered_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='appellant answered at'),
+            model_name="appeal",
+            name="answered_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="appellant answered at"),
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('answered_at__isnull', False), ('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['assignee', 'sla_due_at', 'id'], name='appeal_assignee_answered_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(
+                    ("answered_at__isnull", False),
+                    ("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated")),
+                ),
+                fields=["assignee", "sla_due_at", "id"],
+                name="appeal_assignee_answered_due",
+            ),
         ),
     ]

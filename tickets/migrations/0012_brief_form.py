@@ -9,31 +9,34 @@ def freeze_form_brief(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0011_appellant_answered'),
+        ("tickets", "0011_appellant_answered"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appealtype',
-            name='brief_form',
-            field=models.BooleanField(default=False, help_text='For urgent cases: only the contact, the account fields and ID number this type requires, and one optional line on what happened, instead of the three-part letter and the optional files.', verbose_name='brief form'),
+            model_name="appealtype",
+            name="brief_form",
+            field=models.BooleanField(
+                default=False,
+                help_text="For urgent cases: only the contact, the account fields and ID number this type requires, and one optional line on what happened, instead of the three-part letter and the optional files.",
+                verbose_name="brief form",
+            ),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_background',
-            field=models.TextField(blank=True, max_length=5000, verbose_name='background'),
+            model_name="appeal",
+            name="letter_background",
+            field=models.TextField(blank=True, max_length=5000, verbose_name="background"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_request',
-            field=models.TextField(blank=True, max_length=5000, verbose_name='request'),
+            model_name="appeal",
+            name="letter_request",
+            field=models.TextField(blank=True, max_length=5000, verbose_name="request"),
         ),
         migrations.AlterField(
-            model_name='appeal',
-            name='letter_steps_taken',
-            field=models.TextField(blank=True, max_length=5000, verbose_name='steps already taken'),
+            model_name="appeal",
+            name="letter_steps_taken",
+            field=models.TextField(blank=True, max_length=5000, verbose_name="steps already taken"),
         ),
         migrations.RunPython(freeze_form_brief, migrations.RunPython.noop),
     ]

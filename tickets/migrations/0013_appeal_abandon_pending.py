@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0012_brief_form'),
+        ("tickets", "0012_brief_form"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state', 'awaiting_info')), fields=['sla_paused_at'], name='appeal_abandon_pending'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state", "awaiting_info")), fields=["sla_paused_at"], name="appeal_abandon_pending"
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0013_appeal_abandon_pending'),
+        ("tickets", "0013_appeal_abandon_pending"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundemail',
-            name='language',
-            field=models.CharField(blank=True, default='', max_length=10),
+            model_name="outboundemail",
+            name="language",
+            field=models.CharField(blank=True, default="", max_length=10),
         ),
     ]

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0014_outbound_email_language'),
+        ("tickets", "0014_outbound_email_language"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('state__in', ('submitted', 'in_review', 'awaiting_info', 'pending_approval', 'escalated'))), fields=['appeal_type', 'sla_due_at', 'id'], name='appeal_type_due'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("state__in", ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated"))),
+                fields=["appeal_type", "sla_due_at", "id"],
+                name="appeal_type_due",
+            ),
         ),
     ]

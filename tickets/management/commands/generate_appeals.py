@@ -14,7 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, required=True, help="Appeals in a realistic mix of types and states.")
         parser.add_argument("--due", type=int, default=0, help="Extra open appeals whose SLA has just passed.")
         parser.add_argument(
-            "--decided", type=int, default=0,
+            "--decided",
+            type=int,
+            default=0,
             help="Extra appeals decided 1 to 180 days ago (due times long past), as a production table holds.",
         )
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")

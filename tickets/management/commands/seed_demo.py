@@ -36,13 +36,17 @@ class Command(BaseCommand):
         created = appeal_types_seed(AppealType)
         count = AppealType.objects.count()
         # The data migration creates the types; this only adds any that were deleted since.
-        self.stdout.write(f"appeal types: {count} ({created} missing, created again)" if created
-                          else f"appeal types: {count} (seeded by the migrations)")
+        self.stdout.write(
+            f"appeal types: {count} ({created} missing, created again)"
+            if created
+            else f"appeal types: {count} (seeded by the migrations)"
+        )
         for name, codenames in GROUP_PERMISSIONS.items():
             group, group_created = Group.objects.get_or_create(name=name)
             if group_created:  # an existing group keeps the permissions someone gave it
-                perms = [Permission.objects.get(content_type__app_label=c.split(".")[0], codename=c.split(".")[1])
-                         for c in codenames]
+                perms = [
+                    Permission.objects.get(content_type__app_label=c.split(".")[0], codename=c.split(".")[1]) for c in codenames
+                ]
                 group.permissions.set(perms)
         User = get_user_model()
         self.stdout.write(f"demo logins ({settings.SITE_URL}/accounts/login/):")
@@ -51,9 +55,11 @@ class Command(BaseCommand):
             # restart neither signs anyone out nor undoes a change made since.
             user, user_created = User.objects.get_or_create(
                 username=username,
-                defaults={"email": f"{username}@example.com",
-                          "is_staff": is_superuser,  # the Django admin is for administrators; agents use /desk/
-                          "is_superuser": is_superuser},
+                defaults={
+                    "email": f"{username}@example.com",
+                    "is_staff": is_superuser,  # the Django admin is for administrators; agents use /desk/
+                    "is_superuser": is_superuser,
+                },
             )
             if user_created:
                 user.set_password(password)
@@ -62,5 +68,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<11} {password}")
             else:
                 self.stdout.write(f"  {username:<11} {password}  (existing user left as it is: password unchanged)")
-        created = demo_appeals_create(agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor"))
+        created = demo_appeals_create(
+            agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor")
+        )
         self.stdout.write(f"demo appeals: {created} created" if created else "demo appeals: already there")

@@ -12,7 +12,8 @@ class Command(BaseCommand):
         report = sla_sweep()
         self.stdout.write(f"SLA sweep: {report}")
         for label, references in (
-            ("warned", report.warned), ("escalated", report.escalated),
+            ("warned", report.warned),
+            ("escalated", report.escalated),
             ("breached (already escalated)", sorted(set(report.breached) - set(report.escalated))),
             ("breached again after escalation", report.second_breached),
         ):
