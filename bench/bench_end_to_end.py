@@ -28,12 +28,12 @@ from django.db import connection
 from django.db.models import Count, Max, Q
 
 from bench.bench_processing import ONE_MB, photo_like
-from bench.bench_submission import APPEAL_URL, answers, appeal_form
+from bench.bench_submission import APPEAL_URL, appeal_form
 from bench.processes import CpuMeter, named, tree
 from evidence.models import Evidence
 from supportdesk.celery import app as celery_app
-from tests.conftest import free_port
 from tests.faults import subprocess_database_url, wait_until
+from tests.servers import Gunicorn
 from tickets.appeal_types import appeal_types_seed
 from tickets.models import AppealType
 
@@ -128,29 +128,6 @@ def celery_worker(tmp_path, env, name: str, *options: str) -> tuple[subprocess.P
     return worker, log
 
 
-def start_web(tmp_path, env) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "supportdesk/gunicorn_conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "supportdesk.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "web.log").open("w"),
-        start_new_session=True,
-    )
-    wait_until(lambda: answers(port), 60, "gunicorn to start")
-    return web, port
-
-
 def tasks_done(log: Path, since: int = 0) -> Counter:
     """Tasks the worker reported done (succeeded) in its log after byte `since`."""
     return Counter(re.findall(r"Task [\w.]+\.(\w+)\[[^]]+\] succeeded", log.read_text()[since:]))
@@ -179,48 +156,49 @@ def test_sustained_appeals_end_to_end(record, tmp_path):
         "DJANGO_SECURE_SSL_REDIRECT": "0",
     }
     photos = [photo_like(seed, *ONE_MB) for seed in range(3)]
-    web, port = start_web(tmp_path, env)
-    worker, worker_log = celery_worker(tmp_path, env, "worker", "-Q", "celery")
-    evidence_worker, evidence_log = celery_worker(tmp_path, env, "evidence-worker", "-Q", "evidence", "--concurrency", "2")
-    try:
-        # Warm up: every process imports and connects before the clock starts.
-        warm = OfferedLoad(port, photos, time.monotonic(), time.monotonic() + 2 / RATE)
-        warm.run()
-        wait_until(
-            lambda: completed(warm.submitted, datetime.min.replace(tzinfo=UTC), datetime.now(UTC)) == len(warm.submitted),
-            120,
-            "the warm-up appeals to be processed",
-        )
-        meter = CpuMeter(
-            {
-                "web": lambda processes: tree(web.pid, processes),
-                "worker": lambda processes: tree(worker.pid, processes),
-                "evidence-worker": lambda processes: tree(evidence_worker.pid, processes),
-                "postgresql": this_database_backends,
-                "redis": lambda processes: named("redis-server", processes=processes),
-            }
-        )
-        logged = {worker_log: worker_log.stat().st_size, evidence_log: evidence_log.stat().st_size}
-        meter.start()
-        generator_cpu = time.process_time()
-        started, start_wall = time.monotonic(), datetime.now(UTC)
-        load = OfferedLoad(port, photos, started, started + DURATION)
-        load.run()
-        wait_until(
-            lambda: time.monotonic() >= started + DURATION, DURATION + 5, "the end of the window"
-        )  # clients may finish early
-        end_wall = datetime.now(UTC)
-        cpu = meter.stop()
-        generator_cpu = time.process_time() - generator_cpu
-        elapsed = time.monotonic() - started
-        done = tasks_done(worker_log, logged[worker_log]) + tasks_done(evidence_log, logged[evidence_log])
-        mine = Evidence.objects.filter(appeal__reference__in=load.submitted)
-        pending = mine.filter(status="pending").count()
-        photos_done = mine.filter(processed_at__gt=start_wall, processed_at__lte=end_wall).count()
-    finally:
-        for process in (web, worker, evidence_worker):
-            stop(process)
-        celery_app.control.purge()  # the backlog nobody will consume now
+    with Gunicorn(tmp_path, **env) as web:
+        port = web.port
+        worker, worker_log = celery_worker(tmp_path, env, "worker", "-Q", "celery")
+        evidence_worker, evidence_log = celery_worker(tmp_path, env, "evidence-worker", "-Q", "evidence", "--concurrency", "2")
+        try:
+            # Warm up: every process imports and connects before the clock starts.
+            warm = OfferedLoad(port, photos, time.monotonic(), time.monotonic() + 2 / RATE)
+            warm.run()
+            wait_until(
+                lambda: completed(warm.submitted, datetime.min.replace(tzinfo=UTC), datetime.now(UTC)) == len(warm.submitted),
+                120,
+                "the warm-up appeals to be processed",
+            )
+            meter = CpuMeter(
+                {
+                    "web": lambda processes: tree(web.process.pid, processes),
+                    "worker": lambda processes: tree(worker.pid, processes),
+                    "evidence-worker": lambda processes: tree(evidence_worker.pid, processes),
+                    "postgresql": this_database_backends,
+                    "redis": lambda processes: named("redis-server", processes=processes),
+                }
+            )
+            logged = {worker_log: worker_log.stat().st_size, evidence_log: evidence_log.stat().st_size}
+            meter.start()
+            generator_cpu = time.process_time()
+            started, start_wall = time.monotonic(), datetime.now(UTC)
+            load = OfferedLoad(port, photos, started, started + DURATION)
+            load.run()
+            wait_until(
+                lambda: time.monotonic() >= started + DURATION, DURATION + 5, "the end of the window"
+            )  # clients may finish early
+            end_wall = datetime.now(UTC)
+            cpu = meter.stop()
+            generator_cpu = time.process_time() - generator_cpu
+            elapsed = time.monotonic() - started
+            done = tasks_done(worker_log, logged[worker_log]) + tasks_done(evidence_log, logged[evidence_log])
+            mine = Evidence.objects.filter(appeal__reference__in=load.submitted)
+            pending = mine.filter(status="pending").count()
+            photos_done = mine.filter(processed_at__gt=start_wall, processed_at__lte=end_wall).count()
+        finally:
+            for process in (worker, evidence_worker):
+                stop(process)
+            celery_app.control.purge()  # the backlog nobody will consume now
     assert load.failures == [] and load.submitted
     filled = start_wall + (end_wall - start_wall) * (FILLING / elapsed)
     sustained = completed(load.submitted, filled, end_wall) / (elapsed - FILLING)

@@ -16,8 +16,6 @@ import io
 import os
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -29,13 +27,11 @@ from PIL import Image
 
 from bench.processes import named, web_and_services
 from supportdesk.celery import app as celery_app
-from tests.conftest import free_port
-from tests.faults import subprocess_database_url, wait_until
+from tests.servers import Gunicorn
 from tests.tickets.factories import VALID_ID_NUMBER
 from tickets.appeal_types import appeal_types_seed
 from tickets.models import Appeal, AppealType
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "20"))
 APPEAL_URL = "/appeals/new/realname_unbind/"
@@ -114,16 +110,6 @@ def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list,
     connection.close()
 
 
-def answers(port: int) -> bool:
-    """The server on `port` answers /healthz (whether or not everything behind it is up)."""
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status in (200, 503)
-    except OSError:
-        return False
-
-
 def _backends_of(database: str):
     """The PostgreSQL backends serving `database` (their command line names it)."""
 
@@ -169,46 +155,32 @@ def cpu_per_appeal(port: int, server_pid: int, photos: list[bytes], record) -> N
 @pytest.mark.django_db(transaction=True)
 def test_submission_throughput(record, tmp_path):
     appeal_types_seed(AppealType)
-    with connection.cursor() as cursor:  # earlier benchmarks roll back millions of rows: clean up first
-        cursor.execute("VACUUM ANALYZE")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": subprocess_database_url(),
-        "EVIDENCE_ROOT": str(tmp_path / "evidence"),
-        "RATELIMIT_ENABLE": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_LOG_LEVEL": "warning",
-    }
-    server = subprocess.Popen(  # as deployed: gunicorn_conf.py's workers, threads and logging
-        [sys.executable, "-m", "gunicorn", "-c", "supportdesk/gunicorn_conf.py", "supportdesk.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
+    server = Gunicorn(  # as deployed: gunicorn_conf.py's workers, threads and logging
+        tmp_path,
+        EVIDENCE_ROOT=str(tmp_path / "evidence"),
+        RATELIMIT_ENABLE="0",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_CONN_MAX_AGE=os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
+        GUNICORN_LOG_LEVEL="warning",
     )
     try:
-        wait_until(lambda: answers(port), 60, "gunicorn to start")
-        photos = [photo(seed) for seed in range(3)]
-        cpu_per_appeal(port, server.pid, photos, record)
-        filed_before = Appeal.objects.count()
-        latencies, failures = [], []
-        stop_at = time.monotonic() + DURATION
-        threads = [
-            threading.Thread(target=client_loop, args=(port, photos, stop_at, latencies, failures)) for _ in range(CLIENTS)
-        ]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=DURATION + 120)
-        elapsed = time.monotonic() - started
+        with server:
+            port = server.port
+            photos = [photo(seed) for seed in range(3)]
+            cpu_per_appeal(port, server.process.pid, photos, record)
+            filed_before = Appeal.objects.count()
+            latencies, failures = [], []
+            stop_at = time.monotonic() + DURATION
+            threads = [
+                threading.Thread(target=client_loop, args=(port, photos, stop_at, latencies, failures)) for _ in range(CLIENTS)
+            ]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=DURATION + 120)
+            elapsed = time.monotonic() - started
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         celery_app.control.purge()  # the follow-up tasks nobody consumes here (no worker runs)
     assert failures == [] and latencies
     assert Appeal.objects.count() - filed_before == len(latencies)
