@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Count
 from django.template import Template
 from django.test.utils import CaptureQueriesContext, _TestState
 from django.urls import reverse
 
 from tests.tickets.factories import SupervisorFactory
 from tickets.appeal_types import appeal_types_seed
-from tickets.generate import appeals_generate
+from tickets.generate import appeals_generate, busiest_open_type_and_state
 from tickets.models import OPEN_STATES, Appeal, AppealType
 from tickets.selectors import _cursor_encode
 from tickets.sla import sla_sweep
@@ -103,18 +102,6 @@ def deep_cursor(page: int, size: int = 50) -> str | None:
     return _cursor_encode(*last[0]) if last else None
 
 
-def filter_with_a_full_page() -> dict:
-    """The open queue filtered by the type and state that hold the most open appeals (a full page)."""
-    best = (
-        Appeal.objects.filter(state__in=OPEN_STATES)
-        .values("appeal_type_id", "state")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    return {"queue": "open", "appeal_type": best["appeal_type_id"], "state": best["state"]}
-
-
 def test_console_at_scale(record, client):
     appeal_types_seed(AppealType)
     client.force_login(SupervisorFactory(username="bench_supervisor"))
@@ -144,7 +131,7 @@ def test_console_at_scale(record, client):
                 "x",
                 target=1.5,
             )
-        filtered = f"{queue}?{urlencode(filter_with_a_full_page())}"
+        filtered = f"{queue}?{urlencode({'queue': 'open', **busiest_open_type_and_state()})}"
         report(
             record,
             "/desk/ filtered by type + state (50 rows)",

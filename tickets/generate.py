@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from evidence.models import Evidence
@@ -268,3 +269,16 @@ def appeals_generate(
         inserted += rows
         produced += size
     return inserted
+
+
+def busiest_open_type_and_state() -> dict:
+    """The type and state holding the most open appeals, as queue filters: a filtered queue that
+    fills a whole page (for benchmarks and plan tests)."""
+    best = (
+        Appeal.objects.filter(state__in=OPEN_STATES)
+        .values("appeal_type_id", "state")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    return {"appeal_type": best["appeal_type_id"], "state": best["state"]}

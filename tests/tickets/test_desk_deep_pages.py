@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.tickets.factories import SupervisorFactory
-from tickets.generate import appeals_generate
+from tickets.generate import appeals_generate, busiest_open_type_and_state
 from tickets.models import CLOSED_STATES, OPEN_STATES, Appeal
 from tickets.selectors import _cursor_encode
 
@@ -89,25 +89,12 @@ def test_page_1001_is_an_index_seek_like_page_1(client, mixed_appeals, queue, st
     assert f"ROW({field}, id) {'<' if descending else '>'} ROW(" in deep["Index Cond"], deep
 
 
-def busiest_type_and_state() -> dict:
-    from django.db.models import Count
-
-    best = (
-        Appeal.objects.filter(state__in=OPEN_STATES)
-        .values("appeal_type_id", "state")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    return {"appeal_type": best["appeal_type_id"], "state": best["state"]}
-
-
 @pytest.mark.parametrize("filters", [["appeal_type"], ["appeal_type", "state"]])
 def test_a_queue_filtered_by_type_seeks_to_that_types_appeals(client, mixed_appeals, filters):
     """Types have different SLAs: walking all open appeals in due order to find one type's read past
     thousands of other types' rows."""
     client.force_login(SupervisorFactory())
-    chosen = busiest_type_and_state()
+    chosen = busiest_open_type_and_state()
     sql, rows = the_page_query(client, {"queue": "open", "size": SIZE, **{k: chosen[k] for k in filters}})
     assert len(rows) == SIZE
     scan = appeal_scan(sql)
