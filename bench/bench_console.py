@@ -18,11 +18,11 @@ from django.test.utils import CaptureQueriesContext, _TestState
 from django.urls import reverse
 
 from tests.tickets.factories import SupervisorFactory
-from tickets.appeal_types import appeal_types_seed
-from tickets.generate import appeals_generate, busiest_open_type_and_state
 from tickets.models import OPEN_STATES, Appeal, AppealType
+from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.generate import appeals_generate, busiest_open_type_and_state
 from tickets.selectors import _cursor_encode
-from tickets.sla import sla_sweep
+from tickets.sla.sweep import sla_sweep
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
 RUNS = 40

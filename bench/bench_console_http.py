@@ -27,9 +27,9 @@ from bench.processes import web_and_services
 from tests.faults import ROOT
 from tests.servers import Gunicorn
 from tests.tickets.factories import SupervisorFactory
-from tickets.appeal_types import appeal_types_seed
-from tickets.generate import appeals_generate
 from tickets.models import AppealType
+from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.generate import appeals_generate
 
 SIZE = int(os.environ.get("BENCH_HTTP_SIZE", "200000"))
 BASELINE = os.environ.get("BENCH_BASELINE", "6af1c9e")

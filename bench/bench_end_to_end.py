@@ -34,8 +34,8 @@ from evidence.models import Evidence
 from supportdesk.celery import app as celery_app
 from tests.faults import subprocess_database_url, wait_until
 from tests.servers import Gunicorn
-from tickets.appeal_types import appeal_types_seed
 from tickets.models import AppealType
+from tickets.seed.appeal_types import appeal_types_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = float(os.environ.get("BENCH_RATE", "12"))

@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw
 from evidence.processing import evidence_process
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AppealFactory
-from tickets.appeal_types import appeal_types_seed
 from tickets.models import AppealType
+from tickets.seed.appeal_types import appeal_types_seed
 
 IMAGES = 20
 SIZE = (3000, 2000)

@@ -16,10 +16,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tickets.appeal_types import appeal_types_seed
-from tickets.generate import appeals_generate
 from tickets.models import Appeal, AppealType
-from tickets.sla import sla_sweep
+from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.generate import appeals_generate
+from tickets.sla.sweep import sla_sweep
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
 IDLE_SWEEPS = 20

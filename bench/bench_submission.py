@@ -29,8 +29,8 @@ from bench.processes import named, web_and_services
 from supportdesk.celery import app as celery_app
 from tests.servers import Gunicorn
 from tests.tickets.factories import VALID_ID_NUMBER
-from tickets.appeal_types import appeal_types_seed
 from tickets.models import Appeal, AppealType
+from tickets.seed.appeal_types import appeal_types_seed
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "20"))

@@ -32,11 +32,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
-from tickets.metrics import csv_safe
+from tickets.reports.exports import csv_safe
 
 from .models import Evidence
-from .notices import evidence_refused_record
 from .pdf import PdfUnreadable, pdf_render_pages
+from .services import evidence_refused_record
 from .storage import evidence_storage
 from .validation import CSV_TYPE, IMAGE_TYPES, PDF_TYPE, csv_decode
 

@@ -4,8 +4,10 @@ import os
 
 from celery import Celery
 
+from tickets.apps import TASK_PACKAGES
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 app = Celery("supportdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(lambda: [*TASK_PACKAGES, "evidence"])  # each room's tasks beside its services

@@ -352,7 +352,7 @@ TRACKING_LINK_MAX_AGE_DAYS = env.int("TRACKING_LINK_MAX_AGE_DAYS", default=30)
 RATELIMIT_TRACK_PER_IP = env("RATELIMIT_TRACK_PER_IP", default="10/h")
 RATELIMIT_TRACK_PER_REFERENCE = env("RATELIMIT_TRACK_PER_REFERENCE", default="5/h")
 RATELIMIT_SUBMIT_PER_IP = env("RATELIMIT_SUBMIT_PER_IP", default="10/h")
-RATELIMIT_VIEW = "tickets.views.rate_limited"
+RATELIMIT_VIEW = "tickets.portal.views.rate_limited"
 # Off only for load tests from one address (bench/); always on in production.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Behind a reverse proxy, the client address is in a header the proxy sets (e.g. HTTP_X_REAL_IP).

@@ -10,7 +10,7 @@ lock a staff member out for good.
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 
-from tickets.views import rate_limited
+from tickets.portal.views import rate_limited
 
 from .client import client_ip_key
 from .ratelimits import attempt_count, attempts_used_up

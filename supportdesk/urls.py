@@ -14,8 +14,8 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("", include("tickets.urls")),
-    path("desk/", include("tickets.desk_urls")),
+    path("", include("tickets.portal.urls")),
+    path("desk/", include("tickets.console.urls")),
     path("evidence/", include("evidence.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),

@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tickets.appeal_types import appeal_types_seed
+from tickets.seed.appeal_types import appeal_types_seed
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

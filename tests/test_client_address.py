@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.tickets.factories import AgentFactory, submission
-from tickets.fraud import fraud_signals
 from tickets.models import Appeal
+from tickets.reports.fraud import fraud_signals
 
 pytestmark = pytest.mark.django_db
 

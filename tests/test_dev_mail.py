@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from tests.tickets.factories import submission
 from tickets.models import Appeal, OutboundEmail
-from tickets.notifications import outbox_deliver_pending
+from tickets.outbox.services import outbox_deliver_pending
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_BACKEND = "supportdesk.mail.DevelopmentEmailBackend"

@@ -30,7 +30,7 @@ from tests.faults import (
 )
 from tests.tickets.factories import AppealFactory, submission
 from tickets.models import Appeal, OutboundEmail
-from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox_enqueue
+from tickets.outbox.services import outbox_deliver, outbox_deliver_pending, outbox_enqueue
 
 SUBMISSIONS = 5
 
@@ -78,7 +78,7 @@ def test_redis_down_during_submissions_loses_no_appeal_and_no_email(appeal_types
 
         own_redis.start()
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
-            from tickets.tasks import outbox_deliver_pending as sweep
+            from tickets.outbox.tasks import outbox_deliver_pending as sweep
 
             sweep.delay()  # what beat sends every OUTBOX_SWEEP_SECONDS
             smtp_server.wait_for(SUBMISSIONS)
@@ -127,7 +127,7 @@ def test_smtp_down_is_retried_with_backoff_and_delivered_once(appeal_types, sett
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_before_smtp_accepted_is_sent_once_after_the_lease(appeal_types, settings):
     from tests.conftest import free_port
-    from tickets.tasks import email_deliver
+    from tickets.outbox.tasks import email_deliver
 
     port = free_port()
     holding = HoldingSmtpSink()
@@ -203,7 +203,7 @@ def worker_held_once_smtp_has_the_message():
     holds its 250: the e-mail is delivered, and the worker has not recorded it. Yields
     (sink, email, worker, port); the hold is released by clearing `sink.holding`."""
     from tests.conftest import free_port
-    from tickets.tasks import email_deliver
+    from tickets.outbox.tasks import email_deliver
 
     port = free_port()
     sink = DataEndHoldingSmtpSink()
@@ -268,7 +268,7 @@ def test_database_connection_lost_once_smtp_has_the_message_sends_once(appeal_ty
 @pytest.mark.django_db(transaction=True)
 def test_refused_recipient_is_logged_by_the_worker_without_the_address(appeal_types):
     from tests.conftest import free_port
-    from tickets.tasks import email_deliver
+    from tickets.outbox.tasks import email_deliver
 
     port = free_port()
     address = "refused.person@example.com"

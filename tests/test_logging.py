@@ -121,7 +121,7 @@ def test_no_tracking_token_in_gunicorn_access_or_error_log(tmp_path, appeal_type
 def test_no_tracking_token_in_celery_worker_log(appeal_types):
     """A task that fails on an argument carrying a status path: Celery logs the failure with its
     arguments and traceback; the worker's handlers clean them."""
-    from tickets.tasks import email_deliver
+    from tickets.outbox.tasks import email_deliver
 
     token = tracking_token_make("AP-TEST-0001")
     worker = WorkerProcess().start()

@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory, submission, verify_required_evidence
-from tickets import workflow
 from tickets.models import Appeal
 from tickets.tracking import tracking_token_make
 
@@ -105,10 +104,10 @@ def test_no_id_number_or_full_phone_in_logs(client, appeal_types, caplog, settin
     assert response.status_code == 302, (response.context["form"].appeal.errors, response.context["form"].uploads.errors)
     appeal = Appeal.objects.get()
     agent, supervisor = AgentFactory(), SupervisorFactory()
-    workflow.appeal_claim(appeal=appeal, actor=agent)
+    agent.appeal_claim(appeal=appeal, actor=agent)
     verify_required_evidence(appeal, by=agent)
-    workflow.appeal_propose_approval(appeal=appeal, actor=agent)
-    workflow.appeal_second_approve(appeal=appeal, actor=supervisor, comment="Done.")
+    agent.appeal_propose_approval(appeal=appeal, actor=agent)
+    agent.appeal_second_approve(appeal=appeal, actor=supervisor, comment="Done.")
     client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
     client.get(reverse("tickets:status", args=["tampered-token"]))
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)

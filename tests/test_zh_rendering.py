@@ -15,7 +15,7 @@ from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
 from tickets.models import AppealEvent, AppealState, OutboundEmail, SlaEvent
-from tickets.notifications import outbox_enqueue
+from tickets.outbox.services import outbox_enqueue
 from tickets.tracking import tracking_token_make
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"

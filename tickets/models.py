@@ -420,7 +420,7 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 blockers.append(messages[found] % {"kind": label})
         return blockers
 
-    # --- Transitions: the only way `state` changes. Services in tickets/workflow.py wrap them
+    # --- Transitions: the only way `state` changes. Services in tickets/services/ wrap them
     # (lock, check, transition, save, audit event, e-mail). `by` is the acting user.
 
     def _decided(self, reason: str = "") -> None:

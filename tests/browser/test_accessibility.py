@@ -12,8 +12,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
+from tickets.portal.views import SUBMITTED_SESSION_KEY
 from tickets.tracking import tracking_token_make
-from tickets.views import SUBMITTED_SESSION_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"

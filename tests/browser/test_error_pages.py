@@ -49,7 +49,7 @@ def test_a_failed_submission_shows_the_chinese_error_page_and_keeps_the_typed_te
     page.goto(form_url)
     _fill_form(page, tmp_path)
 
-    monkeypatch.setattr("tickets.views.appeal_submit", database_gone)
+    monkeypatch.setattr("tickets.portal.views.appeal_submit", database_gone)
     # The plain form post (a browser without the upload script's XMLHttpRequest path).
     with page.expect_navigation():
         page.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('appeal-form'))")
@@ -89,7 +89,7 @@ def test_the_upload_script_keeps_the_form_when_the_server_fails(live_server, wat
     page = watched.page
     page.goto(f"{live_server.url}/appeals/new/realname_unbind/")
     _fill_form(page, tmp_path)
-    monkeypatch.setattr("tickets.views.appeal_submit", database_gone)
+    monkeypatch.setattr("tickets.portal.views.appeal_submit", database_gone)
     page.get_by_role("button", name=zh("Send my appeal")).click()
     page.wait_for_selector("[data-form-errors]:not([hidden])")
     assert _typed_values(page) == TYPED

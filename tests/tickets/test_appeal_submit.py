@@ -13,7 +13,7 @@ from evidence.models import Evidence
 from tests import files
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, records_management, submission
 from tickets.models import Appeal, AppealEvent, LoginDeviceRecord, OutboundEmail, RechargeRecord
-from tickets.notifications import outbox_deliver
+from tickets.outbox.services import outbox_deliver
 
 APPEAL_TYPE_CODES = ["realname_unbind", "phone_rebind", "access_card_unbind", "account_recovery", "emergency_freeze"]
 
@@ -292,12 +292,12 @@ def test_emergency_freeze_takes_only_the_last_four_id_characters(client, appeal_
 
 
 def test_a_failure_while_saving_leaves_no_file_behind(client, appeal_types, evidence_root, monkeypatch):
-    from tickets import services
+    from tickets.services import intake
 
     def broken_enqueue(**kwargs):
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(services, "outbox_enqueue_unrendered", broken_enqueue)
+    monkeypatch.setattr(intake, "outbox_enqueue_unrendered", broken_enqueue)
     appeal_type = appeal_types["realname_unbind"]
     client.raise_request_exception = True
     with pytest.raises(RuntimeError):
@@ -439,7 +439,7 @@ def test_csv_formula_injection_is_inert_in_the_console_and_its_export(client, ap
 
 def count_device_record_validations(monkeypatch) -> list:
     """Count every login-device row the server validates (page rows and CSV rows alike)."""
-    from tickets.forms import LoginDeviceRecordForm
+    from tickets.portal.forms import LoginDeviceRecordForm
 
     calls = []
     full_clean = LoginDeviceRecordForm.full_clean

@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests import files
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
 from tickets.models import OutboundEmail
-from tickets.notifications import outbox_deliver
+from tickets.outbox.services import outbox_deliver
 from tickets.tracking import tracking_token_make
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from tests import files
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, submission
 from tickets.models import Appeal, AppealType, OutboundEmail, RechargeRecord
-from tickets.notifications import outbox_deliver
+from tickets.outbox.services import outbox_deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.tickets.factories import SupervisorFactory
-from tickets.generate import appeals_generate, busiest_open_type_and_state
 from tickets.models import CLOSED_STATES, OPEN_STATES, Appeal
+from tickets.seed.generate import appeals_generate, busiest_open_type_and_state
 from tickets.selectors import _cursor_encode
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from evidence.models import Evidence
 from evidence.processing import evidence_process
 from tests import files
 from tests.tickets.factories import AgentFactory, AppealFactory, submission
-from tickets.fraud import fraud_signals
 from tickets.models import Appeal
+from tickets.reports.fraud import fraud_signals
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
-from tickets.metrics import csv_safe, metrics_compute
 from tickets.models import SlaEvent
+from tickets.reports.exports import csv_safe
+from tickets.reports.metrics import metrics_compute
 
 pytestmark = pytest.mark.django_db
 

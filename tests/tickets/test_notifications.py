@@ -12,9 +12,10 @@ from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
 
 from tests.tickets.factories import AppealFactory, submission
-from tickets import tasks
 from tickets.models import Appeal, OutboundEmail
-from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox_enqueue
+from tickets.outbox import tasks as outbox_tasks
+from tickets.outbox.services import outbox_deliver, outbox_deliver_pending, outbox_enqueue
+from tickets.services import tasks as appeal_tasks
 
 
 def enqueue_for(appeal) -> OutboundEmail:
@@ -30,7 +31,7 @@ def enqueue_for(appeal) -> OutboundEmail:
 @pytest.mark.django_db
 def test_email_is_queued_for_delivery_only_after_commit(appeal_types, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr(tasks.email_deliver, "delay", queued.append)
+    monkeypatch.setattr(outbox_tasks.email_deliver, "delay", queued.append)
     appeal = AppealFactory()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         email = enqueue_for(appeal)
@@ -55,8 +56,8 @@ def test_broker_down_at_commit_keeps_the_email_for_the_sweep(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.email_deliver, "delay", broker_down)
-    monkeypatch.setattr(tasks.appeal_submitted, "delay", broker_down)
+    monkeypatch.setattr(outbox_tasks.email_deliver, "delay", broker_down)
+    monkeypatch.setattr(appeal_tasks.appeal_submitted, "delay", broker_down)
     appeal_type = appeal_types["access_card_unbind"]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))

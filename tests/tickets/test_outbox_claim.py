@@ -13,7 +13,7 @@ from tests.conftest import free_port
 from tests.faults import HoldingSmtpSink, smtp_server_at
 from tests.tickets.factories import AppealFactory
 from tickets.models import OutboundEmail
-from tickets.notifications import outbox_deliver, outbox_deliver_pending, outbox_enqueue
+from tickets.outbox.services import outbox_deliver, outbox_deliver_pending, outbox_enqueue
 
 
 def enqueue() -> OutboundEmail:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from evidence.validation import csv_sniff
 from tests import files
 from tests.tickets.factories import submission
-from tickets.forms import DEVICE_COLUMNS, RECHARGE_COLUMNS, LoginDeviceRecordForm, RechargeRecordForm, records_parse_csv
+from tickets.portal.forms import DEVICE_COLUMNS, RECHARGE_COLUMNS, LoginDeviceRecordForm, RechargeRecordForm, records_parse_csv
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000)
 short = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)

@@ -9,9 +9,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tickets.generate import appeals_generate
 from tickets.models import Appeal
-from tickets.sla import sla_sweep
+from tickets.seed.generate import appeals_generate
+from tickets.sla.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -232,7 +232,7 @@ def test_only_a_refused_file_is_replaced_and_only_once(client, appeal_types, evi
 
 
 def test_the_service_refuses_a_second_replacement(appeal_types, evidence_root):
-    from tickets.services import EvidenceReplaceRefused, evidence_replace
+    from tickets.services.appellant import EvidenceReplaceRefused, evidence_replace
 
     appeal = AppealFactory(state="in_review")
     refused = _refused(appeal)

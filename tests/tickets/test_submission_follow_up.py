@@ -72,7 +72,7 @@ def test_an_acknowledgement_whose_appeal_was_deleted_is_marked_failed_not_sent(a
     """Written unrendered in the request, rendered by the worker from its appeal: with the appeal gone
     (deleted by an administrator before the worker ran) there is nothing to render, and nothing is sent."""
     from tests.tickets.factories import AppealFactory
-    from tickets.notifications import outbox_deliver, outbox_enqueue_unrendered
+    from tickets.outbox.services import outbox_deliver, outbox_enqueue_unrendered
 
     appeal = AppealFactory()
     email = outbox_enqueue_unrendered(template="acknowledgement", to="owner@example.com", language="en", appeal=appeal)
@@ -94,8 +94,8 @@ def test_the_follow_up_leaves_an_acknowledgement_waiting_for_its_backoff_to_the_
     from django.utils import timezone
 
     from tests.tickets.factories import AppealFactory
-    from tickets.notifications import outbox_enqueue_unrendered
-    from tickets.services import appeal_submitted_follow_up
+    from tickets.outbox.services import outbox_enqueue_unrendered
+    from tickets.services.intake import appeal_submitted_follow_up
 
     appeal = AppealFactory()
     email = outbox_enqueue_unrendered(template="acknowledgement", to="owner@example.com", language="en", appeal=appeal)

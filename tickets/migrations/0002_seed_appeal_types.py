@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from tickets.appeal_types import appeal_types_seed
+    from tickets.seed.appeal_types import appeal_types_seed
 
     appeal_types_seed(apps.get_model("tickets", "AppealType"))
 

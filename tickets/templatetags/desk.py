@@ -2,7 +2,7 @@
 
 from django import template
 
-from tickets.presentation import sla_badge_html
+from tickets.console.presentation import sla_badge_html
 from tickets.roles import is_supervisor
 
 register = template.Library()

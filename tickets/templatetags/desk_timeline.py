@@ -2,7 +2,7 @@
 
 from django import template
 
-from tickets import presentation
+from tickets.console import presentation
 
 register = template.Library()
 

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand
 
-from tickets.appeal_types import appeal_types_seed
-from tickets.generate import appeals_generate
 from tickets.models import AppealType
+from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.generate import appeals_generate
 
 
 class Command(BaseCommand):

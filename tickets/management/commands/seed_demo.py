@@ -6,9 +6,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tickets.appeal_types import appeal_types_seed
-from tickets.demo import demo_appeals_create
 from tickets.models import AppealType
+from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.demo import demo_appeals_create
 
 DEMO_USERS = (
     # username, password, groups, is_superuser

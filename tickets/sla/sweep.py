@@ -29,9 +29,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .models import Appeal, AppealEvent, AppealState, AppealType, SlaEvent, SlaStage
-from .notifications import outbox_enqueue
-from .roles import AGENTS, SUPERVISORS
+from tickets.models import Appeal, AppealEvent, AppealState, AppealType, SlaEvent, SlaStage
+from tickets.outbox.services import outbox_enqueue
+from tickets.roles import AGENTS, SUPERVISORS
 
 logger = logging.getLogger(__name__)
 

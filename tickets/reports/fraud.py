@@ -11,8 +11,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils.translation import gettext as _
 
 from evidence.models import Evidence
-
-from .models import Appeal
+from tickets.models import Appeal
 
 BURST_WINDOW = timedelta(hours=24)
 BURST_MIN_OTHERS = 2  # this appeal and two more in 24 h from the same address or e-mail

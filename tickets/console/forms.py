@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AppealState, Risk
-from .reference import agents_cached, agents_queryset, appeal_types_cached
+from tickets.models import AppealState, Risk
+from tickets.reference import agents_cached, agents_queryset, appeal_types_cached
 
 # The longest note, reply or action comment (a decision reason, a request for information) an agent
 # can write; the console's text boxes carry it as `maxlength`.

@@ -14,25 +14,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
 from evidence.models import Evidence
-
-from .desk_forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
-from .fraud import fraud_signals
-from .metrics import csv_safe, metrics_compute, metrics_csv_rows
-from .models import Appeal, AppealState, EvidenceKind, LoginDeviceRecord, RechargeRecord, Risk
-from .presentation import options_html, sla_badges, staff_state_choices, staff_state_label
-from .reference import agents_cached, appeal_types_cached
-from .roles import is_agent, is_supervisor
-from .selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
-from .workflow import (
+from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
+from tickets.console.presentation import options_html, sla_badges
+from tickets.labels import staff_state_choices, staff_state_label
+from tickets.models import Appeal, AppealState, EvidenceKind, Risk
+from tickets.reference import agents_cached, appeal_types_cached
+from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
+from tickets.reports.fraud import fraud_signals
+from tickets.reports.metrics import metrics_compute
+from tickets.roles import is_agent, is_supervisor
+from tickets.selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
+from tickets.services.agent import (
     ACTIONS,
-    WorkflowError,
     appeal_act,
     appeal_actions_for,
     appeal_answer_seen,
@@ -42,6 +41,7 @@ from .workflow import (
     may_reply,
     may_verify,
 )
+from tickets.services.errors import WorkflowError
 
 PAGE_SIZES = ("25", "50", "100", "200")
 
@@ -366,59 +366,11 @@ def metrics(request):
     return render(request, "desk/metrics.html", context)
 
 
-class _Echo:
-    """A file-like object whose write() returns the line, for csv.writer inside a streamed response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @agent_required
 def appeal_records_csv(request, reference: str):
     """The appeal's recharge and login-device records as CSV, with formula-like cells made inert.
     Streamed row by row from the database, so its size never sits in memory."""
     appeal = access_appeal(user=request.user, reference=reference)
-    response = StreamingHttpResponse(_records_csv_lines(appeal), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(records_csv_lines(appeal), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{appeal.reference}-records.csv"'
     return response
-
-
-def _local_iso(moment) -> str:
-    """The console's local time (Beijing), ISO 8601 with its offset: `2026-10-01T18:00:00+08:00`."""
-    return localtime(moment).isoformat()
-
-
-def _records_csv_lines(appeal):
-    writer = csv.writer(_Echo())
-    # A byte-order mark first: Excel on Chinese Windows reads a CSV without one as GB18030.
-    yield "\ufeff"
-    yield writer.writerow(
-        ["record", "time", "order_number", "amount", "currency", "product", "ip_address", "device_model", "device_id", "location"]
-    )
-    recharges = RechargeRecord.objects.filter(appeal=appeal).order_by("paid_at", "pk")
-    for r in recharges.iterator(chunk_size=500):
-        yield writer.writerow(
-            [
-                csv_safe(v)
-                for v in ("recharge", _local_iso(r.paid_at), r.order_number, r.amount, r.currency, r.product, "", "", "", "")
-            ]
-        )
-    devices = LoginDeviceRecord.objects.filter(appeal=appeal).order_by("seen_at", "pk")
-    for d in devices.iterator(chunk_size=500):
-        yield writer.writerow(
-            [
-                csv_safe(v)
-                for v in (
-                    "login_device",
-                    _local_iso(d.seen_at),
-                    "",
-                    "",
-                    "",
-                    "",
-                    d.ip_address,
-                    d.device_model,
-                    d.device_id,
-                    d.location,
-                )
-            ]
-        )

@@ -33,12 +33,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from supportdesk.queueing import delay_on_commit
-
-from .models import Appeal, OutboundEmail
-from .tracking import tracking_url
+from tickets.models import Appeal, OutboundEmail
+from tickets.tracking import tracking_url
 
 logger = logging.getLogger(__name__)
 
+DELIVER_TASK = "tickets.tasks.email_deliver"  # outbox/tasks.py; the name queued messages carry
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = timedelta(hours=1)
 # Recording a result after SMTP accepted the message: tries on a new database connection each time.
@@ -59,9 +59,7 @@ def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appe
     email = OutboundEmail.objects.create(
         appeal=appeal, template=template, to=to, **_render(template=template, language=language, context=context, appeal=appeal)
     )
-    from .tasks import email_deliver  # tasks import this module
-
-    delay_on_commit(email_deliver, email.pk)
+    delay_on_commit(DELIVER_TASK, email.pk)
     return email
 
 

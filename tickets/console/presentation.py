@@ -6,26 +6,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import AppealState
-from .selectors import sla_status
+from tickets.labels import staff_state_label
+from tickets.selectors import sla_status
 
 # Who acted when no user did (`AppealEvent.actor_label`), as the console shows it.
 ACTOR_WORDS = {"appellant": gettext_lazy("appellant"), "system": gettext_lazy("system")}
-# The console's words for a state where the appellant's own wording does not fit staff ("Waiting for
-# your information" is addressed to the appellant); the status page keeps AppealState's labels.
-STAFF_STATE_LABELS = {AppealState.AWAITING_INFO: gettext_lazy("Awaiting the appellant")}
-
-
-def staff_state_label(state: str) -> str:
-    """A state as agents and supervisors read it (queue rows, filter, appeal badge, messages)."""
-    if state in STAFF_STATE_LABELS:
-        return str(STAFF_STATE_LABELS[state])
-    return str(AppealState(state).label) if state in AppealState.values else state
-
-
-def staff_state_choices() -> list[tuple[str, str]]:
-    """(value, staff label) for every state, in AppealState's order: the console's state filter."""
-    return [(str(value), staff_state_label(value)) for value in AppealState.values]
 
 
 def options_html(options, selected=None) -> str:

@@ -8,7 +8,6 @@ first's lock, then finds the state changed and is told so.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,25 +15,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evidence.models import Evidence
+from tickets.events import appeal_comment_event, evidence_verified_event
+from tickets.labels import staff_state_label
+from tickets.models import Appeal, AppealEvent, AppealState
+from tickets.outbox.services import outbox_enqueue
+from tickets.roles import is_agent, is_supervisor
+from tickets.tracking import tracking_url
 
-from .events import appeal_comment_event, evidence_verified_event
-from .models import Appeal, AppealEvent, AppealState
-from .notifications import outbox_enqueue
-from .presentation import staff_state_label
-from .roles import is_agent, is_supervisor
-from .tracking import tracking_url
-
-
-class WorkflowError(Exception):
-    """An action that cannot be done; `message` is for the person who tried."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class AppealChanged(WorkflowError):
-    """Someone else changed the appeal since the actor loaded it."""
+from .errors import AppealChanged, WorkflowError
 
 
 @dataclass(frozen=True)
@@ -392,47 +380,3 @@ def appeal_answer_seen(*, appeal: Appeal, user) -> bool:
     if appeal.answered_at is None or appeal.assignee_id is None or appeal.assignee_id != user.pk:
         return False
     return bool(Appeal.objects.filter(pk=appeal.pk, assignee=user, answered_at__isnull=False).update(answered_at=None))
-
-
-def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
-    """Close appeals that have waited on the appellant for `days` (scheduled; idempotent: each appeal
-    is taken with SKIP LOCKED and re-checked under its lock)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=days)
-    closed = []
-    # In the order of its partial index (appeal_abandon_pending), never the default -created_at: the
-    # longest waiting first, and PostgreSQL stops at the first one not yet stale.
-    candidates = (
-        Appeal.objects.filter(state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
-        .order_by("sla_paused_at")
-        .values_list("pk", flat=True)
-    )
-    for pk in list(candidates[:500]):
-        with transaction.atomic():
-            appeal = (
-                Appeal.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, state=AppealState.AWAITING_INFO, sla_paused_at__lte=cutoff)
-                .order_by("pk")
-                .first()
-            )
-            if appeal is None:
-                continue
-            appeal.abandon()
-            appeal.save()
-            AppealEvent.objects.create(
-                appeal=appeal,
-                kind=AppealEvent.Kind.ABANDON,
-                actor_label="system",
-                from_state=AppealState.AWAITING_INFO,
-                to_state=appeal.state,
-                public=True,
-            )
-            outbox_enqueue(
-                template="abandoned",
-                to=appeal.contact_email,
-                language=appeal.language,
-                appeal=appeal,
-                context={"tracking_url": tracking_url(appeal.reference), "days": days},
-            )
-            closed.append(appeal.reference)
-    return closed

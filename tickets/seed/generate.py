@@ -16,9 +16,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from evidence.models import Evidence
-
-from .models import DECIDED_STATES, OPEN_STATES, REFERENCE_ALPHABET, Appeal, AppealEvent, AppealState, AppealType
-from .roles import AGENTS
+from tickets.models import DECIDED_STATES, OPEN_STATES, REFERENCE_ALPHABET, Appeal, AppealEvent, AppealState, AppealType
+from tickets.roles import AGENTS
 
 BATCH = 50_000
 # A plausible day-to-day mix: most appeals are decided; the open ones spread over the workflow.

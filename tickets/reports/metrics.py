@@ -9,7 +9,7 @@ from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper,
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from .models import DECIDED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealType, SlaEvent
+from tickets.models import DECIDED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealType, SlaEvent
 
 MET = Q(closed_at__lte=F("sla_due_at"))
 AGE_BUCKETS = ((0, 24), (24, 48), (48, 72), (72, None))
@@ -123,42 +123,3 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         breaches_by_day=breaches,
         workload=workload,
     )
-
-
-def metrics_csv_rows(metrics: Metrics) -> list[list]:
-    rows: list[list] = [["section", "key", "met", "breached", "value"]]
-    for r in metrics.compliance_by_type:
-        rows.append(["compliance_by_type", r["type"].code, r["met"], r["breached"], ""])
-    for r in metrics.compliance_by_week:
-        rows.append(["compliance_by_week", r["week"].date().isoformat(), r["met"], r["breached"], ""])
-    for key in ("p50", "p90"):
-        value = metrics.decision_hours[key]
-        rows.append(["hours_to_decision", key, "", "", "" if value is None else round(value, 2)])
-    for r in metrics.decision_hours_by_type:
-        rows.append(["hours_to_decision", f"{r['type'].code} p50", "", "", round(r["p50"], 2)])
-        rows.append(["hours_to_decision", f"{r['type'].code} p90", "", "", round(r["p90"], 2)])
-    for r in metrics.backlog:
-        rows.append(["backlog_by_age_hours", f"{r['low']}-{r['high'] or ''}", "", "", r["count"]])
-    for r in metrics.breaches_by_day:
-        rows.append(["breaches_by_day", r["day"].isoformat(), "", "", r["count"]])
-    for r in metrics.workload:
-        rows.append(["workload_open", r["assignee__username"], "", "", r["open"]])
-        rows.append(["workload_overdue", r["assignee__username"], "", "", r["overdue"]])
-        rows.append(["workload_decided_7d", r["assignee__username"], "", "", r["decided_7d"]])
-    return rows
-
-
-def csv_safe(value) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: make such text inert."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

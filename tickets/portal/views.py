@@ -16,19 +16,18 @@ from django_ratelimit.decorators import ratelimit
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip, client_ip_key
 from supportdesk.ratelimits import attempt_count, attempts_used_up
-
-from .forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
-from .models import Appeal, AppealEvent, AppealState, AppealType
-from .services import (
+from tickets.models import Appeal, AppealEvent, AppealState, AppealType
+from tickets.portal.forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
+from tickets.services.appellant import (
     EvidenceReplaceRefused,
     appeal_provide_info,
     appeal_reopen,
-    appeal_submit,
     appeal_tracking_link_request,
     appeal_withdraw,
     evidence_replace,
 )
-from .tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
+from tickets.services.intake import appeal_submit
+from tickets.tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
 
 
 def _rate(setting_name: str):

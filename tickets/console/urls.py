@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "desk"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("appeals/<str:reference>/", views.appeal_detail, name="appeal"),
+    path("appeals/<str:reference>/act/", views.appeal_action, name="act"),
+    path("appeals/<str:reference>/records.csv", views.appeal_records_csv, name="records_csv"),
+    path("appeals/<str:reference>/comment/", views.appeal_comment_add, name="comment"),
+    path("appeals/<str:reference>/evidence/<uuid:evidence_id>/verify/", views.evidence_verify, name="verify"),
+]

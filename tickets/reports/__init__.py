@@ -1,0 +1,1 @@
+"""Read-only reports for supervisors: SLA metrics, fraud signals on an appeal, CSV exports."""

@@ -1,0 +1,168 @@
+"""What the appellant does after filing, from the status page or the tracking form: withdraw, answer a
+request for information, reopen a rejected appeal, replace a refused file, ask for a tracking link.
+Each service locks the appeal, runs the transition, writes the audit event and queues its e-mails
+through the outbox, in one transaction; a transition the appeal's state does not allow raises
+`WorkflowError` with a message for the appellant."""
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evidence.models import Evidence
+from evidence.services import evidence_assignee_notify, evidence_store, stored_files_delete
+from supportdesk.queueing import delay_on_commit
+from tickets.events import evidence_replaced_event
+from tickets.models import Appeal, AppealEvent
+from tickets.outbox.services import outbox_enqueue
+from tickets.tracking import tracking_url
+
+TRACKING_LINK_TASK = "tickets.tasks.appeal_tracking_link_send"  # services/tasks.py
+
+
+@transaction.atomic
+def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
+    appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    from_state = appeal.state
+    appeal.withdraw()  # TransitionNotAllowed when the appeal is already decided or closed
+    appeal.save()
+    AppealEvent.objects.create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.WITHDRAW,
+        actor_label="appellant",
+        from_state=from_state,
+        to_state=appeal.state,
+        comment=comment,
+        public=True,
+    )
+    outbox_enqueue(
+        template="withdrawn",
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
+        context={"tracking_url": tracking_url(appeal.reference)},
+    )
+    return appeal
+
+
+def appeal_tracking_link_request(*, reference: str, email: str) -> bool:
+    """A tracking link asked for: whether the reference and e-mail match an appeal. The request does the
+    same work either way — one look-up, one task queued (naming the appeal, or none) — and the work that
+    differs, the audit event and the e-mail, runs in the task after the response, so neither the answer
+    nor its timing tells which references or e-mails exist."""
+    appeal_id = (
+        Appeal.objects.filter(reference=reference.strip().upper(), contact_email__iexact=email.strip())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    delay_on_commit(TRACKING_LINK_TASK, appeal_id)
+    return appeal_id is not None
+
+
+@transaction.atomic
+def appeal_tracking_link_send(*, appeal_id: int | None) -> None:
+    """Mail a tracking link to the appeal's contact address (nothing when no appeal matched)."""
+    appeal = Appeal.objects.filter(pk=appeal_id).first() if appeal_id is not None else None
+    if appeal is None:
+        return
+    AppealEvent.objects.create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label="appellant", public=False)
+    outbox_enqueue(
+        template="tracking_link",
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
+        context={"tracking_url": tracking_url(appeal.reference)},
+    )
+
+
+def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, files: list[tuple]) -> Appeal:
+    """provide_info / reopen: the appellant's message and new files, and the transition, atomically."""
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+            from_state, holder = appeal.state, appeal.assignee  # reopen clears the assignee: tell who decided it
+            getattr(appeal, action)()  # TransitionNotAllowed when the state (or the reopen window) does not allow it
+            appeal.answered_at = timezone.now()
+            appeal.save()
+            added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+            AppealEvent.objects.create(
+                appeal=appeal,
+                kind=action,
+                actor_label="appellant",
+                from_state=from_state,
+                to_state=appeal.state,
+                comment=message,
+                public=True,
+            )
+            _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
+    except BaseException:
+        stored_files_delete(stored_names)
+        raise
+    return appeal
+
+
+def _appellant_answered_notify(*, appeal: Appeal, holder, action: str, added: list[Evidence]) -> None:
+    """E-mail the agent who held the appeal (in the console's language) that the appellant answered or
+    reopened it, with what came in. The message itself stays in the console, behind its access checks."""
+    if holder is None or not holder.email:
+        return
+    outbox_enqueue(
+        template="appellant_answered_staff",
+        to=holder.email,
+        language=settings.LANGUAGE_CODE,
+        appeal=appeal,
+        context={
+            "reopened": action == "reopen",
+            "added": added,
+            "console_url": f"{settings.SITE_URL}{reverse('desk:appeal', args=[appeal.reference])}",
+        },
+    )
+
+
+def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
+    """The appellant answers a request for information; the SLA clock resumes."""
+    return _appellant_files_transition(appeal=appeal, action="provide_info", message=message, files=files)
+
+
+def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
+    """The appellant reopens a rejected appeal (within 7 days) with new evidence."""
+    return _appellant_files_transition(appeal=appeal, action="reopen", message=message, files=files)
+
+
+class EvidenceReplaceRefused(Exception):
+    """A replacement that cannot be made; `message` is for the appellant."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def evidence_replace(*, appeal: Appeal, evidence: Evidence, upload: tuple) -> Evidence:
+    """The appellant sends a new file in place of one that processing refused, in any open state: it
+    is stored as the same kind, linked to the refused one, recorded on the appeal, processed like any
+    upload, and the agent holding the appeal is told. `upload` is (uploaded file, sniffed)."""
+    uploaded, sniffed = upload
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+            refused = Evidence.objects.select_for_update().filter(pk=evidence.pk, appeal=appeal).first()
+            if not appeal.is_open:
+                raise EvidenceReplaceRefused(_("This appeal is decided or closed: its files can no longer be replaced."))
+            if refused is None or refused.status != Evidence.Status.REJECTED:
+                raise EvidenceReplaceRefused(_("Only a file that we refused can be replaced."))
+            if Evidence.objects.filter(replaces=refused).exists():
+                raise EvidenceReplaceRefused(_("This file has already been replaced."))
+            (replacement,) = evidence_store(appeal=appeal, files=[(refused.kind, uploaded, sniffed)], stored_names=stored_names)
+            replacement.replaces = refused
+            replacement.save(update_fields=["replaces"])
+            evidence_replaced_event(refused=refused, replacement=replacement)
+            appeal.answered_at = timezone.now()
+            appeal.save(update_fields=["answered_at"])
+            evidence_assignee_notify(evidence=replacement, template="evidence_replaced_staff")
+    except BaseException:
+        stored_files_delete(stored_names)
+        raise
+    return replacement

@@ -1,0 +1,1 @@
+"""The SLA clock's sweep (`sweep`): warnings, breaches and escalations, run by beat (`tasks`)."""
