@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory, submission, verify_required_evidence
 from tickets.models import Appeal
+from tickets.services import agent as agent_services
 from tickets.tracking import tracking_token_make
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,10 +105,10 @@ def test_no_id_number_or_full_phone_in_logs(client, appeal_types, caplog, settin
     assert response.status_code == 302, (response.context["form"].appeal.errors, response.context["form"].uploads.errors)
     appeal = Appeal.objects.get()
     agent, supervisor = AgentFactory(), SupervisorFactory()
-    agent.appeal_claim(appeal=appeal, actor=agent)
+    agent_services.appeal_claim(appeal=appeal, actor=agent)
     verify_required_evidence(appeal, by=agent)
-    agent.appeal_propose_approval(appeal=appeal, actor=agent)
-    agent.appeal_second_approve(appeal=appeal, actor=supervisor, comment="Done.")
+    agent_services.appeal_propose_approval(appeal=appeal, actor=agent)
+    agent_services.appeal_second_approve(appeal=appeal, actor=supervisor, comment="Done.")
     client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
     client.get(reverse("tickets:status", args=["tampered-token"]))
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, verify_required_evidence
 from tickets.models import Appeal, AppealEvent, OutboundEmail, SlaEvent
-from tickets.services import agent
+from tickets.services import agent as agent_services
 from tickets.services.appellant import appeal_provide_info, appeal_reopen
 from tickets.sla.sweep import sla_sweep
 from tickets.tracking import tracking_token_make
@@ -104,7 +104,7 @@ def test_second_breach_24_hours_after_escalation_alerts_administrators(appeal_ty
 def test_pause_in_awaiting_info_shifts_the_clock(appeal_types, staff):
     appeal = filed_at(appeal_types, T0, state="in_review", assignee=staff["agent"])
     with time_machine.travel(T0 + timedelta(hours=10), tick=False):
-        agent.appeal_request_info(appeal=appeal, actor=staff["agent"], message="A clearer photo, please.")
+        agent_services.appeal_request_info(appeal=appeal, actor=staff["agent"], message="A clearer photo, please.")
     assert sweep_at(T0 + timedelta(hours=73)).breached == []  # paused: no breach while we wait on them
     with time_machine.travel(T0 + timedelta(hours=40), tick=False):
         appeal_provide_info(appeal=appeal, message="Here.", files=[])
@@ -121,7 +121,7 @@ def test_a_decision_stops_the_clock(appeal_types, staff):
     appeal = filed_at(appeal_types, T0, code="access_card_unbind", state="in_review", assignee=staff["agent"])
     verify_required_evidence(appeal, by=staff["agent"])
     with time_machine.travel(T0 + timedelta(hours=5), tick=False):
-        agent.appeal_approve(appeal=appeal, actor=staff["agent"])
+        agent_services.appeal_approve(appeal=appeal, actor=staff["agent"])
     report = sweep_at(T0 + timedelta(hours=100))
     assert (report.warned, report.breached) == ([], [])
     appeal.refresh_from_db()
@@ -132,7 +132,7 @@ def test_reopen_starts_a_new_cycle_with_its_own_alerts(appeal_types, staff):
     appeal = filed_at(appeal_types, T0, state="in_review", assignee=staff["agent"])
     sweep_at(T0 + timedelta(hours=72))  # breach, escalated, cycle 1
     with time_machine.travel(T0 + timedelta(hours=73), tick=False):
-        agent.appeal_reject(appeal=appeal, actor=staff["sup1"], reason="Photo of someone else.")
+        agent_services.appeal_reject(appeal=appeal, actor=staff["sup1"], reason="Photo of someone else.")
     reopened_at = T0 + timedelta(hours=80)
     with time_machine.travel(reopened_at, tick=False):
         appeal_reopen(appeal=appeal, message="Right photo now.", files=[])
@@ -166,7 +166,7 @@ def test_many_breaches_in_one_sweep_make_one_email_per_recipient(appeal_types, s
 def test_manually_escalated_appeal_is_alerted_at_breach_but_not_escalated_again(appeal_types, staff):
     appeal = filed_at(appeal_types, T0, state="in_review", assignee=staff["agent"])
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
-        agent.appeal_escalate(appeal=appeal, actor=staff["agent"], comment="Looks forged.")
+        agent_services.appeal_escalate(appeal=appeal, actor=staff["agent"], comment="Looks forged.")
     report = sweep_at(T0 + timedelta(hours=72))
     assert report.breached == [appeal.reference] and report.escalated == []
     assert AppealEvent.objects.filter(appeal=appeal, kind="escalate").count() == 1

@@ -11,7 +11,8 @@ from django.utils import timezone, translation
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, verify_required_evidence
 from tickets.models import Appeal, AppealEvent, AppealState, OutboundEmail
-from tickets.services import agent, scheduled
+from tickets.services import agent as agent_services
+from tickets.services import scheduled
 from tickets.services.agent import appeal_act
 from tickets.services.appellant import appeal_provide_info, appeal_reopen, appeal_withdraw
 from tickets.services.errors import AppealChanged, WorkflowError
@@ -122,7 +123,7 @@ def test_approval_needs_every_required_evidence_kind_verified(appeal_types, peop
     EvidenceFactory(appeal=appeal, kind="id_front", verified_at=timezone.now())
     EvidenceFactory(appeal=appeal, kind="id_back")
     with pytest.raises(WorkflowError) as refused:
-        agent.appeal_propose_approval(appeal=appeal, actor=people["assignee"])
+        agent_services.appeal_propose_approval(appeal=appeal, actor=people["assignee"])
     assert refused.value.message == (
         "It cannot be approved yet: ID card, back is not verified yet. Photo of you holding the ID card is missing."
     )
@@ -133,19 +134,19 @@ def test_approval_needs_every_required_evidence_kind_verified(appeal_types, peop
 def test_high_risk_cannot_be_approved_by_one_person(appeal_types, people):
     appeal = make_appeal(appeal_types, people, state="in_review", action="propose_approval")
     with pytest.raises(WorkflowError, match="high-risk appeal: propose the approval"):
-        agent.appeal_approve(appeal=appeal, actor=people["supervisor"])
+        agent_services.appeal_approve(appeal=appeal, actor=people["supervisor"])
 
 
 def test_a_proposer_cannot_give_the_second_approval(appeal_types, people):
     supervisor, other = people["supervisor"], SupervisorFactory(username="supervisor2")
     appeal = make_appeal(appeal_types, people, state="in_review", action="propose_approval")
-    agent.appeal_propose_approval(appeal=appeal, actor=supervisor)
+    agent_services.appeal_propose_approval(appeal=appeal, actor=supervisor)
     with pytest.raises(WorkflowError) as refused:
-        agent.appeal_second_approve(appeal=appeal, actor=supervisor)
+        agent_services.appeal_second_approve(appeal=appeal, actor=supervisor)
     assert refused.value.message == "You proposed this approval: a different supervisor must give the second approval."
     appeal.refresh_from_db()
     assert appeal.state == "pending_approval"
-    agent.appeal_second_approve(appeal=appeal, actor=other, comment="Unbind done; sign in again.")
+    agent_services.appeal_second_approve(appeal=appeal, actor=other, comment="Unbind done; sign in again.")
     appeal.refresh_from_db()
     assert appeal.state == "approved" and appeal.closed_at is not None
     assert OutboundEmail.objects.filter(appeal=appeal, template="approved").count() == 1
@@ -154,8 +155,8 @@ def test_a_proposer_cannot_give_the_second_approval(appeal_types, people):
 def test_reject_needs_a_reason_and_emails_it(appeal_types, people):
     appeal = make_appeal(appeal_types, people, state="in_review", action="reject")
     with pytest.raises(WorkflowError, match="Please fill in"):
-        agent.appeal_reject(appeal=appeal, actor=people["assignee"], reason="  ")
-    agent.appeal_reject(appeal=appeal, actor=people["assignee"], reason="The ID photo is of another person.")
+        agent_services.appeal_reject(appeal=appeal, actor=people["assignee"], reason="  ")
+    agent_services.appeal_reject(appeal=appeal, actor=people["assignee"], reason="The ID photo is of another person.")
     appeal.refresh_from_db()
     assert (appeal.state, appeal.decision_reason) == ("rejected", "The ID photo is of another person.")
     email = OutboundEmail.objects.get(appeal=appeal, template="rejected")
@@ -165,9 +166,9 @@ def test_reject_needs_a_reason_and_emails_it(appeal_types, people):
 
 def test_stale_action_is_told_the_appeal_changed(appeal_types, people):
     appeal = make_appeal(appeal_types, people, state="submitted", action="claim")
-    agent.appeal_claim(appeal=appeal, actor=people["assignee"], expected_state="submitted")
+    agent_services.appeal_claim(appeal=appeal, actor=people["assignee"], expected_state="submitted")
     with pytest.raises(AppealChanged) as changed:
-        agent.appeal_claim(appeal=appeal, actor=people["other_agent"], expected_state="submitted")
+        agent_services.appeal_claim(appeal=appeal, actor=people["other_agent"], expected_state="submitted")
     assert "it is now “In review”" in changed.value.message
     appeal.refresh_from_db()
     assert appeal.assignee == people["assignee"]
@@ -184,7 +185,7 @@ def test_two_concurrent_approvals_leave_exactly_one_approval(appeal_types):
     def approve(actor):
         try:
             barrier.wait(timeout=10)
-            agent.appeal_approve(appeal=Appeal.objects.get(pk=appeal.pk), actor=actor, expected_state="in_review")
+            agent_services.appeal_approve(appeal=Appeal.objects.get(pk=appeal.pk), actor=actor, expected_state="in_review")
             outcomes.append("approved")
         except WorkflowError as exc:
             outcomes.append(exc)
@@ -208,7 +209,7 @@ def test_request_info_pauses_the_clock_and_provide_info_resumes_it(appeal_types,
     with time_machine.travel(start, tick=False):
         appeal = make_appeal(appeal_types, people, state="in_review", action="request_info")
         due = appeal.sla_due_at
-        agent.appeal_request_info(appeal=appeal, actor=people["assignee"], message="Send a clearer ID photo.")
+        agent_services.appeal_request_info(appeal=appeal, actor=people["assignee"], message="Send a clearer ID photo.")
     appeal.refresh_from_db()
     assert appeal.state == "awaiting_info" and appeal.sla_paused_at == start
     email = OutboundEmail.objects.get(appeal=appeal, template="request_info")
@@ -286,8 +287,8 @@ def test_abandon_closes_appeals_after_14_days_without_an_answer_once(appeal_type
 def test_resume_needs_an_agent(appeal_types, people):
     appeal = make_appeal(appeal_types, people, state="escalated", action="resume")
     with pytest.raises(WorkflowError, match="Choose the agent"):
-        agent.appeal_resume(appeal=appeal, actor=people["supervisor"], assignee=people["outsider"])
-    agent.appeal_resume(appeal=appeal, actor=people["supervisor"], assignee=people["other_agent"])
+        agent_services.appeal_resume(appeal=appeal, actor=people["supervisor"], assignee=people["outsider"])
+    agent_services.appeal_resume(appeal=appeal, actor=people["supervisor"], assignee=people["other_agent"])
     appeal.refresh_from_db()
     assert (appeal.state, appeal.assignee) == ("in_review", people["other_agent"])
 
@@ -295,16 +296,16 @@ def test_resume_needs_an_agent(appeal_types, people):
 def test_supervisor_assigns_and_agent_cannot(appeal_types, people):
     appeal = AppealFactory()
     with pytest.raises(WorkflowError, match="Only supervisors"):
-        agent.appeal_assign(appeal=appeal, actor=people["assignee"], assignee=people["other_agent"])
-    agent.appeal_assign(appeal=appeal, actor=people["supervisor"], assignee=people["other_agent"])
+        agent_services.appeal_assign(appeal=appeal, actor=people["assignee"], assignee=people["other_agent"])
+    agent_services.appeal_assign(appeal=appeal, actor=people["supervisor"], assignee=people["other_agent"])
     appeal.refresh_from_db()
     assert (appeal.state, appeal.assignee) == ("in_review", people["other_agent"])
 
 
 def test_public_reply_is_emailed_and_internal_note_is_not(appeal_types, people):
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
-    agent.appeal_comment(appeal=appeal, actor=people["assignee"], text="Checked the device log.", public=False)
-    agent.appeal_comment(appeal=appeal, actor=people["assignee"], text="We are on it.", public=True)
+    agent_services.appeal_comment(appeal=appeal, actor=people["assignee"], text="Checked the device log.", public=False)
+    agent_services.appeal_comment(appeal=appeal, actor=people["assignee"], text="We are on it.", public=True)
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "public")) == [("note", False), ("reply", True)]
     assert list(OutboundEmail.objects.values_list("template", flat=True)) == ["reply"]
 
@@ -328,7 +329,7 @@ def test_only_ready_evidence_can_be_verified(appeal_types, people, status, purge
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     item = EvidenceFactory(appeal=appeal, status=status, purged_at=timezone.now() if purged else None)
     with pytest.raises(WorkflowError) as refused:
-        agent.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
+        agent_services.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
     assert refused.value.message == message
     item.refresh_from_db()
     assert item.verified_at is None
@@ -344,7 +345,7 @@ def test_a_verification_on_refused_id_photos_does_not_count_for_a_high_risk_appr
         item.status, item.file = "rejected", ""
         item.save()
     with pytest.raises(WorkflowError) as refused:
-        agent.appeal_propose_approval(appeal=appeal, actor=people["supervisor"])
+        agent_services.appeal_propose_approval(appeal=appeal, actor=people["supervisor"])
     assert refused.value.message == (
         "It cannot be approved yet: ID card, front: the file was refused, a replacement is needed. "
         "ID card, back: the file was refused, a replacement is needed."
@@ -362,7 +363,7 @@ def test_a_verification_on_refused_id_photos_does_not_count_for_a_high_risk_appr
     verify_required_evidence(pending, by=people["assignee"])
     pending.evidence.filter(kind="id_back").update(status="rejected", file="")
     with pytest.raises(WorkflowError, match="ID card, back: the file was refused, a replacement is needed."):
-        agent.appeal_second_approve(appeal=pending, actor=people["supervisor"])
+        agent_services.appeal_second_approve(appeal=pending, actor=people["supervisor"])
     pending.refresh_from_db()
     assert pending.state == "pending_approval"
 
@@ -389,12 +390,12 @@ def test_only_the_assignee_or_a_supervisor_verifies_evidence(appeal_types, peopl
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     item = EvidenceFactory(appeal=appeal)
     with pytest.raises(WorkflowError) as refused:
-        agent.evidence_set_verified(evidence=item, actor=people["other_agent"], verified=True)
+        agent_services.evidence_set_verified(evidence=item, actor=people["other_agent"], verified=True)
     assert refused.value.message == "Only the agent handling this appeal or a supervisor can verify its evidence."
     item.refresh_from_db()
     assert item.verified_at is None
-    agent.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
-    agent.evidence_set_verified(evidence=item, actor=people["supervisor"], verified=False)
+    agent_services.evidence_set_verified(evidence=item, actor=people["assignee"], verified=True)
+    agent_services.evidence_set_verified(evidence=item, actor=people["supervisor"], verified=False)
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", "actor__username")) == [
         ("evidence_verified", "assignee"),
         ("evidence_unverified", "supervisor"),
@@ -404,16 +405,16 @@ def test_only_the_assignee_or_a_supervisor_verifies_evidence(appeal_types, peopl
 def test_public_replies_only_by_the_assignee_or_a_supervisor_and_never_once_decided(appeal_types, people):
     appeal = AppealFactory(state="in_review", assignee=people["assignee"])
     with pytest.raises(WorkflowError) as refused:
-        agent.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Approved soon!", public=True)
+        agent_services.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Approved soon!", public=True)
     assert refused.value.message == "Only the agent handling this appeal or a supervisor can reply to the appellant."
-    agent.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Looked at the device log.", public=False)
-    agent.appeal_comment(appeal=appeal, actor=people["supervisor"], text="We are on it.", public=True)
+    agent_services.appeal_comment(appeal=appeal, actor=people["other_agent"], text="Looked at the device log.", public=False)
+    agent_services.appeal_comment(appeal=appeal, actor=people["supervisor"], text="We are on it.", public=True)
 
     decided = AppealFactory(state="approved", assignee=people["assignee"], closed_at=timezone.now())
     for actor in (people["assignee"], people["supervisor"]):
         with pytest.raises(WorkflowError) as refused:
-            agent.appeal_comment(appeal=decided, actor=actor, text="One more thing.", public=True)
+            agent_services.appeal_comment(appeal=decided, actor=actor, text="One more thing.", public=True)
         assert refused.value.message == "This appeal is decided or closed: only internal notes can be added."
-    agent.appeal_comment(appeal=decided, actor=people["other_agent"], text="Audit: checked.", public=False)
+    agent_services.appeal_comment(appeal=decided, actor=people["other_agent"], text="Audit: checked.", public=False)
     assert list(OutboundEmail.objects.values_list("template", flat=True)) == ["reply"]
     assert list(AppealEvent.objects.filter(appeal=decided).values_list("kind", flat=True)) == ["note"]
