@@ -28,6 +28,7 @@ from .services import (
     appeal_withdraw,
     evidence_replace,
 )
+from .state_explained import appeal_state_explained
 from .tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
 
 
@@ -234,5 +235,7 @@ def appeal_status(request, token: str):
         else None,
         "limits": _upload_limits(),
     }
+    question = context["info_request"] and context["info_request"].comment
+    context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question))
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)
