@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "supportdesk.context_processors.site",
+                "supportdesk.context_processors.periods",
             ],
         },
     },
@@ -349,6 +350,8 @@ REQUEST_BODY_MAX_BYTES = env.int(
 
 # --- Appeals --------------------------------------------------------------------------------------
 TRACKING_LINK_MAX_AGE_DAYS = env.int("TRACKING_LINK_MAX_AGE_DAYS", default=30)
+# Days after a rejection during which the appellant may reopen the appeal with new evidence.
+REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
 RATELIMIT_TRACK_PER_IP = env("RATELIMIT_TRACK_PER_IP", default="10/h")
 RATELIMIT_TRACK_PER_REFERENCE = env("RATELIMIT_TRACK_PER_REFERENCE", default="5/h")
 RATELIMIT_SUBMIT_PER_IP = env("RATELIMIT_SUBMIT_PER_IP", default="10/h")

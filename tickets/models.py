@@ -155,7 +155,6 @@ class SlaStage(models.IntegerChoices):
     SECOND_BREACH = 3, _("Breached again after escalation")
 
 
-REOPEN_WINDOW = timedelta(days=7)
 SECOND_BREACH_AFTER = timedelta(hours=24)
 COOLING_OFF = timedelta(days=30)
 
@@ -190,7 +189,7 @@ def _evidence_verified(appeal) -> bool:
 
 
 def _within_reopen_window(appeal) -> bool:
-    return appeal.closed_at is not None and timezone.now() - appeal.closed_at <= REOPEN_WINDOW
+    return appeal.closed_at is not None and timezone.now() - appeal.closed_at <= timedelta(days=settings.REOPEN_WINDOW_DAYS)
 
 
 class AppealQuerySet(models.QuerySet):

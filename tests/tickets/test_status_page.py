@@ -386,3 +386,39 @@ def test_a_refused_file_is_labelled_needs_a_new_upload_not_rejected(client, appe
     row = html[html.index(f'id="evidence-{refused.pk}"') :]
     row = row[: row.index("</li>")]
     assert label in row and not_label not in row
+
+
+def test_every_state_has_an_explanation_for_the_appellant():
+    from tickets.models import AppealState
+    from tickets.portal.state_explained import STATE_EXPLAINED
+
+    assert set(STATE_EXPLAINED) == set(AppealState.values)
+    assert all(str(text) for text in STATE_EXPLAINED.values())
+
+
+@pytest.mark.parametrize(
+    ("state", "explained"),
+    [
+        ("submitted", "We have your appeal. An agent will pick it up soon."),
+        ("in_review", "An agent is checking your appeal and your evidence."),
+        ("pending_approval", "Your appeal is waiting for a second approval, as required for this kind of request."),
+        ("escalated", "A supervisor is handling your appeal."),
+        ("approved", "Your appeal was approved. We have e-mailed you the next steps."),
+        ("rejected", "Your appeal was rejected. The e-mail we sent explains why and how to reopen it."),
+        ("withdrawn", "You withdrew this appeal."),
+        ("closed", "This appeal is closed."),
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_status_page_explains_the_state(client, appeal_types, state, explained, language):
+    appeal = AppealFactory(state=state, closed_at=timezone.now())
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    expected = zh(explained) if language == "zh-hans" else explained
+    assert f'<p class="mb-1" data-state-explained>{expected}</p>' in html
+
+
+def test_awaiting_information_without_a_written_question_points_to_the_email(client, appeal_types):
+    appeal = AppealFactory(state="awaiting_info")
+    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "We need more information from you: see the e-mail we sent, and answer with the form just below." in html
+    assert "Our question and the answer form are just below." not in html

@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from supportdesk.context_processors import appeal_periods
 from supportdesk.queueing import delay_on_commit
 from tickets.models import Appeal, OutboundEmail
 from tickets.tracking import tracking_url
@@ -46,7 +47,7 @@ RECORD_ATTEMPTS = 5
 
 
 def _render(*, template: str, language: str, context: dict, appeal: Appeal | None) -> dict:
-    context = {"site_url": settings.SITE_URL, "appeal": appeal, **context}
+    context = {"site_url": settings.SITE_URL, "appeal": appeal, **appeal_periods(), **context}
     with translation.override(language):
         return {
             "subject": " ".join(render_to_string(f"emails/{template}_subject.txt", context).split()),

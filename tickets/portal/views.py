@@ -29,6 +29,8 @@ from tickets.services.appellant import (
 from tickets.services.intake import appeal_submit
 from tickets.tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
 
+from .state_explained import appeal_state_explained
+
 
 def _rate(setting_name: str):
     return lambda group, request: getattr(settings, setting_name)
@@ -233,5 +235,7 @@ def appeal_status(request, token: str):
         else None,
         "limits": _upload_limits(),
     }
+    question = context["info_request"] and context["info_request"].comment
+    context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question))
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)

@@ -1,4 +1,5 @@
-"""The appeal types of SPEC §2. Used by the data migration and by `seed_demo` (both idempotent)."""
+"""The appeal types of SPEC §2. Used by `seed_demo` and the tests (idempotent); migration 0002 keeps its
+own frozen copy of the list as it was then."""
 
 APPEAL_TYPES = [
     {
@@ -115,11 +116,9 @@ APPEAL_TYPES = [
 def appeal_types_seed(appeal_type_model) -> int:
     """Create the types that are missing; leaves edited ones alone. Returns how many were created."""
     created = 0
-    # Older migrations run this with a historical model that lacks the later fields.
-    known = {field.name for field in appeal_type_model._meta.get_fields()}
     for data in APPEAL_TYPES:
         _obj, was_created = appeal_type_model.objects.get_or_create(
-            code=data["code"], defaults={k: v for k, v in data.items() if k != "code" and k in known}
+            code=data["code"], defaults={k: v for k, v in data.items() if k != "code"}
         )
         created += was_created
     return created

@@ -127,7 +127,7 @@ def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> 
 
 
 def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
-    """The appellant reopens a rejected appeal (within 7 days) with new evidence."""
+    """The appellant reopens a rejected appeal (within REOPEN_WINDOW_DAYS) with new evidence."""
     return _appellant_files_transition(appeal=appeal, action="reopen", message=message, files=files)
 
 
