@@ -24,6 +24,23 @@ PDF_TYPE = "application/pdf"
 CSV_TYPE = "text/csv"
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Chinese spreadsheet exports are often GBK/GB18030.
 
+# What the upload inputs offer in the file picker: the types `evidence_sniff` and `csv_sniff` accept,
+# with the names such files usually have. The forms put them in the inputs' `accept` attribute and the
+# page's script checks chosen files against that attribute: this is the one list. (The server still
+# decides by content, not by name or declared type.)
+EVIDENCE_ACCEPTED = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/webp": (".webp",), PDF_TYPE: (".pdf",)}
+# A CSV saved as "text" (.txt, text/plain) is read the same way.
+CSV_ACCEPTED = {CSV_TYPE: (".csv",), "text/plain": ()}
+
+
+def accept_attribute(accepted: dict[str, tuple[str, ...]]) -> str:
+    """An `accept` attribute: the content types, then the file-name extensions."""
+    return ",".join([*accepted, *(extension for extensions in accepted.values() for extension in extensions)])
+
+
+EVIDENCE_ACCEPT = accept_attribute(EVIDENCE_ACCEPTED)
+CSV_ACCEPT = accept_attribute(CSV_ACCEPTED)
+
 # Markup or an archive inside an image or PDF: a polyglot that a browser or unzip could treat as
 # something else. (Trailing camera data such as a motion-photo video is allowed: re-encoding drops it.)
 POLYGLOT_MARKUP = re.compile(rb"<(?:script|html|svg|iframe|body|object|embed)|<\?php", re.I)
@@ -182,6 +199,23 @@ def evidence_sniff(uploaded) -> SniffedFile:
         % {"name": uploaded.name},
         code="file_type",
     )
+
+
+def evidence_limits_check(*, count: int, total_bytes: int) -> None:
+    """The per-appeal limits on the files kept together (count, then total size); a ValidationError for
+    the first one exceeded."""
+    if count > settings.EVIDENCE_MAX_FILES:
+        raise ValidationError(
+            _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
+            % {"max": settings.EVIDENCE_MAX_FILES, "count": count},
+            code="too_many_files",
+        )
+    if total_bytes > settings.EVIDENCE_MAX_TOTAL_BYTES:
+        raise ValidationError(
+            _("The files are too large together: at most %(max)s per appeal.")
+            % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
+            code="too_much_data",
+        )
 
 
 def csv_sniff(uploaded) -> tuple[SniffedFile, str]:

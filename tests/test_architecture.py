@@ -117,3 +117,34 @@ def test_every_task_a_service_queues_by_name_is_registered():
 def test_task_names_did_not_change_with_the_rooms(name):
     """Messages already queued, and the beat schedules of hosts not yet upgraded, carry these names."""
     assert name in _registered()
+
+
+USER_INTERFACES = ("tickets/portal", "tickets/console")
+
+
+def _reads_outside_selectors(source: str) -> list[str]:
+    """`Model.objects…` and `get_object_or_404`/`get_list_or_404` in a module's code."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            found.append(f"line {node.lineno}: .objects")
+        elif isinstance(node, ast.Name) and node.id in ("get_object_or_404", "get_list_or_404"):
+            found.append(f"line {node.lineno}: {node.id}")
+    return sorted(found, key=lambda line: int(line.split(":")[0].removeprefix("line ")))
+
+
+def test_the_read_finder_finds_a_query_and_a_fetch_or_404():
+    source = "def v(r):\n    Appeal.objects.filter(x=1)\n    return get_object_or_404(Appeal, pk=1)\n"
+    assert _reads_outside_selectors(source) == ["line 2: .objects", "line 3: get_object_or_404"]
+
+
+@pytest.mark.parametrize("room", USER_INTERFACES)
+def test_user_interfaces_read_through_selectors(room):
+    """STYLE.md §4-5: the portal's and the console's views and forms fetch through tickets/selectors.py
+    (which checks access and answers 404) and the cached reference data, never by a query of their own."""
+    found = {
+        str(path.relative_to(ROOT)): reads
+        for path in sorted((ROOT / room).glob("*.py"))
+        if (reads := _reads_outside_selectors(path.read_text()))
+    }
+    assert found == {}

@@ -1,16 +1,20 @@
-"""Reads for the console: queues, filters, search, keyset pagination, one appeal with what it shows."""
+"""Reads that cross models or check access: the console's queues, filters, search, keyset pagination
+and one appeal with what it shows; the public pages' appeal behind a tracking link or a confirmation."""
 
 import base64
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+
+from evidence.models import Evidence
 
 from .models import (
     CLOSED_STATES,
@@ -19,11 +23,13 @@ from .models import (
     Appeal,
     AppealEvent,
     AppealState,
+    AppealType,
     LoginDeviceRecord,
     RechargeRecord,
 )
 from .reference import appeal_types_cached
 from .roles import is_agent, is_supervisor
+from .tracking import TrackingLink, tracking_token_open
 
 DUE_SOON = timedelta(hours=12)
 
@@ -217,23 +223,90 @@ def answered_first_page(qs: QuerySet, *, after: str | None, size: int, row=None)
     )
 
 
-def access_appeal(*, user, reference: str) -> Appeal:
-    """One appeal for the console, with everything its page shows; 404 for anyone who is not staff."""
+def access_appeal(*, user, reference: str, with_page: bool = True) -> Appeal:
+    """One appeal for the console; 404 for anyone who is not staff, as for a reference that does not
+    exist. `with_page` brings everything the appeal's page shows; an action only needs the row (its
+    service locks and re-reads it)."""
     if not is_agent(user):
         raise Http404
-    appeal = (
-        Appeal.objects.select_related("appeal_type", "assignee", "proposed_by", "cooling_off_of")
-        .prefetch_related(
+    appeals = Appeal.objects.all()
+    if with_page:
+        appeals = appeals.select_related("appeal_type", "assignee", "proposed_by", "cooling_off_of").prefetch_related(
             # Records are read a page at a time (appeal_records_page), never all at once.
             "evidence",
             Prefetch("events", queryset=AppealEvent.objects.select_related("actor")),
         )
-        .filter(reference=reference)
+    appeal = appeals.filter(reference=reference).first()
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def access_appeal_list(*, user, references: list[str]) -> QuerySet:
+    """The appeals of these references the console user may act on (none for anyone else), with their type."""
+    if not is_agent(user):
+        return Appeal.objects.none()
+    return Appeal.objects.filter(reference__in=references).select_related("appeal_type")
+
+
+def access_evidence(*, user, reference: str, evidence_id) -> Evidence:
+    """One evidence file of an appeal, for the console; 404 as `access_appeal`, and for a file of another appeal."""
+    if not is_agent(user):
+        raise Http404
+    evidence = Evidence.objects.filter(pk=evidence_id, appeal__reference=reference).first()
+    if evidence is None:
+        raise Http404
+    return evidence
+
+
+def user_names(pks) -> dict[str, str]:
+    """Usernames by (string) id, for people the cached agent list does not hold (former agents)."""
+    return {str(pk): name for pk, name in get_user_model().objects.filter(pk__in=pks).values_list("pk", "username")}
+
+
+# The public pages: what the appellant reaches by a tracking link or the browser that filed the appeal.
+
+
+def appeal_type_list_active() -> QuerySet:
+    return AppealType.objects.filter(is_active=True)
+
+
+def appeal_type_get_active(*, code: str) -> AppealType:
+    """The type a new appeal is filed under; 404 for an unknown or retired one."""
+    appeal_type = appeal_type_list_active().filter(code=code).first()
+    if appeal_type is None:
+        raise Http404
+    return appeal_type
+
+
+def appeal_for_submitter(*, submitted: list[str], reference: str) -> Appeal:
+    """The appeal behind a confirmation page, only for the browser that filed it (`submitted`, the
+    references in its session); to anyone else, the same 404 as a reference that does not exist."""
+    if reference not in submitted:
+        raise Http404
+    appeal = Appeal.objects.select_related("appeal_type").filter(reference=reference).first()
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def appeal_for_tracking_token(*, token: str) -> tuple[Appeal, TrackingLink]:
+    """The appeal a signed tracking link opens, with what its status page shows (its files and public
+    events, as `public_events`). Raises TrackingLinkExpired or TrackingLinkInvalid for a bad link,
+    404 when its appeal no longer exists."""
+    link = tracking_token_open(token)
+    appeal = (
+        Appeal.objects.select_related("appeal_type")
+        .prefetch_related(
+            "evidence",
+            Prefetch("events", queryset=AppealEvent.objects.filter(public=True), to_attr="public_events"),
+        )
+        .filter(reference=link.reference)
         .first()
     )
     if appeal is None:
         raise Http404
-    return appeal
+    return appeal, link
 
 
 @dataclass

@@ -49,8 +49,6 @@
 
   function enhanceUploadForm(form) {
     var data = form.dataset;
-    var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
-    var IMAGE_EXTENSIONS = /\.(jpe?g|png|webp|pdf)$/i;
     var fileInputs = Array.prototype.slice.call(form.querySelectorAll("input[type=file]"));
     var summary = form.querySelector("[data-form-errors]");
     var progress = form.querySelector("[data-progress]");
@@ -60,6 +58,21 @@
 
     function say(template, values) {
       return template.replace(/\{(\w+)\}/g, function (_m, key) { return values[key]; });
+    }
+    // What an input takes is its `accept` attribute (built by the server from what it accepts): a file
+    // passes when its type or its name's extension is listed, as in the browser's own file picker.
+    function accepted(input, file) {
+      var tokens = (input.getAttribute("accept") || "").toLowerCase().split(",").map(function (token) {
+        return token.trim();
+      }).filter(Boolean);
+      if (!tokens.length) { return true; }
+      var name = file.name.toLowerCase();
+      var type = (file.type || "").toLowerCase();
+      return tokens.some(function (token) {
+        if (token.charAt(0) === ".") { return name.slice(-token.length) === token; }
+        if (token.slice(-2) === "/*") { return type.indexOf(token.slice(0, -1)) === 0; }
+        return type === token;
+      });
     }
     function sizeText(bytes) {
       return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
@@ -204,9 +217,7 @@
           count += 1;
           total += file.size;
           var problem = null;
-          var okType = csv ? /\.csv$/i.test(file.name) || /csv|text\/plain/.test(file.type)
-                           : IMAGE_TYPES.indexOf(file.type) !== -1 || (!file.type && IMAGE_EXTENSIONS.test(file.name));
-          if (!okType) {
+          if (!accepted(input, file)) {
             problem = say(csv ? data.msgCsvType : data.msgType, { name: file.name });
           } else if (file.size > parseInt(csv ? data.maxCsvBytes : data.maxImageBytes, 10)) {
             problem = say(data.msgSize, { name: file.name, limit: csv ? data.limitCsv : data.limitImage });

@@ -74,3 +74,30 @@ def test_appellant_files_an_appeal_on_a_phone(live_server, phone, appeal_types, 
     assert set(Evidence.objects.values_list("kind", flat=True)) == {"id_front", "id_back", "id_handheld"}
     assert appeal.language == "zh-hans"
     assert OutboundEmail.objects.filter(appeal=appeal, template="acknowledgement").count() == 1
+
+
+def test_the_page_refuses_a_file_outside_the_inputs_accept_and_takes_one_inside(
+    live_server, phone, appeal_types, browser_problems
+):
+    """The page's script checks chosen files against the input's `accept` attribute (built by the server
+    from what it accepts), not a list of its own."""
+    page = phone
+    path = "/appeals/new/account_recovery/"
+    page.goto(live_server.url + path)
+    field = page.locator("[name=evidence_id_front]")
+    errors = page.locator("[data-errors-for=evidence_id_front]")
+    browser_problems.expect(400, path)  # the form is sent once with only the file filled in: the server refuses the rest
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+
+    field.set_input_files({"name": "card.gif", "mimeType": "image/gif", "buffer": b"GIF89a" + bytes(64)})
+    page.locator("form[data-upload-form] button[type=submit]").click()
+    assert "card.gif" in errors.inner_text()
+    assert posts == []  # refused in the page: nothing was sent
+
+    field.set_input_files({"name": "card.jpg", "mimeType": "image/jpeg", "buffer": files.photo_bytes(300, 200)})
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        page.locator("form[data-upload-form] button[type=submit]").click()
+    assert answer.value.status == 400  # accepted by the page: the form went to the server, which names what is missing
+    page.locator("[data-errors-for=contact_email]").filter(has_text="").first.wait_for()
+    assert "card.jpg" not in errors.inner_text()

@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,17 +18,25 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
-from evidence.models import Evidence
 from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
 from tickets.console.presentation import options_html, sla_badges
 from tickets.labels import staff_state_choices, staff_state_label
-from tickets.models import Appeal, AppealState, EvidenceKind, Risk
+from tickets.models import AppealState, EvidenceKind, Risk
 from tickets.reference import agents_cached, appeal_types_cached
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
 from tickets.reports.metrics import metrics_compute
 from tickets.roles import is_agent, is_supervisor
-from tickets.selectors import QUEUES, access_appeal, appeal_list_for_agent, appeal_records_page, queues_for
+from tickets.selectors import (
+    QUEUES,
+    access_appeal,
+    access_appeal_list,
+    access_evidence,
+    appeal_list_for_agent,
+    appeal_records_page,
+    queues_for,
+    user_names,
+)
 from tickets.services.agent import (
     ACTIONS,
     appeal_act,
@@ -121,10 +128,7 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     # An appeal may still be assigned to someone who is no longer an agent: one query for those.
     others = {a.assignee_id for a in appeals if a.assignee_id and str(a.assignee_id) not in agent_names}
     if others:
-        agent_names = {
-            **agent_names,
-            **{str(pk): name for pk, name in get_user_model().objects.filter(pk__in=others).values_list("pk", "username")},
-        }
+        agent_names = {**agent_names, **user_names(others)}
     risks = {value: format_html(' <span class="badge text-bg-light border">{}</span>', label) for value, label in Risk.choices}
     risks[Risk.LOW] = ""
     select = _("Select")
@@ -167,7 +171,7 @@ def bulk(request):
     if form.cleaned_data["action"] == "assign" and not form.cleaned_data["assignee"]:
         messages.error(request, _("Choose an agent."))
         return redirect(_safe_next(request) or "desk:queue")
-    appeals = Appeal.objects.filter(reference__in=references).select_related("appeal_type")
+    appeals = access_appeal_list(user=request.user, references=references)
     done, problems = appeal_bulk(
         appeals=appeals, actor=request.user, action=form.cleaned_data["action"], assignee=form.cleaned_data["assignee"]
     )
@@ -226,7 +230,7 @@ def appeal_detail(request, reference: str):
 @agent_required
 @require_POST
 def appeal_action(request, reference: str):
-    appeal = get_object_or_404(Appeal, reference=reference)
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
     form = ActionForm(request.POST)
     if not form.is_valid():
         # A comment over its limit says so; anything else in the form is not something a person typed.
@@ -252,7 +256,7 @@ def appeal_action(request, reference: str):
 @agent_required
 @require_POST
 def appeal_comment_add(request, reference: str):
-    appeal = get_object_or_404(Appeal, reference=reference)
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
     form = CommentForm(request.POST)
     if form.is_valid():
         try:
@@ -269,7 +273,7 @@ def appeal_comment_add(request, reference: str):
 @agent_required
 @require_POST
 def evidence_verify(request, reference: str, evidence_id):
-    evidence = get_object_or_404(Evidence, pk=evidence_id, appeal__reference=reference)
+    evidence = access_evidence(user=request.user, reference=reference, evidence_id=evidence_id)
     try:
         evidence_set_verified(evidence=evidence, actor=request.user, verified=request.POST.get("verified") == "1")
     except WorkflowError as exc:
@@ -370,7 +374,7 @@ def metrics(request):
 def appeal_records_csv(request, reference: str):
     """The appeal's recharge and login-device records as CSV, with formula-like cells made inert.
     Streamed row by row from the database, so its size never sits in memory."""
-    appeal = access_appeal(user=request.user, reference=reference)
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
     response = StreamingHttpResponse(records_csv_lines(appeal), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{appeal.reference}-records.csv"'
     return response

@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from evidence.validation import csv_sniff, evidence_sniff
+from evidence.validation import CSV_ACCEPT, EVIDENCE_ACCEPT, csv_sniff, evidence_limits_check, evidence_sniff
 from supportdesk.context_processors import site_name_for
 from tickets.id_numbers import id_number_normalise, id_number_validate
 from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
@@ -27,7 +27,7 @@ class MultipleFileField(forms.FileField):
     """Several files under one name, as in Django's documentation."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": EVIDENCE_ACCEPT}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -36,6 +36,14 @@ class MultipleFileField(forms.FileField):
             super().clean(None, initial)  # raises the "required" error when the kind is required
             return []
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def limits_error(form: forms.Form, field: str, *, count: int, total_bytes: int) -> None:
+    """The per-appeal file limits (evidence_limits_check), an error under `field` when exceeded."""
+    try:
+        evidence_limits_check(count=count, total_bytes=total_bytes)
+    except ValidationError as exc:
+        form.add_error(field, exc)
 
 
 ID_IMAGE_KINDS = {EvidenceKind.ID_FRONT, EvidenceKind.ID_BACK, EvidenceKind.ID_HANDHELD}
@@ -203,13 +211,13 @@ class EvidenceUploadForm(forms.Form):
         label=gettext_lazy("Recharge records as CSV (optional)"),
         required=False,
         help_text=gettext_lazy("Columns: order_number, amount, currency, paid_at, product."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": CSV_ACCEPT}),
     )
     device_csv = forms.FileField(
         label=gettext_lazy("Login device records as CSV (optional)"),
         required=False,
         help_text=gettext_lazy("Columns: seen_at, ip_address, device_model, device_id, location."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": CSV_ACCEPT}),
     )
 
     def __init__(self, *args, appeal_type: AppealType, **kwargs):
@@ -299,18 +307,7 @@ class EvidenceUploadForm(forms.Form):
             self.sniffed.setdefault(str(kind), []).append((uploaded, sniffed))
             total_files += 1
             total_bytes += sniffed.size
-        if total_files > settings.EVIDENCE_MAX_FILES:
-            raise ValidationError(
-                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
-                % {"max": settings.EVIDENCE_MAX_FILES, "count": total_files},
-                code="too_many_files",
-            )
-        if total_bytes > settings.EVIDENCE_MAX_TOTAL_BYTES:
-            raise ValidationError(
-                _("The files are too large together: at most %(max)s per appeal.")
-                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
-                code="too_much_data",
-            )
+        evidence_limits_check(count=total_files, total_bytes=total_bytes)
         return cleaned
 
     def files_to_store(self) -> list[tuple[str, object, object]]:
@@ -500,20 +497,12 @@ class AppellantEvidenceForm(forms.Form):
             self.add_error("files", errors)
             return cleaned
         existing = list(self.appeal.evidence.all())
-        count = len(existing) + len(self.sniffed)
-        total = sum(e.size for e in existing) + sum(s.size for _k, _u, s in self.sniffed)
-        if count > settings.EVIDENCE_MAX_FILES:
-            self.add_error(
-                "files",
-                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
-                % {"max": settings.EVIDENCE_MAX_FILES, "count": count},
-            )
-        elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
-            self.add_error(
-                "files",
-                _("The files are too large together: at most %(max)s per appeal.")
-                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
-            )
+        limits_error(
+            self,
+            "files",
+            count=len(existing) + len(self.sniffed),
+            total_bytes=sum(e.size for e in existing) + sum(s.size for _k, _u, s in self.sniffed),
+        )
         return cleaned
 
 
@@ -522,7 +511,7 @@ class EvidenceReplaceForm(forms.Form):
 
     file = forms.FileField(
         label=gettext_lazy("New file"),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}),
+        widget=forms.ClearableFileInput(attrs={"accept": EVIDENCE_ACCEPT}),
         error_messages={"required": gettext_lazy("Choose the new file first.")},
     )
 
@@ -544,20 +533,7 @@ class EvidenceReplaceForm(forms.Form):
             return cleaned
         # The per-appeal limits count the files we keep: a refused file is already gone from disk.
         kept = [e for e in self.appeal.evidence.all() if e.status != "rejected" and e.purged_at is None]
-        count = len(kept) + 1
-        total = sum(e.size for e in kept) + self.sniffed.size
-        if count > settings.EVIDENCE_MAX_FILES:
-            self.add_error(
-                "file",
-                _("Too many files: at most %(max)d per appeal (you chose %(count)d).")
-                % {"max": settings.EVIDENCE_MAX_FILES, "count": count},
-            )
-        elif total > settings.EVIDENCE_MAX_TOTAL_BYTES:
-            self.add_error(
-                "file",
-                _("The files are too large together: at most %(max)s per appeal.")
-                % {"max": filesizeformat(settings.EVIDENCE_MAX_TOTAL_BYTES)},
-            )
+        limits_error(self, "file", count=len(kept) + 1, total_bytes=sum(e.size for e in kept) + self.sniffed.size)
         return cleaned
 
     @property

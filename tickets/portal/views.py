@@ -2,9 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Prefetch
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -16,8 +15,9 @@ from django_ratelimit.decorators import ratelimit
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip, client_ip_key
 from supportdesk.ratelimits import attempt_count, attempts_used_up
-from tickets.models import Appeal, AppealEvent, AppealState, AppealType
+from tickets.models import Appeal, AppealEvent, AppealState
 from tickets.portal.forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
+from tickets.selectors import appeal_for_submitter, appeal_for_tracking_token, appeal_type_get_active, appeal_type_list_active
 from tickets.services.appellant import (
     EvidenceReplaceRefused,
     appeal_provide_info,
@@ -27,7 +27,7 @@ from tickets.services.appellant import (
     evidence_replace,
 )
 from tickets.services.intake import appeal_submit
-from tickets.tracking import TrackingLink, TrackingLinkExpired, TrackingLinkInvalid, tracking_token_open
+from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid
 
 from .state_explained import appeal_state_explained
 
@@ -52,14 +52,14 @@ def rate_limited(request, exception=None):
 
 
 def home(request):
-    appeal_types = AppealType.objects.filter(is_active=True)
+    appeal_types = appeal_type_list_active()
     return render(request, "tickets/home.html", {"appeal_types": appeal_types})
 
 
 @require_http_methods(["GET", "POST"])
 @ratelimit(key=client_ip_key, rate=_rate("RATELIMIT_SUBMIT_PER_IP"), method="POST", block=True)
 def appeal_new(request, type_code: str):
-    appeal_type = get_object_or_404(AppealType, code=type_code, is_active=True)
+    appeal_type = appeal_type_get_active(code=type_code)
     wants_json = "application/json" in request.headers.get("Accept", "")
     if request.method == "POST":
         form = AppealSubmissionForm(appeal_type=appeal_type, data=request.POST, files=request.FILES)
@@ -105,9 +105,7 @@ def _upload_limits() -> dict:
 def appeal_submitted(request, reference: str):
     """Only for the browser that filed it; to anyone else, the same 404 as a reference that does not exist,
     so the page cannot be used to learn which references exist."""
-    if reference not in request.session.get(SUBMITTED_SESSION_KEY, []):
-        raise Http404
-    appeal = get_object_or_404(Appeal.objects.select_related("appeal_type"), reference=reference)
+    appeal = appeal_for_submitter(submitted=request.session.get(SUBMITTED_SESSION_KEY, []), reference=reference)
     return render(request, "tickets/appeal_submitted.html", {"appeal": appeal})
 
 
@@ -133,22 +131,6 @@ def _complaint_text() -> str:
     return texts["en"] if (get_language() or "").startswith("en") else texts["zh-hans"]
 
 
-def _appeal_from_token(token: str) -> tuple[Appeal, TrackingLink]:
-    link = tracking_token_open(token)
-    appeal = (
-        Appeal.objects.select_related("appeal_type")
-        .prefetch_related(
-            "evidence",
-            Prefetch("events", queryset=AppealEvent.objects.filter(public=True), to_attr="public_events"),
-        )
-        .filter(reference=link.reference)
-        .first()
-    )
-    if appeal is None:
-        raise Http404
-    return appeal, link
-
-
 def _evidence_rows(appeal: Appeal, data, files, replacing: str) -> list[tuple]:
     """Each file with, under a refused one not yet replaced (while the appeal is open), the form that
     replaces it. Only the form that was posted is bound."""
@@ -167,7 +149,7 @@ def _evidence_rows(appeal: Appeal, data, files, replacing: str) -> list[tuple]:
 @require_http_methods(["GET", "POST"])
 def appeal_status(request, token: str):
     try:
-        appeal, link = _appeal_from_token(token)
+        appeal, link = appeal_for_tracking_token(token=token)
     except TrackingLinkExpired:
         return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
     except TrackingLinkInvalid:
