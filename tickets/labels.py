@@ -1,7 +1,7 @@
 """Words for stored codes, shared by the console, the services' messages and the e-mails: one place
 says what a state is called."""
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .models import AppealState
 
@@ -20,3 +20,17 @@ def staff_state_label(state: str) -> str:
 def staff_state_choices() -> list[tuple[str, str]]:
     """(value, staff label) for every state, in AppealState's order: the console's state filter."""
     return [(str(value), staff_state_label(value)) for value in AppealState.values]
+
+
+# What the console says a processed file is, instead of its content type.
+FILE_TYPE_LABELS = {
+    "image/jpeg": pgettext_lazy("file type", "JPEG image"),
+    "image/png": pgettext_lazy("file type", "PNG image"),
+    "image/webp": pgettext_lazy("file type", "WebP image"),
+    "application/pdf": pgettext_lazy("file type", "PDF"),
+    "text/csv": pgettext_lazy("file type", "CSV table"),
+}
+
+
+def file_type_label(content_type: str) -> str:
+    return str(FILE_TYPE_LABELS.get(content_type, pgettext_lazy("file type", "file")))

@@ -4,6 +4,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -32,6 +33,14 @@ class EvidenceKind(models.TextChoices):
     CARRIER_CERTIFICATE = "carrier_certificate", _("Carrier deactivation certificate")
     SCREENSHOT = "screenshot", _("Screenshot")
     OTHER = "other", _("Other")
+
+
+def evidence_kind_label(code: str) -> str:
+    """An evidence kind as people read it. A code no longer known (a type saved before its list was
+    checked) says so instead of passing for a label."""
+    if code in EvidenceKind.values:
+        return str(EvidenceKind(code).label)
+    return str(_("unknown evidence kind “%(code)s”") % {"code": code})
 
 
 class Risk(models.TextChoices):
@@ -90,6 +99,27 @@ class AppealType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
+
+    # The appeal fields a type may require (the form's optional ones; contact details are always asked).
+    REQUIRABLE_FIELDS = ("account_identifier", "registered_phone", "new_phone", "device_model")
+
+    def clean(self) -> None:
+        """Only known evidence kinds and fields: an unknown code would reach the form and the console
+        as a raw code, and no appellant could ever upload it."""
+        errors = {}
+        for field, known in (("required_evidence", EvidenceKind.values), ("required_fields", self.REQUIRABLE_FIELDS)):
+            value = getattr(self, field)
+            if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+                errors[field] = _("Give a list of codes, e.g. %(example)s.") % {"example": f'["{known[0]}"]'}
+                continue
+            unknown = [code for code in value if code not in known]
+            if unknown:
+                errors[field] = _("Unknown: %(unknown)s. Known: %(known)s.") % {
+                    "unknown": ", ".join(unknown),
+                    "known": ", ".join(known),
+                }
+        if errors:
+            raise ValidationError(errors)
 
     def _localised(self, field: str) -> str:
         lang = (get_language() or settings.LANGUAGE_CODE).lower()
@@ -413,7 +443,7 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         }
         blockers = []
         for kind in self.appeal_type.required_evidence:
-            label = EvidenceKind(kind).label if kind in EvidenceKind.values else kind
+            label = evidence_kind_label(kind)
             found = best.get(kind, "missing")
             if found != "verified":
                 blockers.append(messages[found] % {"kind": label})

@@ -33,6 +33,41 @@ def test_admin_edits_an_appeal_type(admin_client, appeal_types):
     assert (appeal_type.sla_hours, appeal_type.name_en) == (3, "Emergency freeze")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("required_evidence", '["id_front", "passport_scan"]', "passport_scan"),
+        ("required_fields", '["account_identifier", "wechat_id"]', "wechat_id"),
+        ("required_evidence", '"id_front"', "id_front"),
+    ],
+)
+def test_admin_refuses_an_unknown_evidence_kind_or_field_and_names_it(admin_client, appeal_types, field, value, named):
+    """An unknown code would reach the form and the console as a raw code that no appellant can meet."""
+    appeal_type = appeal_types["realname_unbind"]
+    url = reverse("admin:tickets_appealtype_change", args=[appeal_type.pk])
+    data = {
+        "code": appeal_type.code,
+        "name_zh_hans": appeal_type.name_zh_hans,
+        "name_en": appeal_type.name_en,
+        "required_evidence": '["id_front"]',
+        "required_fields": "[]",
+        "id_number_rule": appeal_type.id_number_rule,
+        "min_recharge_records": 0,
+        "min_device_records": 0,
+        "sla_hours": 72,
+        "risk": appeal_type.risk,
+        "position": 0,
+        "is_active": "on",
+        field: value,
+    }
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert named in str(response.context["adminform"].form.errors[field])
+    before = appeal_type.required_evidence, appeal_type.required_fields
+    appeal_type.refresh_from_db()
+    assert (appeal_type.required_evidence, appeal_type.required_fields) == before
+
+
 def change_form_data(response) -> dict:
     """What the admin change form would post back unchanged: the inline formsets' management data."""
     data = {}

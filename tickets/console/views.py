@@ -21,7 +21,7 @@ from evidence.access import evidence_visible_to_staff
 from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
 from tickets.console.presentation import options_html, sla_badges
 from tickets.labels import staff_state_choices, staff_state_label
-from tickets.models import AppealState, EvidenceKind, Risk
+from tickets.models import AppealState, Risk, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
@@ -203,7 +203,7 @@ def appeal_detail(request, reference: str):
         "answered": answered,
         "evidence": evidence,
         "missing_kinds": [
-            EvidenceKind(k).label if k in EvidenceKind.values else k for k in required if k not in {e.kind for e in evidence}
+            evidence_kind_label(k) for k in required if k not in {e.kind for e in evidence}
         ],
         "events": list(appeal.events.all()),
         "actions": actions,
