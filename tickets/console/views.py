@@ -202,9 +202,7 @@ def appeal_detail(request, reference: str):
         # Shown once, when the assignee opens an appeal the appellant answered since they last looked.
         "answered": answered,
         "evidence": evidence,
-        "missing_kinds": [
-            evidence_kind_label(k) for k in required if k not in {e.kind for e in evidence}
-        ],
+        "missing_kinds": [evidence_kind_label(k) for k in required if k not in {e.kind for e in evidence}],
         "events": list(appeal.events.all()),
         "actions": actions,
         # Only "resume" asks for an agent: query the list only when it is on the page.
