@@ -58,8 +58,13 @@ INSTALLED_APPS = [
     "csp",
     "crispy_forms",
     "crispy_bootstrap5",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tickets",
     "evidence",
+    "integrations",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,7 @@ from django.conf import settings
 from supportdesk.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("tickets", "evidence", "supportdesk")
+PACKAGES = ("tickets", "evidence", "integrations", "supportdesk")
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
