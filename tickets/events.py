@@ -121,6 +121,24 @@ def sla_breach_escalated_events(*, escalated: list[tuple[Appeal, str]]) -> list[
     )
 
 
+def appeal_legal_hold_set_event(*, appeal: Appeal, actor, on: bool, reason: str = "") -> AppealEvent:
+    """A legal hold placed on the appeal (its files are kept past retention) or lifted; staff only. The
+    sentence is written in the acting person's language, like the reason they give."""
+    if reason:
+        text = (gettext("Placed under legal hold: %(reason)s") if on else gettext("Legal hold lifted: %(reason)s")) % {
+            "reason": reason
+        }
+    else:
+        text = gettext("Placed under legal hold.") if on else gettext("Legal hold lifted.")
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.LEGAL_HOLD,
+        actor=actor,
+        comment=text,
+        public=False,
+    )
+
+
 # Evidence events.
 
 
