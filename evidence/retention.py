@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import AppealEvent
+from tickets.events import evidence_purged_event
 
 from .models import Evidence
 from .storage import evidence_storage
@@ -44,13 +44,7 @@ def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
             evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
             evidence.purged_at = now
             evidence.save(update_fields=["file", "thumbnail", "pages", "purged_at"])
-            AppealEvent.objects.create(
-                appeal=evidence.appeal,
-                kind=AppealEvent.Kind.EVIDENCE_PURGED,
-                actor_label="system",
-                public=False,
-                comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
-            )
+            evidence_purged_event(evidence=evidence)
             transaction.on_commit(lambda names=names: [evidence_storage.delete(n) for n in names])
             purged += 1
     return purged

@@ -5,17 +5,19 @@ replace the file from the status page) and the agent holding the appeal. An unas
 no agent: it waits in the queue, and whoever claims it sees the refusal on the console."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from supportdesk.queueing import delay_on_commit
-from tickets.events import evidence_refused_event
+from tickets.events import evidence_refused_event, evidence_viewed_event
 from tickets.models import Appeal
-from tickets.outbox.services import outbox_enqueue
-from tickets.tracking import tracking_url
+from tickets.outbox.services import appellant_email_enqueue, outbox_enqueue
 
-from .models import Evidence
+from .models import Evidence, EvidenceAccess
 from .storage import evidence_storage, evidence_upload_to
 
 logger = logging.getLogger(__name__)
@@ -46,13 +48,7 @@ def evidence_refused_record(*, evidence, message: str) -> None:
     appeal = evidence.appeal
     if not appeal.is_open:
         return  # withdrawn or decided meanwhile: there is nothing to replace the file for
-    outbox_enqueue(
-        template="evidence_refused",
-        to=appeal.contact_email,
-        language=appeal.language,
-        appeal=appeal,
-        context={"tracking_url": tracking_url(appeal.reference), "evidence": evidence, "reason": message},
-    )
+    appellant_email_enqueue(appeal=appeal, template="evidence_refused", evidence=evidence, reason=message)
     evidence_assignee_notify(evidence=evidence, template="evidence_refused_staff", context={"reason": message})
 
 
@@ -67,11 +63,24 @@ def stored_files_delete(names: list[str]) -> None:
             logger.warning("evidence: could not delete %s after a failed submission (%s)", name, type(exc).__name__)
 
 
+@contextmanager
+def evidence_files_cleanup() -> Iterator[list[str]]:
+    """`with evidence_files_cleanup() as stored_names, transaction.atomic():` — the names of the files
+    written inside (`evidence_store` appends them) are deleted if the block fails, its commit included,
+    and the error goes on. Outside the transaction, so that a failed commit deletes them too."""
+    stored_names: list[str] = []
+    try:
+        yield stored_names
+    except BaseException:
+        stored_files_delete(stored_names)
+        raise
+
+
 def evidence_store(
     *, appeal: Appeal, files: list[tuple], stored_names: list[str], queue_processing: bool = True
 ) -> list[Evidence]:
     """Write files to private storage under random names and record them in one INSERT. The caller
-    owns the transaction and deletes `stored_names` if it fails (`stored_files_delete`). Each file's
+    owns the transaction and deletes `stored_names` if it fails (`evidence_files_cleanup`). Each file's
     processing is queued after commit, unless the caller queues it another way (`appeal_submit`)."""
     created = []
     for kind, uploaded, sniffed in files:
@@ -95,3 +104,18 @@ def evidence_store(
         for evidence in created:
             delay_on_commit(PROCESS_TASK, str(evidence.pk))
     return created
+
+
+@transaction.atomic
+def evidence_access_record(
+    *, evidence: Evidence, user, by_appellant: bool, ip: str | None, thumbnail: bool = False, page: int | None = None
+) -> EvidenceAccess:
+    """A file served (`evidence/views.py`): who opened it, from where, logged for each file, thumbnail
+    and page image; and on the appeal's timeline the opening of the file or of its page viewer (page 1),
+    not every page image loaded. `user` is the staff member, None for the appellant."""
+    access = EvidenceAccess.objects.create(
+        evidence=evidence, user=user, by_appellant=by_appellant, ip_address=ip, thumbnail=thumbnail, page=page
+    )
+    if not thumbnail and page in (None, 1):
+        evidence_viewed_event(evidence=evidence, actor=user)
+    return access

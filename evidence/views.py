@@ -14,10 +14,10 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 
 from supportdesk.client import client_ip
-from tickets.models import AppealEvent
 
 from .access import evidence_viewer
-from .models import Evidence, EvidenceAccess
+from .models import Evidence
+from .services import evidence_access_record
 from .storage import evidence_storage
 from .validation import CSV_TYPE, PDF_TYPE
 
@@ -48,24 +48,14 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
         name = (evidence.thumbnail if thumbnail else evidence.file).name
     if evidence.status != Evidence.Status.READY or not name or not _reconstructed(evidence):
         raise Http404  # still being processed, refused, or deleted under the retention policy
-    EvidenceAccess.objects.create(
+    evidence_access_record(
         evidence=evidence,
         user=request.user if staff else None,
         by_appellant=not staff,
-        ip_address=client_ip(request),
+        ip=client_ip(request),
         thumbnail=thumbnail,
         page=page,
     )
-    # The audit trail records opening the file or its page viewer, not every page image loaded.
-    if not thumbnail and page in (None, 1):
-        AppealEvent.objects.create(
-            appeal=evidence.appeal,
-            kind=AppealEvent.Kind.EVIDENCE_VIEWED,
-            public=False,
-            actor=request.user if staff else None,
-            actor_label="" if staff else "appellant",
-            comment=f"{evidence.get_kind_display()}: {evidence.original_name}",
-        )
     content_type = "image/jpeg" if thumbnail or page is not None else evidence.content_type
     inline = content_type.startswith("image/")
     if settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:

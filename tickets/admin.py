@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Evidence
 
 from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord
+from .services.errors import WorkflowError
+from .services.legal_hold import appeal_legal_hold_set
 
 
 @admin.register(AppealType)
@@ -58,7 +60,8 @@ class AppealEventInline(ReadOnlyInline):
 
 @admin.register(Appeal)
 class AppealAdmin(admin.ModelAdmin):
-    """Appeals are read-only here: their state changes only through the workflow's services."""
+    """Appeals are read-only here: their state changes only through the workflow's services. The legal
+    hold is edited in the change form, and saved by its service (`save_model`)."""
 
     list_display = ("reference", "appeal_type", "state", "contact_email", "sla_due_at", "legal_hold", "created_at")
     list_filter = ("state", "appeal_type", "legal_hold")
@@ -78,6 +81,19 @@ class AppealAdmin(admin.ModelAdmin):
     def id_number_masked(self, obj):
         return obj.id_number_masked
 
+    def save_model(self, request, obj, form, change):
+        """Nothing is written here: a changed legal hold goes through `appeal_legal_hold_set`, which
+        locks the appeal and records the change on its timeline."""
+        if not change or not {"legal_hold", "legal_hold_reason"} & set(form.changed_data):
+            return
+        on, reason = form.cleaned_data["legal_hold"], form.cleaned_data["legal_hold_reason"]
+        if not on and "legal_hold_reason" not in form.changed_data:
+            reason = ""  # lifted: the reason left in the field is the hold's, not the lifting's
+        try:
+            appeal_legal_hold_set(appeal=obj, actor=request.user, on=on, reason=reason)
+        except WorkflowError as exc:
+            messages.error(request, exc.message)
+
     def has_add_permission(self, request):
         return False
 
@@ -93,4 +109,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # View only: saving the form would write the whole row back over a delivery in progress.
         return False

@@ -1,16 +1,96 @@
-"""Audit rows, one named writer per event kind (STYLE.md §9). Services call these; nothing else
-builds an `AppealEvent`."""
+"""Audit rows, one named writer per event kind (STYLE.md §9, the shape of Saleor's `order/events.py`).
+Services call these; nothing else builds an `AppealEvent`.
+
+The agent's and supervisor's workflow actions (`services.agent.ACTIONS`) share one writer,
+`appeal_action_event`: the actions are a table, each event's kind is its action's name, and they
+differ only in what the table says (public or not)."""
+
+from django.utils.translation import gettext
 
 from .models import Appeal, AppealEvent
+
+APPELLANT, SYSTEM = "appellant", "system"  # `AppealEvent.actor_label` when no user acted
 
 
 def _evidence_label(evidence) -> str:
     return f"{evidence.get_kind_display()}: {evidence.original_name}"
 
 
+def _event(*, appeal: Appeal, kind: str, public: bool, actor=None, actor_label: str = "", **fields) -> AppealEvent:
+    """An unsaved event; `actor_label` says who acted when no user did."""
+    return AppealEvent(appeal=appeal, kind=kind, actor=actor, actor_label=actor_label, public=public, **fields)
+
+
+def _create(**fields) -> AppealEvent:
+    event = _event(**fields)
+    event.save()
+    return event
+
+
+# The appellant's events.
+
+
+def appeal_submitted_event(*, appeal: Appeal) -> AppealEvent:
+    return _create(appeal=appeal, kind=AppealEvent.Kind.SUBMIT, actor_label=APPELLANT, to_state=appeal.state, public=True)
+
+
+def _transition_event(*, appeal: Appeal, kind: str, from_state: str, public: bool, **fields) -> AppealEvent:
+    """An event of a transition the appeal has just made (it is in its new state)."""
+    return _create(appeal=appeal, kind=kind, from_state=from_state, to_state=appeal.state, public=public, **fields)
+
+
+def _appellant_transition_event(*, appeal: Appeal, kind: str, from_state: str, comment: str) -> AppealEvent:
+    return _transition_event(appeal=appeal, kind=kind, actor_label=APPELLANT, from_state=from_state, comment=comment, public=True)
+
+
+def appeal_withdrawn_event(*, appeal: Appeal, from_state: str, comment: str = "") -> AppealEvent:
+    return _appellant_transition_event(appeal=appeal, kind=AppealEvent.Kind.WITHDRAW, from_state=from_state, comment=comment)
+
+
+def appeal_info_provided_event(*, appeal: Appeal, from_state: str, message: str) -> AppealEvent:
+    return _appellant_transition_event(appeal=appeal, kind=AppealEvent.Kind.PROVIDE_INFO, from_state=from_state, comment=message)
+
+
+def appeal_reopened_event(*, appeal: Appeal, from_state: str, message: str) -> AppealEvent:
+    return _appellant_transition_event(appeal=appeal, kind=AppealEvent.Kind.REOPEN, from_state=from_state, comment=message)
+
+
+def appeal_tracking_link_event(*, appeal: Appeal) -> AppealEvent:
+    """A tracking link was mailed to the appeal's contact address (staff only: it says nothing new)."""
+    return _create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label=APPELLANT, public=False)
+
+
+# Staff and system events.
+
+
+def appeal_action_event(*, appeal: Appeal, actor, action: str, from_state: str, comment: str, public: bool) -> AppealEvent:
+    """A workflow action of `services.agent.ACTIONS` by an agent or supervisor (actor None: the system)."""
+    return _transition_event(
+        appeal=appeal,
+        kind=action,
+        actor=actor,
+        actor_label="" if actor else SYSTEM,
+        from_state=from_state,
+        comment=comment,
+        public=public,
+    )
+
+
+def appeal_assigned_event(*, appeal: Appeal, actor, assignee, from_state: str) -> AppealEvent:
+    """A supervisor (re)assigned the appeal (claiming it for the assignee if nobody had)."""
+    return _transition_event(
+        appeal=appeal,
+        kind=AppealEvent.Kind.ASSIGN,
+        actor=actor,
+        from_state=from_state,
+        comment=assignee.get_username(),
+        public=False,
+    )
+
+
 def appeal_comment_event(*, appeal: Appeal, actor, text: str, public: bool) -> AppealEvent:
     """An internal note (staff only) or a public reply (shown to the appellant and e-mailed)."""
-    return AppealEvent.objects.create(
+    return _create(
         appeal=appeal,
         kind=AppealEvent.Kind.REPLY if public else AppealEvent.Kind.NOTE,
         actor=actor,
@@ -19,8 +99,51 @@ def appeal_comment_event(*, appeal: Appeal, actor, text: str, public: bool) -> A
     )
 
 
+def appeal_abandoned_event(*, appeal: Appeal, from_state: str) -> AppealEvent:
+    """Closed by the scheduled sweep: the appellant did not answer in time."""
+    return _transition_event(appeal=appeal, kind=AppealEvent.Kind.ABANDON, actor_label=SYSTEM, from_state=from_state, public=True)
+
+
+def sla_breach_escalated_events(*, escalated: list[tuple[Appeal, str]]) -> list[AppealEvent]:
+    """The SLA sweep escalated these appeals (each with the state it left): their events in one INSERT."""
+    comment = gettext("SLA breached: escalated automatically.")
+    return AppealEvent.objects.bulk_create(
+        _event(
+            appeal=appeal,
+            kind=AppealEvent.Kind.ESCALATE,
+            actor_label=SYSTEM,
+            from_state=from_state,
+            to_state=appeal.state,
+            comment=comment,
+            public=False,
+        )
+        for appeal, from_state in escalated
+    )
+
+
+def appeal_legal_hold_set_event(*, appeal: Appeal, actor, on: bool, reason: str = "") -> AppealEvent:
+    """A legal hold placed on the appeal (its files are kept past retention) or lifted; staff only. The
+    sentence is written in the acting person's language, like the reason they give."""
+    if reason:
+        text = (gettext("Placed under legal hold: %(reason)s") if on else gettext("Legal hold lifted: %(reason)s")) % {
+            "reason": reason
+        }
+    else:
+        text = gettext("Placed under legal hold.") if on else gettext("Legal hold lifted.")
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.LEGAL_HOLD,
+        actor=actor,
+        comment=text,
+        public=False,
+    )
+
+
+# Evidence events.
+
+
 def evidence_verified_event(*, evidence, actor, verified: bool) -> AppealEvent:
-    return AppealEvent.objects.create(
+    return _create(
         appeal=evidence.appeal,
         actor=actor,
         public=False,
@@ -29,12 +152,24 @@ def evidence_verified_event(*, evidence, actor, verified: bool) -> AppealEvent:
     )
 
 
+def evidence_viewed_event(*, evidence, actor) -> AppealEvent:
+    """A staff member (`actor`) or, with actor None, the appellant opened a file or its page viewer."""
+    return _create(
+        appeal=evidence.appeal,
+        kind=AppealEvent.Kind.EVIDENCE_VIEWED,
+        actor=actor,
+        actor_label="" if actor else APPELLANT,
+        comment=_evidence_label(evidence),
+        public=False,
+    )
+
+
 def evidence_refused_event(*, evidence, message: str) -> AppealEvent:
     """Processing refused a file: the appellant sees why on the status page."""
-    return AppealEvent.objects.create(
+    return _create(
         appeal=evidence.appeal,
         kind=AppealEvent.Kind.EVIDENCE_REJECTED,
-        actor_label="system",
+        actor_label=SYSTEM,
         public=True,
         comment=f"{evidence.original_name}: {message}",
     )
@@ -42,10 +177,21 @@ def evidence_refused_event(*, evidence, message: str) -> AppealEvent:
 
 def evidence_replaced_event(*, refused, replacement) -> AppealEvent:
     """The appellant sent a new file in place of a refused one."""
-    return AppealEvent.objects.create(
+    return _create(
         appeal=replacement.appeal,
         kind=AppealEvent.Kind.EVIDENCE_REPLACED,
-        actor_label="appellant",
+        actor_label=APPELLANT,
         public=True,
         comment=f"{refused.get_kind_display()}: {refused.original_name} → {replacement.original_name}",
+    )
+
+
+def evidence_purged_event(*, evidence) -> AppealEvent:
+    """Retention deleted the file's stored copies (the row and its fingerprints stay)."""
+    return _create(
+        appeal=evidence.appeal,
+        kind=AppealEvent.Kind.EVIDENCE_PURGED,
+        actor_label=SYSTEM,
+        comment=_evidence_label(evidence),
+        public=False,
     )

@@ -627,6 +627,7 @@ class AppealEvent(models.Model):
         EVIDENCE_PURGED = "evidence_purged", _("Evidence files deleted (retention)")
         EVIDENCE_REPLACED = "evidence_replaced", _("Refused file replaced by the appellant")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
+        LEGAL_HOLD = "legal_hold", _("Legal hold")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -13,7 +13,7 @@ from evidence.models import Evidence
 from tests import files
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail
-from tickets.services import agent as agent_services
+from tickets.services.agent import appeal_claim, appeal_propose_approval, appeal_second_approve, evidence_set_verified
 from tickets.services.errors import WorkflowError
 from tickets.tracking import tracking_token_make
 
@@ -79,7 +79,7 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
 
     # An agent takes the appeal; the status page (in Chinese) offers to replace the file.
     agent, supervisor, second = AgentFactory(email="agent@example.com"), SupervisorFactory(), SupervisorFactory()
-    agent_services.appeal_claim(appeal=appeal, actor=agent)
+    appeal_claim(appeal=appeal, actor=agent)
     status = link_in(notice)
     page = client.get(status, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "data-refused-notice" in page and f'data-replace-form="{refused.pk}"' in page
@@ -87,10 +87,10 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
     # While the ID back is refused, the appeal cannot be proposed for approval, even if the old file
     # had been verified.
     for item in appeal.evidence.exclude(pk=refused.pk):
-        agent_services.evidence_set_verified(evidence=item, actor=agent, verified=True)
+        evidence_set_verified(evidence=item, actor=agent, verified=True)
     Evidence.objects.filter(pk=refused.pk).update(verified_at=refused.created_at)
     with translation.override("en"), pytest.raises(WorkflowError, match="the file was refused, a replacement is needed"):
-        agent_services.appeal_propose_approval(appeal=appeal, actor=agent)
+        appeal_propose_approval(appeal=appeal, actor=agent)
 
     response = client.post(
         status,
@@ -108,10 +108,10 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
 
     # Ready but not verified: still blocked; verified: proposed and approved by a second supervisor.
     with translation.override("en"), pytest.raises(WorkflowError, match="ID card, back is not verified yet."):
-        agent_services.appeal_propose_approval(appeal=appeal, actor=agent)
-    agent_services.evidence_set_verified(evidence=replacement, actor=agent, verified=True)
-    agent_services.appeal_propose_approval(appeal=appeal, actor=supervisor)
-    agent_services.appeal_second_approve(appeal=appeal, actor=second)
+        appeal_propose_approval(appeal=appeal, actor=agent)
+    evidence_set_verified(evidence=replacement, actor=agent, verified=True)
+    appeal_propose_approval(appeal=appeal, actor=supervisor)
+    appeal_second_approve(appeal=appeal, actor=second)
     appeal.refresh_from_db()
     assert appeal.state == "approved"
     assert list(

@@ -64,6 +64,18 @@ def outbox_enqueue(*, template: str, to: str, language: str, context: dict, appe
     return email
 
 
+def appellant_email_enqueue(*, appeal: Appeal, template: str, **context) -> OutboundEmail:
+    """An e-mail to the appellant: to the appeal's contact address, in its language, with the tracking
+    link to its status page (`tracking_url`) beside `context`."""
+    return outbox_enqueue(
+        template=template,
+        to=appeal.contact_email,
+        language=appeal.language,
+        appeal=appeal,
+        context={"tracking_url": tracking_url(appeal.reference), **context},
+    )
+
+
 def _acknowledgement_context(appeal: Appeal) -> dict:
     return {"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())}
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_fsm import TransitionNotAllowed, can_proceed
+from django_fsm import can_proceed
 from django_ratelimit.decorators import ratelimit
 
 from evidence.access import appellant_grant
@@ -19,13 +19,13 @@ from tickets.models import Appeal, AppealEvent, AppealState
 from tickets.portal.forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
 from tickets.selectors import appeal_for_submitter, appeal_for_tracking_token, appeal_type_get_active, appeal_type_list_active
 from tickets.services.appellant import (
-    EvidenceReplaceRefused,
     appeal_provide_info,
     appeal_reopen,
     appeal_tracking_link_request,
     appeal_withdraw,
     evidence_replace,
 )
+from tickets.services.errors import WorkflowError
 from tickets.services.intake import appeal_submit
 from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid
 
@@ -171,8 +171,8 @@ def appeal_status(request, token: str):
     if action == "withdraw" and withdraw_form.is_valid():
         try:
             appeal_withdraw(appeal=appeal, comment=withdraw_form.cleaned_data["comment"])
-        except TransitionNotAllowed:
-            messages.error(request, _("This appeal can no longer be withdrawn: it has already been decided or closed."))
+        except WorkflowError as refused:
+            messages.error(request, refused.message)
         else:
             messages.success(request, _("Your appeal has been withdrawn. We have sent you a confirmation e-mail."))
         return redirect("tickets:status", token=token)
@@ -182,8 +182,8 @@ def appeal_status(request, token: str):
         service = appeal_provide_info if action == "provide_info" else appeal_reopen
         try:
             service(appeal=appeal, message=evidence_form.cleaned_data["message"], files=evidence_form.sniffed)
-        except TransitionNotAllowed:
-            messages.error(request, _("This appeal changed in the meantime: nothing was sent. Here is where it stands now."))
+        except WorkflowError as refused:
+            messages.error(request, refused.message)
         else:
             messages.success(request, _("Thank you: we have your answer and your files. The appeal is back with our agents."))
         if answering_by_script:
@@ -198,7 +198,7 @@ def appeal_status(request, token: str):
     if replace_form is not None and replace_form.is_valid():
         try:
             evidence_replace(appeal=appeal, evidence=replace_form.evidence, upload=replace_form.upload)
-        except EvidenceReplaceRefused as refused:
+        except WorkflowError as refused:
             messages.error(request, refused.message)
         else:
             messages.success(request, _("Thank you: we have the new file. We check it now and tell you if there is a problem."))

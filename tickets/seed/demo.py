@@ -12,7 +12,7 @@ from evidence.processing import evidence_process
 from evidence.validation import evidence_sniff
 from tickets.models import Appeal, AppealType
 from tickets.portal.forms import ID_IMAGE_KINDS, consent_text
-from tickets.services import agent as agent_services
+from tickets.services.agent import appeal_act, appeal_escalate, appeal_reject, appeal_request_info, evidence_set_verified
 from tickets.services.appellant import appeal_withdraw
 from tickets.services.intake import appeal_submit
 
@@ -90,7 +90,7 @@ def _verify_all(appeal: Appeal, agent) -> None:
     for evidence in appeal.evidence.all():
         # Only processed (ready) files can be verified: process these now instead of waiting for the worker.
         evidence_process(evidence_id=evidence.pk)
-        agent_services.evidence_set_verified(evidence=evidence, actor=agent, verified=True)
+        evidence_set_verified(evidence=evidence, actor=agent, verified=True)
 
 
 def demo_appeals_create(*, agent, supervisor) -> int:
@@ -120,13 +120,11 @@ def demo_appeals_create(*, agent, supervisor) -> int:
             elif step == "withdraw":
                 appeal_withdraw(appeal=appeal, comment="Solved it in the app.")
             elif step == "request_info":
-                agent_services.appeal_request_info(appeal=appeal, actor=agent, message="请补充一张更清晰的身份证反面照片。")
+                appeal_request_info(appeal=appeal, actor=agent, message="请补充一张更清晰的身份证反面照片。")
             elif step == "reject":
-                agent_services.appeal_reject(
-                    appeal=appeal, actor=agent, reason="The photo holding the ID does not match the ID card."
-                )
+                appeal_reject(appeal=appeal, actor=agent, reason="The photo holding the ID does not match the ID card.")
             elif step == "escalate":
-                agent_services.appeal_escalate(appeal=appeal, actor=agent, comment="The carrier certificate looks edited.")
+                appeal_escalate(appeal=appeal, actor=agent, comment="The carrier certificate looks edited.")
             else:
-                agent_services.appeal_act(appeal=appeal, actor=agent, action=step, comment="Demo.")
+                appeal_act(appeal=appeal, actor=agent, action=step, comment="Demo.")
     return len(plan)

@@ -15,12 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evidence.models import Evidence
-from tickets.events import appeal_comment_event, evidence_verified_event
+from tickets.events import appeal_action_event, appeal_assigned_event, appeal_comment_event, evidence_verified_event
 from tickets.labels import staff_state_label
 from tickets.models import Appeal, AppealEvent, AppealState
-from tickets.outbox.services import outbox_enqueue
+from tickets.outbox.services import appellant_email_enqueue
 from tickets.roles import is_agent, is_supervisor
-from tickets.tracking import tracking_url
 
 from .errors import AppealChanged, WorkflowError
 
@@ -175,24 +174,9 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
         if actor is not None and appeal.assignee_id == actor.pk:
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
-        AppealEvent.objects.create(
-            appeal=appeal,
-            kind=action,
-            actor=actor,
-            actor_label="" if actor else "system",
-            from_state=from_state,
-            to_state=appeal.state,
-            comment=comment,
-            public=spec.public,
-        )
+        appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
         if spec.email:
-            outbox_enqueue(
-                template=spec.email,
-                to=appeal.contact_email,
-                language=appeal.language,
-                appeal=appeal,
-                context={"tracking_url": tracking_url(appeal.reference), "message": comment},
-            )
+            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
     return appeal
 
 
@@ -280,15 +264,7 @@ def appeal_assign(*, appeal: Appeal, actor, assignee) -> Appeal:
     else:
         raise WorkflowError(_("A closed appeal cannot be assigned."))
     appeal.save()
-    AppealEvent.objects.create(
-        appeal=appeal,
-        kind=AppealEvent.Kind.ASSIGN,
-        actor=actor,
-        from_state=from_state,
-        to_state=appeal.state,
-        comment=assignee.get_username(),
-        public=False,
-    )
+    appeal_assigned_event(appeal=appeal, actor=actor, assignee=assignee, from_state=from_state)
     return appeal
 
 
@@ -338,13 +314,7 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
     event = appeal_comment_event(appeal=appeal, actor=actor, text=text, public=public)
     appeal_answer_seen(appeal=appeal, user=actor)
     if public:
-        outbox_enqueue(
-            template="reply",
-            to=appeal.contact_email,
-            language=appeal.language,
-            appeal=appeal,
-            context={"tracking_url": tracking_url(appeal.reference), "message": text},
-        )
+        appellant_email_enqueue(appeal=appeal, template="reply", message=text)
     return event
 
 

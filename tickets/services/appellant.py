@@ -9,40 +9,43 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
 
 from evidence.models import Evidence
-from evidence.services import evidence_assignee_notify, evidence_store, stored_files_delete
+from evidence.services import evidence_assignee_notify, evidence_files_cleanup, evidence_store
 from supportdesk.queueing import delay_on_commit
-from tickets.events import evidence_replaced_event
-from tickets.models import Appeal, AppealEvent
-from tickets.outbox.services import outbox_enqueue
-from tickets.tracking import tracking_url
+from tickets.events import (
+    appeal_info_provided_event,
+    appeal_reopened_event,
+    appeal_tracking_link_event,
+    appeal_withdrawn_event,
+    evidence_replaced_event,
+)
+from tickets.models import Appeal
+from tickets.outbox.services import appellant_email_enqueue, outbox_enqueue
+
+from .errors import EvidenceReplaceRefused, WorkflowError
 
 TRACKING_LINK_TASK = "tickets.tasks.appeal_tracking_link_send"  # services/tasks.py
+
+
+def _appellant_transition(appeal: Appeal, action: str, refused: str) -> None:
+    """Run the appellant's transition `action`, or raise WorkflowError(`refused`) when the appeal's state
+    (or the reopen window) does not allow it."""
+    try:
+        getattr(appeal, action)()
+    except TransitionNotAllowed:
+        raise WorkflowError(refused) from None
 
 
 @transaction.atomic
 def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
     appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
     from_state = appeal.state
-    appeal.withdraw()  # TransitionNotAllowed when the appeal is already decided or closed
+    _appellant_transition(appeal, "withdraw", _("This appeal can no longer be withdrawn: it has already been decided or closed."))
     appeal.save()
-    AppealEvent.objects.create(
-        appeal=appeal,
-        kind=AppealEvent.Kind.WITHDRAW,
-        actor_label="appellant",
-        from_state=from_state,
-        to_state=appeal.state,
-        comment=comment,
-        public=True,
-    )
-    outbox_enqueue(
-        template="withdrawn",
-        to=appeal.contact_email,
-        language=appeal.language,
-        appeal=appeal,
-        context={"tracking_url": tracking_url(appeal.reference)},
-    )
+    appeal_withdrawn_event(appeal=appeal, from_state=from_state, comment=comment)
+    appellant_email_enqueue(appeal=appeal, template="withdrawn")
     return appeal
 
 
@@ -66,40 +69,31 @@ def appeal_tracking_link_send(*, appeal_id: int | None) -> None:
     appeal = Appeal.objects.filter(pk=appeal_id).first() if appeal_id is not None else None
     if appeal is None:
         return
-    AppealEvent.objects.create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label="appellant", public=False)
-    outbox_enqueue(
-        template="tracking_link",
-        to=appeal.contact_email,
-        language=appeal.language,
-        appeal=appeal,
-        context={"tracking_url": tracking_url(appeal.reference)},
-    )
+    appeal_tracking_link_event(appeal=appeal)
+    appellant_email_enqueue(appeal=appeal, template="tracking_link")
+
+
+# What each answer writes on the appeal, and what the appellant is told when the appeal no longer allows it.
+_ANSWER_EVENTS = {"provide_info": appeal_info_provided_event, "reopen": appeal_reopened_event}
+
+
+def _answer_refused(action: str) -> str:
+    if action == "provide_info":
+        return _("This appeal is no longer waiting for your answer: nothing was sent. Here is where it stands now.")
+    return _("This appeal changed in the meantime: nothing was sent. Here is where it stands now.")
 
 
 def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, files: list[tuple]) -> Appeal:
     """provide_info / reopen: the appellant's message and new files, and the transition, atomically."""
-    stored_names: list[str] = []
-    try:
-        with transaction.atomic():
-            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
-            from_state, holder = appeal.state, appeal.assignee  # reopen clears the assignee: tell who decided it
-            getattr(appeal, action)()  # TransitionNotAllowed when the state (or the reopen window) does not allow it
-            appeal.answered_at = timezone.now()
-            appeal.save()
-            added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
-            AppealEvent.objects.create(
-                appeal=appeal,
-                kind=action,
-                actor_label="appellant",
-                from_state=from_state,
-                to_state=appeal.state,
-                comment=message,
-                public=True,
-            )
-            _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
-    except BaseException:
-        stored_files_delete(stored_names)
-        raise
+    with evidence_files_cleanup() as stored_names, transaction.atomic():
+        appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+        from_state, holder = appeal.state, appeal.assignee  # reopen clears the assignee: tell who decided it
+        _appellant_transition(appeal, action, _answer_refused(action))
+        appeal.answered_at = timezone.now()
+        appeal.save()
+        added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+        _ANSWER_EVENTS[action](appeal=appeal, from_state=from_state, message=message)
+        _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
     return appeal
 
 
@@ -131,38 +125,25 @@ def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal
     return _appellant_files_transition(appeal=appeal, action="reopen", message=message, files=files)
 
 
-class EvidenceReplaceRefused(Exception):
-    """A replacement that cannot be made; `message` is for the appellant."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 def evidence_replace(*, appeal: Appeal, evidence: Evidence, upload: tuple) -> Evidence:
     """The appellant sends a new file in place of one that processing refused, in any open state: it
     is stored as the same kind, linked to the refused one, recorded on the appeal, processed like any
     upload, and the agent holding the appeal is told. `upload` is (uploaded file, sniffed)."""
     uploaded, sniffed = upload
-    stored_names: list[str] = []
-    try:
-        with transaction.atomic():
-            appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
-            refused = Evidence.objects.select_for_update().filter(pk=evidence.pk, appeal=appeal).first()
-            if not appeal.is_open:
-                raise EvidenceReplaceRefused(_("This appeal is decided or closed: its files can no longer be replaced."))
-            if refused is None or refused.status != Evidence.Status.REJECTED:
-                raise EvidenceReplaceRefused(_("Only a file that we refused can be replaced."))
-            if Evidence.objects.filter(replaces=refused).exists():
-                raise EvidenceReplaceRefused(_("This file has already been replaced."))
-            (replacement,) = evidence_store(appeal=appeal, files=[(refused.kind, uploaded, sniffed)], stored_names=stored_names)
-            replacement.replaces = refused
-            replacement.save(update_fields=["replaces"])
-            evidence_replaced_event(refused=refused, replacement=replacement)
-            appeal.answered_at = timezone.now()
-            appeal.save(update_fields=["answered_at"])
-            evidence_assignee_notify(evidence=replacement, template="evidence_replaced_staff")
-    except BaseException:
-        stored_files_delete(stored_names)
-        raise
+    with evidence_files_cleanup() as stored_names, transaction.atomic():
+        appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+        refused = Evidence.objects.select_for_update().filter(pk=evidence.pk, appeal=appeal).first()
+        if not appeal.is_open:
+            raise EvidenceReplaceRefused(_("This appeal is decided or closed: its files can no longer be replaced."))
+        if refused is None or refused.status != Evidence.Status.REJECTED:
+            raise EvidenceReplaceRefused(_("Only a file that we refused can be replaced."))
+        if Evidence.objects.filter(replaces=refused).exists():
+            raise EvidenceReplaceRefused(_("This file has already been replaced."))
+        (replacement,) = evidence_store(appeal=appeal, files=[(refused.kind, uploaded, sniffed)], stored_names=stored_names)
+        replacement.replaces = refused
+        replacement.save(update_fields=["replaces"])
+        evidence_replaced_event(refused=refused, replacement=replacement)
+        appeal.answered_at = timezone.now()
+        appeal.save(update_fields=["answered_at"])
+        evidence_assignee_notify(evidence=replacement, template="evidence_replaced_staff")
     return replacement

@@ -13,3 +13,8 @@ class WorkflowError(Exception):
 
 class AppealChanged(WorkflowError):
     """Someone else changed the appeal since the actor loaded it."""
+
+
+class EvidenceReplaceRefused(WorkflowError):
+    """A refused file that the appellant cannot replace (the appeal is closed, the file was not refused,
+    or it was already replaced)."""

@@ -7,13 +7,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from evidence.models import Evidence
-from evidence.services import PROCESS_TASK, evidence_store, stored_files_delete
+from evidence.services import PROCESS_TASK, evidence_files_cleanup, evidence_store
 from supportdesk.queueing import delay_now, delay_on_commit
+from tickets.events import appeal_submitted_event
 from tickets.id_numbers import id_number_hmac
 from tickets.models import (
     COOLING_OFF,
     Appeal,
-    AppealEvent,
     AppealState,
     AppealType,
     LoginDeviceRecord,
@@ -41,27 +41,14 @@ def appeal_submit(
     The request publishes one task, after commit (`appeal_submitted_follow_up` in the worker): it
     queues the files' processing and renders and sends the acknowledgement. If the broker is down, the
     beat sweeps do both once it is back (the outbox row and the pending evidence are committed)."""
-    stored_names: list[str] = []
-    try:
-        with transaction.atomic():
-            appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
-            RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
-            LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
-            evidence_store(appeal=appeal, files=files, stored_names=stored_names, queue_processing=False)
-            AppealEvent.objects.create(
-                appeal=appeal,
-                kind=AppealEvent.Kind.SUBMIT,
-                actor_label="appellant",
-                to_state=appeal.state,
-                public=True,
-            )
-            outbox_enqueue_unrendered(
-                template="acknowledgement", to=appeal.contact_email, language=appeal.language, appeal=appeal
-            )
-            delay_on_commit(FOLLOW_UP_TASK, appeal.pk)
-    except BaseException:
-        stored_files_delete(stored_names)
-        raise
+    with evidence_files_cleanup() as stored_names, transaction.atomic():
+        appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
+        RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
+        LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
+        evidence_store(appeal=appeal, files=files, stored_names=stored_names, queue_processing=False)
+        appeal_submitted_event(appeal=appeal)
+        outbox_enqueue_unrendered(template="acknowledgement", to=appeal.contact_email, language=appeal.language, appeal=appeal)
+        delay_on_commit(FOLLOW_UP_TASK, appeal.pk)
     return appeal
 
 

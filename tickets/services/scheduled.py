@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Appeal, AppealEvent, AppealState
-from tickets.outbox.services import outbox_enqueue
-from tickets.tracking import tracking_url
+from tickets.events import appeal_abandoned_event
+from tickets.models import Appeal, AppealState
+from tickets.outbox.services import appellant_email_enqueue
 
 
 def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
@@ -35,20 +35,7 @@ def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
                 continue
             appeal.abandon()
             appeal.save()
-            AppealEvent.objects.create(
-                appeal=appeal,
-                kind=AppealEvent.Kind.ABANDON,
-                actor_label="system",
-                from_state=AppealState.AWAITING_INFO,
-                to_state=appeal.state,
-                public=True,
-            )
-            outbox_enqueue(
-                template="abandoned",
-                to=appeal.contact_email,
-                language=appeal.language,
-                appeal=appeal,
-                context={"tracking_url": tracking_url(appeal.reference), "days": days},
-            )
+            appeal_abandoned_event(appeal=appeal, from_state=AppealState.AWAITING_INFO)
+            appellant_email_enqueue(appeal=appeal, template="abandoned", days=days)
             closed.append(appeal.reference)
     return closed

@@ -27,9 +27,9 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
 
-from tickets.models import Appeal, AppealEvent, AppealState, AppealType, SlaEvent, SlaStage
+from tickets.events import sla_breach_escalated_events
+from tickets.models import Appeal, AppealState, AppealType, SlaEvent, SlaStage
 from tickets.outbox.services import outbox_enqueue
 from tickets.roles import AGENTS, SUPERVISORS
 
@@ -177,23 +177,13 @@ def _breach(appeals: list[Appeal], report: SweepReport) -> None:
         return
     stamp = timezone.now()
     changed: dict[tuple[str, object], list[int]] = defaultdict(list)  # (state, escalated_at) -> ids
-    events = []
+    escalated: list[tuple[Appeal, str]] = []  # (appeal, the state it left), for its audit event
     for appeal in appeals:
         if appeal.state in ESCALATABLE:
             from_state = appeal.state
             appeal.escalate(by=None, at=stamp)
             changed[(appeal.state, appeal.escalated_at)].append(appeal.pk)
-            events.append(
-                AppealEvent(
-                    appeal=appeal,
-                    kind=AppealEvent.Kind.ESCALATE,
-                    actor_label="system",
-                    from_state=from_state,
-                    to_state=appeal.state,
-                    comment=gettext("SLA breached: escalated automatically."),
-                    public=False,
-                )
-            )
+            escalated.append((appeal, from_state))
             report.escalated.append(appeal.reference)
         appeal.sla_stage = SlaStage.BREACHED
         appeal.updated_at = stamp
@@ -212,7 +202,7 @@ def _breach(appeals: list[Appeal], report: SweepReport) -> None:
             output_field=escalated_at,
         )
     Appeal.objects.filter(pk__in=[a.pk for a in appeals]).update(**fields)
-    AppealEvent.objects.bulk_create(events)
+    sla_breach_escalated_events(escalated=escalated)
 
 
 def _alert(*, kind: str, email: str, appeals: list[Appeal]) -> None:
