@@ -2,7 +2,10 @@
 API keys, each with its scopes and rate limit. Keys are stored hashed by djangorestframework-api-key
 (shown once, recognised by their prefix, revocable); staff sessions never authorise the API."""
 
+import uuid
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -18,6 +21,12 @@ class Integration(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # A deployment for one platform lets it hear of appeals filed on the public form too.
+    receives_portal_appeals = models.BooleanField(
+        _("receives events of appeals filed on the public form"),
+        default=False,
+        help_text=_("Otherwise only appeals this integration filed through the API."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -46,3 +55,40 @@ class IntegrationAPIKey(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+def _message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class IntegrationEvent(models.Model):
+    """One event of the catalogue, written in the transaction of the change that caused it: polled
+    through the API (`/api/v1/events/?after=…`, keyset on id) and delivered to every subscribed webhook.
+    `message_id` is the Standard Webhooks `webhook-id`: the same for every attempt and subscription,
+    so a receiver drops the rare duplicate."""
+
+    class Type(models.TextChoices):
+        SUBMITTED = "appeal.submitted", _("Appeal submitted")
+        INFO_REQUESTED = "appeal.info_requested", _("Information requested")
+        DECIDED = "appeal.decided", _("Appeal decided")
+        RELEASED = "appeal.released", _("Decision released to the platform")
+        WITHDRAWN = "appeal.withdrawn", _("Appeal withdrawn")
+        FULFILMENT_OVERDUE = "appeal.fulfilment_overdue", _("Fulfilment overdue")
+        SLA_BREACHED = "sla.breached", _("SLA breached")
+
+    message_id = models.CharField(max_length=40, unique=True, default=_message_id, editable=False)
+    type = models.CharField(_("type"), max_length=40, choices=Type.choices)
+    appeal = models.ForeignKey("tickets.Appeal", on_delete=models.CASCADE, related_name="integration_events")
+    # Whose appeal it is: the integration that filed it (None: filed on the public form).
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # The Standard Webhooks payload's `data`: the appeal's public facts, never evidence or ID numbers.
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("integration event")
+        verbose_name_plural = _("integration events")
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("tickets", "evidence")
+APPS = ("tickets", "evidence", "integrations")
 # `import <module>` at the top, as the migration writer emits it for a serialised callable.
-SERIALISED = {"tickets.models", "evidence.storage"}
+SERIALISED = {"tickets.models", "evidence.storage", "integrations.models"}
 MIGRATIONS = sorted(path for app in APPS for path in (ROOT / app / "migrations").glob("[0-9]*.py"))
 
 

@@ -309,6 +309,24 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("cooling-off after"),
     )
     submitted_ip = models.GenericIPAddressField(null=True, blank=True, editable=False, db_index=True)
+    # Filed by a platform through the API (None: on the public form), and what that platform already
+    # knew of the account: its registered contacts, to be told of a recovery they did not ask for.
+    integration = models.ForeignKey(
+        "integrations.Integration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appeals",
+        editable=False,
+        verbose_name=_("filed by integration"),
+    )
+    registered_contacts = models.JSONField(
+        _("registered contacts"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_('The account\'s contacts as the platform holds them: [{"kind": "email", "value": "…"}, …].'),
+    )
     # PIPL art. 29: separate, explicit consent to process identity-document images, and what it said.
     consent_id_images_at = models.DateTimeField(_("consent to process ID images"), null=True, blank=True, editable=False)
     consent_text = models.TextField(_("consent text shown"), blank=True, editable=False)
