@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from evidence.models import Evidence, EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
-from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, submission
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, appeal_worked_on, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail
 
 pytestmark = pytest.mark.django_db
@@ -500,3 +500,19 @@ def test_the_queue_works_while_the_cache_is_down_and_an_admin_can_still_edit_a_t
     kind.save()  # the signal cannot drop the key: the save still succeeds
     assert "Renamed while the cache is down" in agent_client.get(reverse("desk:queue")).content.decode()
     assert "Reference data cache unavailable" in caplog.text
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_appeal_page_runs_the_same_13_queries_however_many_files_records_and_events(
+    client, appeal_types, django_assert_num_queries, size
+):
+    agent = AgentFactory()
+    appeal = appeal_worked_on(size=size, agent=agent, supervisor=SupervisorFactory())
+    client.force_login(agent)
+    url = reverse("desk:appeal", args=[appeal.reference])
+    client.get(url)  # the appeal types and agents are cached, as on a working console
+    # Session, user, the user's groups; the appeal with its type, its files, its events with their
+    # actors; each kind of record counted and paged; files seen on other appeals; that day's appeals
+    # from the same contacts, listed and counted. An N+1 (a query per file, record or event) fails here.
+    with django_assert_num_queries(13):
+        assert client.get(url).status_code == 200

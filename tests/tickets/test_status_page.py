@@ -13,7 +13,7 @@ from evidence.validation import evidence_sniff
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
-from tests.tickets.factories import AgentFactory, AppealFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, appeal_worked_on
 from tickets.models import AppealEvent, OutboundEmail
 from tickets.tracking import tracking_token_make
 
@@ -386,3 +386,16 @@ def test_a_refused_file_is_labelled_needs_a_new_upload_not_rejected(client, appe
     row = html[html.index(f'id="evidence-{refused.pk}"') :]
     row = row[: row.index("</li>")]
     assert label in row and not_label not in row
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_status_page_runs_the_same_4_queries_however_many_files_and_events(client, appeal_types, django_assert_num_queries, size):
+    appeal = appeal_worked_on(size=size, agent=AgentFactory(), supervisor=SupervisorFactory())
+    for _ in range(size):  # refused and not yet replaced: each shows its replacement form
+        EvidenceFactory(appeal=appeal, kind="id_handheld", status="rejected", status_reason="Blurred.")
+    url = status_url(appeal)
+    client.get(url)
+    # The appeal with its type, its files, its public events; the session (the link's grant). An N+1
+    # (a query per file or event, or per refused file's replacement form) fails here.
+    with django_assert_num_queries(4):
+        assert client.get(url).status_code == 200
