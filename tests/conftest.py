@@ -40,6 +40,14 @@ def clean_cache():
 
 
 @pytest.fixture
+def en_client(client):
+    """The test client as a browser set to English (Accept-Language: en). A request can still ask for
+    another language with its own HTTP_ACCEPT_LANGUAGE."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def celery_ping_cached(clean_cache):
     """/healthz pings the Celery workers, waiting a second for answers, and keeps the answer in the
     cache for 30 s: a test that is not about the ping starts with an answer kept, and pays nothing."""

@@ -42,10 +42,10 @@ def test_an_appeal_with_three_photos_publishes_one_task(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(appeal_types, client, celery_worker, smtp_server):
+def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(appeal_types, en_client, celery_worker, smtp_server):
     appeal_type = appeal_types["realname_unbind"]
     data = submission(appeal_type, language="zh-hans")
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), data)
     assert response.status_code == 302
     # The request rendered no e-mail: the outbox row carries the recipient, the appeal and the language.
     assert not [t.name for t in response.templates if t.name and t.name.startswith("emails/")]
