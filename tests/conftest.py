@@ -10,6 +10,7 @@ import threading
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from tickets.seed.appeal_types import appeal_types_seed
 
@@ -38,6 +39,25 @@ def clean_cache():
     client.flushdb()
 
 
+@pytest.fixture
+def en_client(client):
+    """The test client as a browser set to English (Accept-Language: en). A request can still ask for
+    another language with its own HTTP_ACCEPT_LANGUAGE."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def celery_ping_cached(clean_cache):
+    """/healthz pings the Celery workers, waiting a second for answers, and keeps the answer in the
+    cache for 30 s: a test that is not about the ping starts with an answer kept, and pays nothing."""
+    from django.core.cache import cache
+
+    from supportdesk.health import CELERY_STATUS_KEY
+
+    cache.set(CELERY_STATUS_KEY, "ok (1 worker)", 30)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _redis_databases_are_the_tests_own():
     """Refuse to run against a Redis database a real deployment may use, and clean up at the end."""
@@ -57,6 +77,100 @@ def appeal_types(db):
 
     appeal_types_seed(AppealType)
     return {t.code: t for t in AppealType.objects.all()}
+
+
+class BulkRows:
+    """Rows too many to insert for every test (the scale and plan tests' 100,000 appeals): built once,
+    committed, for the tests that ask for the same set one after another, and removed (TRUNCATE) before
+    any other test runs, so no other test sees them. Each test still runs in its own transaction, rolled
+    back, so what one test changes (a sweep) the next does not see. One set at a time."""
+
+    def __init__(self):
+        self.blocker = None
+        self.owner = None  # the fixture whose rows are in the tables now
+        self.fixtures: set[str] = set()  # every fixture that builds bulk rows
+        self._kept: dict = {}
+
+    @staticmethod
+    def _tables() -> list:
+        """The appeals table and every table that refers to it, directly or not: what the rows live in."""
+        from tickets.models import Appeal
+
+        models, pending = [], [Appeal]
+        while pending:
+            model = pending.pop()
+            if model not in models:
+                models.append(model)
+                pending += [relation.related_model for relation in model._meta.related_objects]
+        return models
+
+    @staticmethod
+    def _kept_rows() -> dict:
+        """What the generator adds beside the appeals (its agents, their group, the appeal types after
+        a transactional test's flush): the keys present before, to delete the others after."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        from tickets.models import AppealType
+
+        return {model: set(model._base_manager.values_list("pk", flat=True)) for model in (get_user_model(), Group, AppealType)}
+
+    def build(self, request, make):
+        """For a module- or class-scoped fixture: commit the rows `make()` inserts and return what it
+        returns. The rows go when the next test does not use the fixture, or with the fixture."""
+        from tickets.models import AppealType
+
+        name = request.fixturename
+        self.fixtures.add(name)
+        self.drop()
+        with self.blocker.unblock():
+            filled = [model._meta.db_table for model in self._tables() if model._base_manager.exists()]
+            assert not filled, f"bulk rows are removed with TRUNCATE: these tables must start empty: {filled}"
+            self._kept = self._kept_rows()
+            self.owner = name
+            try:
+                appeal_types_seed(AppealType)
+                value = make()
+            except BaseException:
+                self.drop()
+                raise
+        request.addfinalizer(self.drop)
+        return value
+
+    def drop(self):
+        if self.owner is None:
+            return
+        with self.blocker.unblock():
+            tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in self._tables())
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {tables}")
+            for model, keys in self._kept.items():
+                model._base_manager.exclude(pk__in=keys).delete()
+        self.owner = None
+
+
+_bulk_rows = BulkRows()
+
+
+@pytest.fixture(scope="session")
+def bulk_rows(django_db_setup, django_db_blocker):
+    _bulk_rows.blocker = django_db_blocker
+    yield _bulk_rows
+    _bulk_rows.drop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    yield
+    stale = [name for name in _bulk_rows.fixtures & set(item.fixturenames) if name != _bulk_rows.owner]
+    assert not stale, f"{stale}: their rows went when a test not using them ran; keep the tests that use them together"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if _bulk_rows.owner and (nextitem is None or _bulk_rows.owner not in nextitem.fixturenames):
+        _bulk_rows.drop()
 
 
 def free_port() -> int:

@@ -91,7 +91,7 @@ def test_every_url_pattern_has_a_row():
 
 
 @pytest.fixture
-def world(appeal_types):
+def world(appeal_types, celery_ping_cached):  # /healthz answers without waiting for a Celery ping
     a, b = AppealFactory(), AppealFactory()
     thumbnail = ContentFile(files.photo_bytes(120, 80), name="thumb.jpg")
     return {"a": a, "b": b, "evidence": EvidenceFactory(appeal=a, thumbnail=thumbnail)}

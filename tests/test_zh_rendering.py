@@ -59,8 +59,8 @@ def sentences():
 
 
 @pytest.mark.django_db
-def test_the_check_sees_english_when_it_is_there(appeal_types, sentences):
-    english = visible_text(Client(HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode())
+def test_the_check_sees_english_when_it_is_there(en_client, appeal_types, sentences):
+    english = visible_text(en_client.get("/").content.decode())
     assert len(untranslated(english, sentences)) >= 3
 
 

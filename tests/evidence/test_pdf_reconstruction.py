@@ -137,12 +137,12 @@ def test_every_page_is_rendered_and_the_appellant_gets_the_rebuilt_pdf(client, a
     assert client.get(reverse("evidence:serve", args=[evidence.pk]), {"page": "x"}).status_code == 404
 
 
-def test_the_console_shows_a_pdf_as_page_images_with_the_rebuilt_download(client, appeal_types):
-    post_certificate(client, appeal_types, files.pdf_with_pages_bytes(2))
+def test_the_console_shows_a_pdf_as_page_images_with_the_rebuilt_download(en_client, appeal_types):
+    post_certificate(en_client, appeal_types, files.pdf_with_pages_bytes(2))
     evidence = Evidence.objects.get(kind="carrier_certificate")
     evidence_process(evidence_id=evidence.pk)
-    client.force_login(AgentFactory())
-    page = client.get(reverse("desk:appeal", args=[evidence.appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(AgentFactory())
+    page = en_client.get(reverse("desk:appeal", args=[evidence.appeal.reference])).content.decode()
     serve = reverse("evidence:serve", args=[evidence.pk])
     assert f'src="{reverse("evidence:thumbnail", args=[evidence.pk])}"' in page
     assert f'src="{serve}?page=1"' in page and f'src="{serve}?page=2"' in page
@@ -174,14 +174,14 @@ def test_the_page_limit_is_a_setting(client, appeal_types, evidence_root, settin
 
 
 def test_a_stored_pdf_that_cannot_be_rendered_is_refused_with_a_clear_message(
-    client,
+    en_client,
     appeal_types,
     evidence_root,
     django_capture_on_commit_callbacks,
 ):
     """A file that reached storage before the upload check existed: processing refuses it, leaves no
     file behind, and the appellant and the console are told."""
-    post_certificate(client, appeal_types, files.pdf_bytes())
+    post_certificate(en_client, appeal_types, files.pdf_bytes())
     evidence = Evidence.objects.get(kind="carrier_certificate")
     Path(evidence.file.path).write_bytes(files.unreadable_pdf_bytes())
     with django_capture_on_commit_callbacks(execute=True):
@@ -192,12 +192,10 @@ def test_a_stored_pdf_that_cannot_be_rendered_is_refused_with_a_clear_message(
     assert len(files_on_disk(evidence_root)) == 2  # the two ID photos, still waiting for processing
     assert AppealEvent.objects.filter(kind="evidence_rejected", public=True).count() == 1
 
-    status = client.get(
-        reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)]), HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    status = en_client.get(reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)])).content.decode()
     assert "This PDF is damaged and cannot be read." in status and "Please send a new file." in status
-    client.force_login(AgentFactory())
-    console = client.get(reverse("desk:appeal", args=[evidence.appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(AgentFactory())
+    console = en_client.get(reverse("desk:appeal", args=[evidence.appeal.reference])).content.decode()
     assert 'data-evidence-status="rejected"' in console
 
 

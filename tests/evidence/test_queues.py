@@ -97,14 +97,13 @@ def test_every_task_has_a_soft_and_a_hard_time_limit():
 
 
 @pytest.mark.django_db
-def test_a_progressive_jpeg_with_an_absurd_number_of_scans_is_refused_at_upload(client, appeal_types, evidence_root):
+def test_a_progressive_jpeg_with_an_absurd_number_of_scans_is_refused_at_upload(en_client, appeal_types, evidence_root):
     bomb = files.progressive_jpeg_scan_bomb_bytes()
     assert len(bomb) < 400 * 1024  # small: the size limit does not catch it
     appeal_type = appeal_types["realname_unbind"]
-    response = client.post(
+    response = en_client.post(
         reverse("tickets:new", args=[appeal_type.code]),
         submission(appeal_type, evidence_id_front=files.upload("front.jpg", bomb, "image/jpeg")),
-        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     errors = " ".join(response.context["form"].uploads.errors["evidence_id_front"])

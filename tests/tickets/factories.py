@@ -117,3 +117,24 @@ def verify_required_evidence(appeal, *, by) -> None:
 
     for kind in appeal.appeal_type.required_evidence:
         EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now(), verified_by=by)
+
+
+def appeal_worked_on(*, size: int, agent, supervisor) -> Appeal:
+    """An account-recovery appeal as it looks after some work, held by `agent`: `size` evidence files
+    (verified by the agent and the supervisor in turn), a refused one and its replacement, `size`
+    recharge and login-device records, and `size` internal notes and public replies by both."""
+    from tests.evidence.factories import EvidenceFactory
+    from tickets.models import AppealEvent, LoginDeviceRecord, RechargeRecord
+
+    appeal = AppealFactory(appeal_type=AppealType.objects.get(code="account_recovery"), state="in_review", assignee=agent)
+    paid_at = timezone.now() - timedelta(days=3)
+    for i in range(size):
+        staff = (agent, supervisor)[i % 2]
+        EvidenceFactory(appeal=appeal, kind="id_front", verified_at=timezone.now(), verified_by=staff)
+        RechargeRecord.objects.create(appeal=appeal, order_number=f"TX{i:05d}", amount=i + 1, paid_at=paid_at)
+        LoginDeviceRecord.objects.create(appeal=appeal, seen_at=paid_at, device_model="iPhone 15")
+        AppealEvent.objects.create(appeal=appeal, kind="note", actor=staff, comment=f"Note {i}.", public=False)
+        AppealEvent.objects.create(appeal=appeal, kind="reply", actor=staff, comment=f"Reply {i}.", public=True)
+    refused = EvidenceFactory(appeal=appeal, kind="id_back", status="rejected", status_reason="Blurred.")
+    EvidenceFactory(appeal=appeal, kind="id_back", replaces=refused)
+    return appeal

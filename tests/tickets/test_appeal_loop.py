@@ -31,8 +31,8 @@ def act(client, appeal, action, **data):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker, smtp_server):
-    appellant, agent_client, supervisor_client = Client(), Client(), Client()
+def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker, smtp_server, en_client):
+    appellant, agent_client, supervisor_client = en_client, Client(), Client()
     agent, supervisor = AgentFactory(username="agent"), SupervisorFactory(username="supervisor")
     agent_client.force_login(agent)
     supervisor_client.force_login(supervisor)
@@ -55,7 +55,7 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     assert appeal.reference in appellant.get(status_path(request_mail)).content.decode()
 
     # The appellant answers from the status page with a new file.
-    page = appellant.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = appellant.get(link).content.decode()
     assert "Answer our request" in page and "sharper photo of the back" in page
     response = appellant.post(
         link,
@@ -102,5 +102,5 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
     assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve"]
-    final = appellant.get(link, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    final = appellant.get(link).content.decode()
     assert "Your appeal was approved." in final

@@ -312,8 +312,8 @@ def test_unknown_or_closed_appeal_type_is_404(client, appeal_types):
     assert client.get("/appeals/new/phone_rebind/").status_code == 404
 
 
-def test_form_shows_the_required_evidence_of_its_type(client, appeal_types):
-    response = client.get("/appeals/new/phone_rebind/", HTTP_ACCEPT_LANGUAGE="en")
+def test_form_shows_the_required_evidence_of_its_type(en_client, appeal_types):
+    response = en_client.get("/appeals/new/phone_rebind/")
     html = response.content.decode()
     assert response.status_code == 200
     assert 'name="evidence_carrier_certificate"' in html
@@ -321,11 +321,11 @@ def test_form_shows_the_required_evidence_of_its_type(client, appeal_types):
     assert 'name="recharge-TOTAL_FORMS"' not in html
 
 
-def test_confirmation_page_shows_the_reference_and_no_personal_data(client, appeal_types):
+def test_confirmation_page_shows_the_reference_and_no_personal_data(en_client, appeal_types):
     appeal_type = appeal_types["phone_rebind"]
-    post_appeal(client, appeal_type, submission(appeal_type))
+    post_appeal(en_client, appeal_type, submission(appeal_type))
     appeal = Appeal.objects.get()
-    html = client.get(reverse("tickets:submitted", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(reverse("tickets:submitted", args=[appeal.reference])).content.decode()
     assert appeal.reference in html
     assert "72 hours" in html
     for private in (appeal.contact_email, appeal.registered_phone, appeal.new_phone, appeal.account_identifier):
@@ -519,10 +519,10 @@ def test_the_full_cap_of_rows_typed_on_the_page_is_accepted(client, appeal_types
     assert RechargeRecord.objects.count() == LoginDeviceRecord.objects.count() == cap
 
 
-def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, evidence_root, settings):
+def test_the_page_rows_share_the_same_configurable_limit(en_client, appeal_types, evidence_root, settings):
     settings.APPEAL_MAX_RECORD_ROWS = 3
     appeal_type = appeal_types["account_recovery"]
-    html = client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(reverse("tickets:new", args=[appeal_type.code])).content.decode()
     assert 'name="recharge-MAX_NUM_FORMS" value="3"' in html
     assert "Up to 3 records of this kind: the rows here and the rows of the CSV file together." in html
 
@@ -537,7 +537,7 @@ def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, e
                 f"recharge-{i}-paid_at": "2026-11-02T10:00",
             }
         )
-    response = post_appeal(client, appeal_type, data)
+    response = post_appeal(en_client, appeal_type, data)
     assert response.status_code == 400
     assert response.context["form"].recharge.non_form_errors() == ["Too many records: at most 3 of each kind per appeal."]
     assert_nothing_stored(evidence_root)
@@ -545,7 +545,7 @@ def test_the_page_rows_share_the_same_configurable_limit(client, appeal_types, e
     data = submission(
         appeal_type, device_csv=files.upload("d.csv", b"seen_at,device_model\n" + b"2026-10-01,A\n" * 3, "text/csv")
     )
-    response = post_appeal(client, appeal_type, data)
+    response = post_appeal(en_client, appeal_type, data)
     assert response.status_code == 400
     assert response.context["form"].uploads.errors["device_csv"] == [
         "Too many records: at most 3 of each kind per appeal, rows on the page and rows in the CSV file together."

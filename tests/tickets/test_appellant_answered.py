@@ -71,9 +71,9 @@ def test_the_agent_who_decided_is_emailed_when_the_appellant_reopens(client, app
     assert "“未分派”队列" in email.body_text and "front.jpg" in email.body_html
 
 
-def test_a_refused_answer_emails_nobody_and_marks_nothing(client, appeal_types):
+def test_a_refused_answer_emails_nobody_and_marks_nothing(en_client, appeal_types):
     appeal = AppealFactory(state="awaiting_info", assignee=AgentFactory(), sla_paused_at=timezone.now())
-    response = client.post(
+    response = en_client.post(
         status_url(appeal),
         {
             "action": "provide_info",
@@ -81,7 +81,6 @@ def test_a_refused_answer_emails_nobody_and_marks_nothing(client, appeal_types):
             "kind": "other",
             "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
         },
-        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     appeal.refresh_from_db()

@@ -206,11 +206,9 @@ def test_a_freeze_line_that_is_too_long_is_refused_and_nothing_is_stored(client,
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
 
-def test_a_freeze_without_phone_and_id_digits_is_refused_and_nothing_is_stored(client, appeal_types, evidence_root):
+def test_a_freeze_without_phone_and_id_digits_is_refused_and_nothing_is_stored(en_client, appeal_types, evidence_root):
     data = {**FREEZE, "registered_phone": "", "id_number": ""}
-    response = client.post(
-        reverse("tickets:new", args=["emergency_freeze"]), data, HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT="application/json"
-    )
+    response = en_client.post(reverse("tickets:new", args=["emergency_freeze"]), data, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert errors["registered_phone"] == ["This field is required."]
@@ -219,12 +217,10 @@ def test_a_freeze_without_phone_and_id_digits_is_refused_and_nothing_is_stored(c
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
 
-def test_the_full_letter_is_still_required_where_the_form_is_not_brief(client, appeal_types, evidence_root):
+def test_the_full_letter_is_still_required_where_the_form_is_not_brief(en_client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
     data = submission(appeal_type, letter_steps_taken="", letter_request="")
-    response = client.post(
-        reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en", HTTP_ACCEPT="application/json"
-    )
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert errors["letter_steps_taken"] == ["This field is required."]
@@ -244,13 +240,13 @@ def test_the_brief_form_is_chosen_per_appeal_type_in_the_admin(admin_client, app
     assert 'name="evidence_screenshot"' in html  # a required kind is still asked
 
 
-def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appeal_types, evidence_root):
+def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(en_client, appeal_types, evidence_root):
     appeal_type = appeal_types["account_recovery"]
     data = submission(
         appeal_type,
         recharge_csv=files.upload("r.csv", b"order_number,amount,paid_at\nTX1,not money,2026-11-01 10:00\n", "text/csv"),
     )
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), data)
     assert response.status_code == 400
     html = response.content.decode()
     recharge_box = html[html.index('data-formset="recharge"') : html.index('data-formset="device"')]
@@ -262,12 +258,12 @@ def test_a_refused_csv_import_is_shown_unfolded_beside_its_records(client, appea
     assert [p for p in evidence_root.rglob("*") if p.is_file()] == []
 
 
-def test_the_console_shows_only_the_letter_parts_a_brief_appeal_has(client, appeal_types):
+def test_the_console_shows_only_the_letter_parts_a_brief_appeal_has(en_client, appeal_types):
     agent = AgentFactory()
     appeal = AppealFactory(
         appeal_type=appeal_types["emergency_freeze"], letter_background="手机被盗", letter_steps_taken="", letter_request=""
     )
-    client.force_login(agent)
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(agent)
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     assert "手机被盗" in html
     assert "Steps already taken" not in html and ">Request<" not in html

@@ -14,14 +14,14 @@ WHO_SEES = (
 )
 
 
-def test_the_consent_names_who_sees_the_id_images_and_is_stored_as_shown(client, appeal_types):
+def test_the_consent_names_who_sees_the_id_images_and_is_stored_as_shown(en_client, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
-    page = client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(reverse("tickets:new", args=[appeal_type.code])).content.decode()
     assert WHO_SEES in page
     assert "seen only by the agents deciding the appeal" not in page
-    chinese = client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    chinese = en_client.get(reverse("tickets:new", args=[appeal_type.code]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "申诉有结论后，只有主管可以查看" in chinese
 
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type), HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     assert response.status_code == 302
     assert WHO_SEES in Appeal.objects.get().consent_text

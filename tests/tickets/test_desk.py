@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from evidence.models import Evidence, EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
-from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, submission
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory, appeal_worked_on, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail
 
 pytestmark = pytest.mark.django_db
@@ -83,9 +83,10 @@ def test_queue_pages_follow_the_sla_order(agent_client, appeal_types):
     assert second.next_cursor is None
 
 
+@pytest.mark.usefixtures("en_client")
 def test_appeal_page_shows_only_the_actions_this_user_may_take(agent_client, agent, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=agent)
-    html = agent_client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = agent_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     for shown in ("request_info", "propose_approval", "reject", "escalate"):
         assert f'data-action="{shown}"' in html
     for hidden in ("claim", "approve", "second_approve", "send_back", "resume"):
@@ -93,12 +94,12 @@ def test_appeal_page_shows_only_the_actions_this_user_may_take(agent_client, age
     assert "**************002X" in html
 
 
+@pytest.mark.usefixtures("en_client")
 def test_a_blocked_approval_is_a_clear_message_not_an_error(agent_client, agent, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=agent)
     response = agent_client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": "propose_approval", "expected_state": "in_review"},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert response.status_code == 200
@@ -107,12 +108,12 @@ def test_a_blocked_approval_is_a_clear_message_not_an_error(agent_client, agent,
     assert appeal.state == "in_review"
 
 
+@pytest.mark.usefixtures("en_client")
 def test_a_stale_page_is_told_the_appeal_changed(agent_client, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())
     response = agent_client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": "claim", "expected_state": "submitted"},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     html = response.content.decode()
@@ -149,26 +150,26 @@ def test_evidence_is_404_for_anyone_but_staff(client, appeal_types):
     assert EvidenceAccess.objects.count() == 0
 
 
-def test_bulk_claim_and_supervisor_assign(client, appeal_types):
+def test_bulk_claim_and_supervisor_assign(en_client, appeal_types):
     agent, supervisor = AgentFactory(), SupervisorFactory()
     appeals = AppealFactory.create_batch(3)
-    client.force_login(agent)
-    client.post(reverse("desk:bulk"), {"action": "claim", "references": [a.reference for a in appeals[:2]]})
+    en_client.force_login(agent)
+    en_client.post(reverse("desk:bulk"), {"action": "claim", "references": [a.reference for a in appeals[:2]]})
     assert set(Appeal.objects.filter(assignee=agent).values_list("pk", flat=True)) == {a.pk for a in appeals[:2]}
 
-    response = client.post(
+    response = en_client.post(
         reverse("desk:bulk"),
         {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert "Only supervisors can assign appeals to others." in response.content.decode()
-    client.force_login(supervisor)
-    client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]})
+    en_client.force_login(supervisor)
+    en_client.post(reverse("desk:bulk"), {"action": "assign", "assignee": agent.pk, "references": [appeals[2].reference]})
     appeals[2].refresh_from_db()
     assert appeals[2].assignee == agent
 
 
+@pytest.mark.usefixtures("en_client")
 def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
     AppealFactory(
@@ -177,9 +178,9 @@ def test_cooling_off_is_flagged_on_the_console(client, agent_client, appeal_type
     client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     new = Appeal.objects.get(state="submitted")
     assert new.cooling_off_of is not None
-    queue_html = agent_client.get(reverse("desk:queue"), {"queue": "unassigned"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    queue_html = agent_client.get(reverse("desk:queue"), {"queue": "unassigned"}).content.decode()
     assert "cooling-off" in queue_html
-    detail = agent_client.get(reverse("desk:appeal", args=[new.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    detail = agent_client.get(reverse("desk:appeal", args=[new.reference])).content.decode()
     assert 'data-flag="cooling-off"' in detail and new.cooling_off_of.reference in detail
 
 
@@ -198,16 +199,16 @@ def test_no_cooling_off_after_30_days_or_for_another_type(client, appeal_types):
     assert Appeal.objects.get(state="submitted").cooling_off_of is None
 
 
-def test_staff_login_is_throttled(client, appeal_types):
+def test_staff_login_is_throttled(en_client, appeal_types):
     user = AgentFactory(username="agent_x")
     user.set_password("right-password-123")
     user.save()
     for _ in range(5):
-        client.post(reverse("login"), {"username": "agent_x", "password": "wrong"})
-    response = client.post(reverse("login"), {"username": "agent_x", "password": "right-password-123"}, HTTP_ACCEPT_LANGUAGE="en")
+        en_client.post(reverse("login"), {"username": "agent_x", "password": "wrong"})
+    response = en_client.post(reverse("login"), {"username": "agent_x", "password": "right-password-123"})
     assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
-    assert "_auth_user_id" not in client.session
+    assert "_auth_user_id" not in en_client.session
 
 
 def test_staff_login_reaches_the_console(client, appeal_types):
@@ -259,21 +260,20 @@ def _console(client, appeal) -> str:
         ("pending", "This file is still being processed: it can be verified once it is ready."),
     ],
 )
+@pytest.mark.usefixtures("en_client")
 def test_verify_url_refuses_a_file_that_is_not_ready(agent_client, agent, appeal_types, status, message):
     appeal = AppealFactory(state="in_review", assignee=agent)
     item = EvidenceFactory(appeal=appeal, kind="id_front", status=status, file="" if status == "rejected" else None)
     html = _console(agent_client, appeal)
     assert "Mark verified" not in html  # nothing to press on a file that is not ready
-    response = agent_client.post(
-        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
-    )
+    response = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, follow=True)
     assert message in response.content.decode()
     item.refresh_from_db()
     assert item.verified_at is None
     assert not AppealEvent.objects.filter(kind="evidence_verified").exists()
 
 
-def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appeal_types):
+def test_console_names_what_blocks_an_approval_of_refused_id_photos(en_client, appeal_types):
     """A high-risk account_recovery whose ID front and back were refused after being marked verified:
     the console says so, and neither the proposal nor the second approval goes through over HTTP."""
     assignee, supervisor, second = AgentFactory(), SupervisorFactory(), SupervisorFactory()
@@ -281,13 +281,12 @@ def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appe
     for kind in appeal.appeal_type.required_evidence:
         EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now(), verified_by=assignee)
     Evidence.objects.filter(appeal=appeal, kind__in=["id_front", "id_back"]).update(status="rejected", file="")
-    client.force_login(supervisor)
-    html = _console(client, appeal)
+    en_client.force_login(supervisor)
+    html = _console(en_client, appeal)
     assert "ID card, front: the file was refused, a replacement is needed." in html
-    response = client.post(
+    response = en_client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": "propose_approval", "expected_state": "in_review"},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert "It cannot be approved yet: ID card, front: the file was refused" in response.content.decode()
@@ -305,8 +304,10 @@ def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appe
             verified_by=assignee,
             **({"status": "rejected", "file": ""} if kind in ("id_front", "id_back") else {}),
         )
-    client.force_login(second)
-    client.post(reverse("desk:act", args=[pending.reference]), {"action": "second_approve", "expected_state": "pending_approval"})
+    en_client.force_login(second)
+    en_client.post(
+        reverse("desk:act", args=[pending.reference]), {"action": "second_approve", "expected_state": "pending_approval"}
+    )
     pending.refresh_from_db()
     assert pending.state == "pending_approval"
 
@@ -314,6 +315,7 @@ def test_console_names_what_blocks_an_approval_of_refused_id_photos(client, appe
 # --- Acting on appeals one does not hold ------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("en_client")
 def test_an_agent_not_holding_the_appeal_cannot_verify_reply_or_escalate(agent_client, agent, appeal_types):
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())
     item = EvidenceFactory(appeal=appeal)
@@ -322,21 +324,17 @@ def test_an_agent_not_holding_the_appeal_cannot_verify_reply_or_escalate(agent_c
     assert "Mark verified" not in html
     assert 'name="public"' not in html and "Internal note only" in html
 
-    verify = agent_client.post(
-        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
-    )
+    verify = agent_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, follow=True)
     assert "Only the agent handling this appeal or a supervisor can verify its evidence." in verify.content.decode()
     reply = agent_client.post(
         reverse("desk:comment", args=[appeal.reference]),
         {"text": "Approved!", "public": "on"},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert "Only the agent handling this appeal or a supervisor can reply to the appellant." in reply.content.decode()
     escalate = agent_client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": "escalate", "comment": "Hmm.", "expected_state": "in_review"},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert "Only the agent handling this appeal or a supervisor can escalate it." in escalate.content.decode()
@@ -371,23 +369,19 @@ def test_the_assignee_verifies_replies_and_escalates(agent_client, agent, appeal
     ]
 
 
-def test_on_a_decided_appeal_only_internal_notes(client, appeal_types):
+def test_on_a_decided_appeal_only_internal_notes(en_client, appeal_types):
     supervisor = SupervisorFactory()
     appeal = AppealFactory(state="approved", assignee=AgentFactory(), closed_at=timezone.now())
     item = EvidenceFactory(appeal=appeal)
-    client.force_login(supervisor)
-    html = _console(client, appeal)
+    en_client.force_login(supervisor)
+    html = _console(en_client, appeal)
     assert 'name="public"' not in html and "Internal note only: this appeal is decided or closed." in html
     assert "Mark verified" not in html
-    reply = client.post(
-        reverse("desk:comment", args=[appeal.reference]), {"text": "PS", "public": "on"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
-    )
+    reply = en_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "PS", "public": "on"}, follow=True)
     assert "This appeal is decided or closed: only internal notes can be added." in reply.content.decode()
-    verify = client.post(
-        reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, HTTP_ACCEPT_LANGUAGE="en", follow=True
-    )
+    verify = en_client.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"}, follow=True)
     assert "The appeal is closed: its evidence can no longer change." in verify.content.decode()
-    client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Audit note."})
+    en_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "Audit note."})
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("kind", flat=True)) == ["note"]
     assert not OutboundEmail.objects.exists()
 
@@ -500,3 +494,19 @@ def test_the_queue_works_while_the_cache_is_down_and_an_admin_can_still_edit_a_t
     kind.save()  # the signal cannot drop the key: the save still succeeds
     assert "Renamed while the cache is down" in agent_client.get(reverse("desk:queue")).content.decode()
     assert "Reference data cache unavailable" in caplog.text
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_appeal_page_runs_the_same_13_queries_however_many_files_records_and_events(
+    client, appeal_types, django_assert_num_queries, size
+):
+    agent = AgentFactory()
+    appeal = appeal_worked_on(size=size, agent=agent, supervisor=SupervisorFactory())
+    client.force_login(agent)
+    url = reverse("desk:appeal", args=[appeal.reference])
+    client.get(url)  # the appeal types and agents are cached, as on a working console
+    # Session, user, the user's groups; the appeal with its type, its files, its events with their
+    # actors; each kind of record counted and paged; files seen on other appeals; that day's appeals
+    # from the same contacts, listed and counted. An N+1 (a query per file, record or event) fails here.
+    with django_assert_num_queries(13):
+        assert client.get(url).status_code == 200

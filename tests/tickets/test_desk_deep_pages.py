@@ -20,13 +20,18 @@ SIZE = 25
 DEEP = 1001
 
 
-@pytest.fixture
-def mixed_appeals(appeal_types):
+@pytest.fixture(scope="module")
+def mixed_appeals(bulk_rows, request):
+    """Built once for the module's tests (each only reads it), removed after them."""
     if connection.vendor != "postgresql":
         pytest.fail("the plan test needs PostgreSQL (make test runs it there)")
-    appeals_generate(count=70_000, seed=13, related=False)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_appeal")  # as autovacuum would after a bulk load
+
+    def make():
+        appeals_generate(count=70_000, seed=13, related=False)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE tickets_appeal")  # as autovacuum would after a bulk load
+
+    bulk_rows.build(request, make)
 
 
 def plan_nodes(plan: dict):

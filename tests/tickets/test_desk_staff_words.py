@@ -68,24 +68,24 @@ def test_each_action_says_what_was_done_on_which_appeal(client, appeal_types):
     assert f"{appeal.reference}: escalated to the supervisors." in response.content.decode()
 
 
-def test_the_supervisor_who_proposed_an_approval_is_told_why_they_cannot_give_the_second(client, appeal_types):
+def test_the_supervisor_who_proposed_an_approval_is_told_why_they_cannot_give_the_second(en_client, appeal_types):
     proposer, other = SupervisorFactory(), SupervisorFactory()
     appeal = AppealFactory(state="pending_approval", assignee=AgentFactory(), proposed_by=proposer)
-    client.force_login(proposer)
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(proposer)
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     assert 'data-action="second_approve"' not in html
     assert "You proposed this approval: a different supervisor must give the second approval." in html
-    client.force_login(other)
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(other)
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     assert 'data-action="second_approve"' in html and "data-proposed-by-you" not in html
 
 
-def test_fingerprints_are_folded_away_on_each_evidence_card(client, appeal_types):
+def test_fingerprints_are_folded_away_on_each_evidence_card(en_client, appeal_types):
     agent = AgentFactory()
     appeal = AppealFactory(state="in_review", assignee=agent)
     item = EvidenceFactory(appeal=appeal, perceptual_hash="c3c3a5a5f0f00f0f")
-    client.force_login(agent)
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(agent)
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     folded = re.search(r"<details[^>]*data-fingerprints>(.*?)</details>", html, re.S)
     assert folded and "<summary>Fingerprints</summary>" in folded.group(1)
     assert item.sha256 in folded.group(1) and "pHash c3c3a5a5f0f00f0f" in folded.group(1)
@@ -93,19 +93,19 @@ def test_fingerprints_are_folded_away_on_each_evidence_card(client, appeal_types
     assert item.sha256[:12] not in outside and "c3c3a5a5f0f00f0f" not in outside
 
 
-def test_a_signal_with_many_appeals_shows_the_count_and_the_nearest_three(client, appeal_types):
+def test_a_signal_with_many_appeals_shows_the_count_and_the_nearest_three(en_client, appeal_types):
     now = timezone.now()
     appeal = AppealFactory(id_number_hmac="f" * 64, created_at=now - timedelta(days=10))
     others = [AppealFactory(id_number_hmac="f" * 64, created_at=now - timedelta(days=10, hours=h)) for h in range(1, 14)]
-    client.force_login(AgentFactory())
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(AgentFactory())
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     box = re.search(r'<li data-signal="same_id_number">(.*?)</li>', html, re.S).group(1)
     assert "13 appeals:" in box and "and 10 more" in box
     linked = re.findall(r'href="/desk/appeals/(AP-[^/]+)/"', box)
     assert linked == [a.reference for a in others[:3]]
 
 
-def test_the_same_photo_signal_lists_the_closest_photos_first(client, appeal_types):
+def test_the_same_photo_signal_lists_the_closest_photos_first(en_client, appeal_types):
     me = AppealFactory()
     EvidenceFactory(appeal=me, perceptual_hash_bits=0, perceptual_hash="0" * 16)
     by_distance = {}
@@ -115,20 +115,20 @@ def test_the_same_photo_signal_lists_the_closest_photos_first(client, appeal_typ
             appeal=other, content=files.photo_bytes(64, 48, seed=bits), perceptual_hash_bits=bits, perceptual_hash=f"{bits:016x}"
         )
         by_distance[bin(bits).count("1")] = other.reference
-    client.force_login(AgentFactory())
-    html = client.get(reverse("desk:appeal", args=[me.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(AgentFactory())
+    html = en_client.get(reverse("desk:appeal", args=[me.reference])).content.decode()
     box = re.search(r'<li data-signal="same_photo">(.*?)</li>', html, re.S).group(1)
     assert re.findall(r'href="/desk/appeals/(AP-[^/]+)/"', box) == [by_distance[1], by_distance[2], by_distance[3]]
     assert "5 appeals:" in box and "and 2 more" in box
 
 
-def test_console_pages_carry_no_public_footer_or_track_link(client, appeal_types):
+def test_console_pages_carry_no_public_footer_or_track_link(en_client, appeal_types):
     appeal = AppealFactory()
-    public = client.get(reverse("tickets:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    public = en_client.get(reverse("tickets:home")).content.decode()
     assert "Your evidence is used only to decide your appeal" in public and reverse("tickets:track") in public
-    client.force_login(AgentFactory())
+    en_client.force_login(AgentFactory())
     for url in (reverse("desk:queue"), reverse("desk:appeal", args=[appeal.reference])):
-        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        html = en_client.get(url).content.decode()
         assert "Your evidence is used only to decide your appeal" not in html
         assert f'href="{reverse("tickets:track")}"' not in html
 

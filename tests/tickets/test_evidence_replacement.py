@@ -121,7 +121,7 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
     ) == ["evidence_rejected", "evidence_replaced"]
 
 
-def test_a_refused_replacement_tells_the_appellant_and_the_assignee_again(client, appeal_types, celery_worker, smtp_server):
+def test_a_refused_replacement_tells_the_appellant_and_the_assignee_again(en_client, appeal_types, celery_worker, smtp_server):
     agent = AgentFactory(email="holder@example.com")
     appeal = AppealFactory(state="awaiting_info", assignee=agent, language="en")
     refused = Evidence.objects.create(
@@ -134,7 +134,7 @@ def test_a_refused_replacement_tells_the_appellant_and_the_assignee_again(client
         sha256="0" * 64,
     )
     status = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(
+    response = en_client.post(
         status, {"action": "replace", "evidence": str(refused.pk), f"replace-{refused.pk}-file": corrupt_png("front-again.png")}
     )
     assert response.status_code == 302
@@ -154,5 +154,5 @@ def test_a_refused_replacement_tells_the_appellant_and_the_assignee_again(client
     assert OutboundEmail.objects.filter(template__in=["evidence_refused", "evidence_refused_staff"]).count() == 2
 
     # The refused replacement can itself be replaced, from the page the e-mail links to.
-    page = client.get(link_in(notice), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(link_in(notice)).content.decode()
     assert f'data-replace-form="{again.pk}"' in page and f'data-replace-form="{refused.pk}"' not in page

@@ -32,17 +32,19 @@ def signals_of(appeal) -> dict[str, list[str]]:
     return {s.kind: s.references for s in fraud_signals(appeal)}
 
 
-def test_the_same_photo_in_appeals_for_other_accounts_is_flagged_on_both(client, appeal_types):
+def test_the_same_photo_in_appeals_for_other_accounts_is_flagged_on_both(en_client, appeal_types):
     photo = files.photo_bytes(900, 600, seed=42)
-    first = file_and_process(client, appeal_types, "account_a", evidence_id_handheld=files.upload("me.jpg", photo, "image/jpeg"))
+    first = file_and_process(
+        en_client, appeal_types, "account_a", evidence_id_handheld=files.upload("me.jpg", photo, "image/jpeg")
+    )
     second = file_and_process(
-        client, appeal_types, "account_b", evidence_id_handheld=files.upload("selfie.jpg", photo, "image/jpeg")
+        en_client, appeal_types, "account_b", evidence_id_handheld=files.upload("selfie.jpg", photo, "image/jpeg")
     )
     assert signals_of(first)["same_photo"] == [second.reference]
     assert signals_of(second)["same_photo"] == [first.reference]
 
-    client.force_login(AgentFactory())
-    html = client.get(reverse("desk:appeal", args=[second.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(AgentFactory())
+    html = en_client.get(reverse("desk:appeal", args=[second.reference])).content.decode()
     assert 'data-signal="same_photo"' in html and f'href="/desk/appeals/{first.reference}/"' in html
 
 

@@ -22,8 +22,8 @@ def test_home_is_in_simplified_chinese_by_default(client, appeal_types):
     assert "File an appeal" not in html
 
 
-def test_home_is_in_english_when_asked(client, appeal_types):
-    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_home_is_in_english_when_asked(en_client, appeal_types):
+    html = en_client.get("/").content.decode()
     assert '<html lang="en">' in html
     for message in SAMPLES:
         assert message in html

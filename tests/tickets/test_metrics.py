@@ -55,12 +55,12 @@ def test_metrics_numbers(history):
     assert (wang["assignee__username"], wang["open"], wang["overdue"], wang["decided_7d"]) == ("wang", 2, 1, 5)
 
 
-def test_metrics_page_is_for_supervisors_with_charts_and_numbers(client, history):
-    client.force_login(history)  # an agent
-    assert client.get(reverse("desk:metrics")).status_code == 403
-    client.force_login(SupervisorFactory())
+def test_metrics_page_is_for_supervisors_with_charts_and_numbers(en_client, history):
+    en_client.force_login(history)  # an agent
+    assert en_client.get(reverse("desk:metrics")).status_code == 403
+    en_client.force_login(SupervisorFactory())
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("desk:metrics"), HTTP_ACCEPT_LANGUAGE="en")
+        response = en_client.get(reverse("desk:metrics"))
     html = response.content.decode()
     assert response.status_code == 200
     for chart in ("compliance-by-type", "compliance-by-week", "time-to-decision", "backlog", "breaches-by-day", "workload"):

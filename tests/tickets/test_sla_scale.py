@@ -26,15 +26,20 @@ def explain(qs) -> list[dict]:
     return list(plan_nodes(json.loads(qs.explain(format="json", analyze=True))[0]["Plan"]))
 
 
-@pytest.fixture
-def hundred_thousand_open_hundred_due(appeal_types):
+@pytest.fixture(scope="module")
+def hundred_thousand_open_hundred_due(bulk_rows, request):
+    """Built once for the tests that read it (each test's changes are rolled back), removed after them."""
     if connection.vendor != "postgresql":
         pytest.fail("the scale test needs PostgreSQL (make test runs it there)")
-    now = timezone.now()
-    assert appeals_generate(count=100_000, due=100, now=now, seed=7, open_only=True, related=False) == 100_100
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE tickets_appeal")  # as autovacuum would after a bulk load
-    return now
+
+    def make():
+        now = timezone.now()
+        assert appeals_generate(count=100_000, due=100, now=now, seed=7, open_only=True, related=False) == 100_100
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE tickets_appeal")  # as autovacuum would after a bulk load
+        return now
+
+    return bulk_rows.build(request, make)
 
 
 def index_scan(nodes: list[dict]) -> tuple[str, int, int]:

@@ -13,7 +13,7 @@ from evidence.validation import evidence_sniff
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
-from tests.tickets.factories import AgentFactory, AppealFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, appeal_worked_on
 from tickets.models import AppealEvent, OutboundEmail
 from tickets.tracking import tracking_token_make
 
@@ -46,9 +46,9 @@ def test_answer_with_a_new_photo_returns_the_appeal_to_its_agent(client, appeal_
     assert len([p for p in Path(evidence_root).rglob("*") if p.is_file()]) == 2
 
 
-def test_a_bad_file_in_the_answer_is_refused_and_nothing_changes(client, appeal_types, evidence_root):
+def test_a_bad_file_in_the_answer_is_refused_and_nothing_changes(en_client, appeal_types, evidence_root):
     appeal = AppealFactory(state="awaiting_info", sla_paused_at=timezone.now())
-    response = client.post(
+    response = en_client.post(
         status_url(appeal),
         {
             "action": "provide_info",
@@ -56,7 +56,6 @@ def test_a_bad_file_in_the_answer_is_refused_and_nothing_changes(client, appeal_
             "kind": "other",
             "files": files.upload("photo.jpg", files.elf_executable_bytes(), "image/jpeg"),
         },
-        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert "is not a JPEG, PNG or WebP image or a PDF" in response.content.decode()
@@ -66,20 +65,20 @@ def test_a_bad_file_in_the_answer_is_refused_and_nothing_changes(client, appeal_
     assert not AppealEvent.objects.filter(kind="provide_info").exists()
 
 
-def test_reopen_needs_a_new_file(client, appeal_types):
+def test_reopen_needs_a_new_file(en_client, appeal_types):
     appeal = AppealFactory(state="rejected", closed_at=timezone.now(), decision_reason="Blurry.")
-    response = client.post(status_url(appeal), {"action": "reopen", "message": "New photo."}, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(status_url(appeal), {"action": "reopen", "message": "New photo."})
     assert response.status_code == 400
     assert "Add at least one new file." in response.content.decode()
     appeal.refresh_from_db()
     assert appeal.state == "rejected"
 
 
-def test_reopen_with_new_evidence_within_7_days(client, appeal_types):
+def test_reopen_with_new_evidence_within_7_days(en_client, appeal_types):
     appeal = AppealFactory(state="rejected", closed_at=timezone.now() - timedelta(days=3))
-    page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(status_url(appeal)).content.decode()
     assert "Reopen with new evidence" in page
-    response = client.post(
+    response = en_client.post(
         status_url(appeal),
         {
             "action": "reopen",
@@ -93,11 +92,11 @@ def test_reopen_with_new_evidence_within_7_days(client, appeal_types):
     assert appeal.state == "submitted"
 
 
-def test_no_reopen_offered_after_7_days(client, appeal_types):
+def test_no_reopen_offered_after_7_days(en_client, appeal_types):
     appeal = AppealFactory(state="rejected", closed_at=timezone.now() - timedelta(days=8))
-    page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(status_url(appeal)).content.decode()
     assert "Reopen with new evidence" not in page
-    response = client.post(
+    response = en_client.post(
         status_url(appeal),
         {
             "action": "reopen",
@@ -105,7 +104,6 @@ def test_no_reopen_offered_after_7_days(client, appeal_types):
             "kind": "id_front",
             "files": files.jpeg("front.jpg"),
         },
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert "This appeal changed in the meantime: nothing was sent." in response.content.decode()
@@ -140,7 +138,7 @@ def _replace(client, appeal, refused, upload, **extra):
 
 
 @pytest.mark.parametrize("state", ["submitted", "in_review", "awaiting_info", "pending_approval", "escalated"])
-def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(client, appeal_types, evidence_root, state):
+def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(en_client, appeal_types, evidence_root, state):
     agent = AgentFactory(email="holder@example.com")
     appeal = AppealFactory(
         state=state,
@@ -148,11 +146,11 @@ def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(cli
         sla_paused_at=timezone.now() if state == "awaiting_info" else None,
     )
     refused = _refused(appeal)
-    page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(status_url(appeal)).content.decode()
     assert "data-refused-notice" in page and "We could not use one of the files you sent." in page
     assert f'data-replace-form="{refused.pk}"' in page and "Replace this file" in page
 
-    response = _replace(client, appeal, refused, files.jpeg("back-again.jpg"))
+    response = _replace(en_client, appeal, refused, files.jpeg("back-again.jpg"))
     assert response.status_code == 302
     replacement = Evidence.objects.get(replaces=refused)
     assert (replacement.kind, replacement.status, replacement.original_name) == ("id_back", "pending", "back-again.jpg")
@@ -164,7 +162,7 @@ def test_a_refused_file_is_replaced_from_the_status_page_in_every_open_state(cli
     told = list(OutboundEmail.objects.filter(template="evidence_replaced_staff").values_list("to", flat=True))
     assert told == ([] if state == "submitted" else ["holder@example.com"])  # unassigned: it waits in the queue
 
-    page = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(status_url(appeal)).content.decode()
     assert "data-replace-form" not in page and "You have replaced this file." in page
 
 
@@ -209,13 +207,13 @@ def test_a_replacement_keeps_the_per_appeal_limits(client, appeal_types, evidenc
 
 
 @pytest.mark.parametrize("state", ["approved", "rejected", "withdrawn", "closed"])
-def test_no_replacement_once_the_appeal_is_decided_or_closed(client, appeal_types, evidence_root, state):
+def test_no_replacement_once_the_appeal_is_decided_or_closed(en_client, appeal_types, evidence_root, state):
     appeal = AppealFactory(state=state, closed_at=timezone.now())
     refused = _refused(appeal)
-    assert "data-replace-form" not in client.get(status_url(appeal)).content.decode()
-    response = _replace(client, appeal, refused, files.jpeg("back.jpg"))
+    assert "data-replace-form" not in en_client.get(status_url(appeal)).content.decode()
+    response = _replace(en_client, appeal, refused, files.jpeg("back.jpg"))
     assert response.status_code == 302
-    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(response["Location"]).content.decode()
     assert "This file can no longer be replaced." in page
     assert Evidence.objects.count() == 1 and _files(evidence_root) == []
 
@@ -275,9 +273,9 @@ def test_the_status_page_in_chinese_uses_full_width_punctuation_and_beijing_time
         assert half_width not in html
 
 
-def test_the_status_page_in_english_names_beijing_time_and_keeps_dates_whole(client, appeal_types):
+def test_the_status_page_in_english_names_beijing_time_and_keeps_dates_whole(en_client, appeal_types):
     appeal, ready = _in_review_with_a_ready_file(language="en")
-    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(status_url(appeal)).content.decode()
 
     assert "Where it stands:" in html
     assert f"({filesizeformat(ready.size)}, Ready)" in html
@@ -302,12 +300,12 @@ def _awaiting_info(question="Please send a sharper photo of the back of your ID 
     return appeal
 
 
-def test_a_request_for_information_is_shown_with_the_answer_form_at_the_top(client, appeal_types, settings):
+def test_a_request_for_information_is_shown_with_the_answer_form_at_the_top(en_client, appeal_types, settings):
     appeal = _awaiting_info()
     EvidenceFactory(appeal=appeal, kind="id_front", verified_at=timezone.now())
     _refused(appeal, kind="id_back")
     EvidenceFactory(appeal=appeal, kind="id_handheld")
-    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(status_url(appeal)).content.decode()
 
     question = html.index("Please send a sharper photo of the back of your ID card, with all four corners.")
     form = html.index("data-answer-form")
@@ -342,18 +340,18 @@ def test_the_request_and_its_answer_form_in_chinese(client, appeal_types):
         ({"id_front": "rejected", "id_back": "verified", "id_handheld": "verified"}, "id_front"),
     ],
 )
-def test_the_answer_form_preselects_the_kind_most_likely_asked_for(client, appeal_types, sent, expected):
+def test_the_answer_form_preselects_the_kind_most_likely_asked_for(en_client, appeal_types, sent, expected):
     appeal = _awaiting_info()
     for kind, state in sent.items():
         if state == "rejected":
             _refused(appeal, kind=kind)
         else:
             EvidenceFactory(appeal=appeal, kind=kind, verified_at=timezone.now() if state == "verified" else None)
-    html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(status_url(appeal)).content.decode()
     assert f'<option value="{expected}" selected>' in html
 
 
-def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evidence_root):
+def test_the_answer_sent_by_the_page_script_gets_json(en_client, appeal_types, evidence_root):
     appeal = _awaiting_info()
     url = status_url(appeal)
     bad = {
@@ -362,7 +360,7 @@ def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evid
         "kind": "id_back",
         "files": files.upload("back.jpg", files.elf_executable_bytes(), "image/jpeg"),
     }
-    response = client.post(url, bad, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(url, bad, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     assert "is not a JPEG, PNG or WebP image or a PDF" in " ".join(response.json()["errors"]["files"])
     assert Evidence.objects.count() == 0 and _files(evidence_root) == []
@@ -370,7 +368,7 @@ def test_the_answer_sent_by_the_page_script_gets_json(client, appeal_types, evid
     assert appeal.state == "awaiting_info"
 
     good = {"action": "provide_info", "message": "Sharper photo.", "kind": "id_back", "files": files.jpeg("back.jpg")}
-    response = client.post(url, good, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(url, good, HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and response.json() == {"redirect": url}
     appeal.refresh_from_db()
     assert appeal.state == "in_review" and Evidence.objects.get().kind == "id_back"
@@ -422,3 +420,16 @@ def test_awaiting_information_without_a_written_question_points_to_the_email(cli
     html = client.get(status_url(appeal), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "We need more information from you: see the e-mail we sent, and answer with the form just below." in html
     assert "Our question and the answer form are just below." not in html
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_status_page_runs_the_same_4_queries_however_many_files_and_events(client, appeal_types, django_assert_num_queries, size):
+    appeal = appeal_worked_on(size=size, agent=AgentFactory(), supervisor=SupervisorFactory())
+    for _ in range(size):  # refused and not yet replaced: each shows its replacement form
+        EvidenceFactory(appeal=appeal, kind="id_handheld", status="rejected", status_reason="Blurred.")
+    url = status_url(appeal)
+    client.get(url)
+    # The appeal with its type, its files, its public events; the session (the link's grant). An N+1
+    # (a query per file or event, or per refused file's replacement form) fails here.
+    with django_assert_num_queries(4):
+        assert client.get(url).status_code == 200

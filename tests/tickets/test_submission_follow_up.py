@@ -62,15 +62,15 @@ def test_an_appeal_with_three_photos_publishes_one_task(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_renders_the_acknowledgement_in_the_appellants_language(
-    appeal_types, client, celery_worker, smtp_server, rendered_by_this_thread
+    appeal_types, en_client, celery_worker, smtp_server, rendered_by_this_thread
 ):
     appeal_type = appeal_types["realname_unbind"]
     data = submission(appeal_type, language="zh-hans")
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), data, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), data)
     assert response.status_code == 302
     # The request rendered no e-mail: the outbox row carries the recipient, the appeal and the language.
     assert not [name for name in rendered_by_this_thread if name.startswith("emails/")]
-    client.get(response.url)  # the confirmation page: this thread's renders are recorded
+    en_client.get(response.url)  # the confirmation page: this thread's renders are recorded
     assert "tickets/appeal_submitted.html" in rendered_by_this_thread
     appeal = Appeal.objects.get()
 

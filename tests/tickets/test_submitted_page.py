@@ -11,12 +11,12 @@ from tickets.models import Appeal
 pytestmark = pytest.mark.django_db
 
 
-def test_the_browser_that_filed_the_appeal_sees_its_confirmation(client, appeal_types):
+def test_the_browser_that_filed_the_appeal_sees_its_confirmation(en_client, appeal_types):
     appeal_type = appeal_types["realname_unbind"]
-    response = client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
+    response = en_client.post(reverse("tickets:new", args=[appeal_type.code]), submission(appeal_type))
     appeal = Appeal.objects.get()
     assert response["Location"] == reverse("tickets:submitted", args=[appeal.reference])
-    page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+    page = en_client.get(response["Location"])
     assert page.status_code == 200
     assert appeal.reference in page.content.decode()
 

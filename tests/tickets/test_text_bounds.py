@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 LETTER_FIELDS = ("letter_background", "letter_steps_taken", "letter_request")
 
 
-def test_the_appeal_form_shows_the_limit_of_each_text_field(client, appeal_types):
-    html = client.get(reverse("tickets:new", args=["account_recovery"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_the_appeal_form_shows_the_limit_of_each_text_field(en_client, appeal_types):
+    html = en_client.get(reverse("tickets:new", args=["account_recovery"])).content.decode()
     for name in LETTER_FIELDS:
         assert 'maxlength="5000"' in html.split(f'name="{name}"', 1)[1].split(">", 1)[0]
     assert html.count("Up to 5,000 characters.") == 3
@@ -85,13 +85,13 @@ def test_a_record_csv_cell_too_large_to_read_is_refused(client, appeal_types, ev
     assert_nothing_stored(evidence_root)
 
 
-def test_the_withdraw_comment_shows_and_enforces_its_limit(client, appeal_types):
+def test_the_withdraw_comment_shows_and_enforces_its_limit(en_client, appeal_types):
     appeal = AppealFactory()
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(url).content.decode()
     assert 'maxlength="1000"' in html.split('name="comment"', 1)[1].split(">", 1)[0]
     assert "Up to 1,000 characters." in html
-    response = client.post(url, {"action": "withdraw", "confirm": "on", "comment": "x" * 1001}, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(url, {"action": "withdraw", "confirm": "on", "comment": "x" * 1001})
     assert response.status_code == 400
     assert "Ensure this value has at most 1000 characters (it has 1001)." in response.content.decode()
     appeal.refresh_from_db()
@@ -99,24 +99,21 @@ def test_the_withdraw_comment_shows_and_enforces_its_limit(client, appeal_types)
     assert not AppealEvent.objects.filter(appeal=appeal, kind="withdraw").exists()
 
 
-def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_stored(client, appeal_types):
+def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_stored(en_client, appeal_types):
     agent = AgentFactory()
     appeal = AppealFactory(state="in_review", assignee=agent)
-    client.force_login(agent)
-    html = client.get(reverse("desk:appeal", args=[appeal.reference]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    en_client.force_login(agent)
+    html = en_client.get(reverse("desk:appeal", args=[appeal.reference])).content.decode()
     textareas = [chunk.split(">", 1)[0] for chunk in html.split("<textarea")[1:]]
     assert textareas and all('maxlength="5000"' in attrs for attrs in textareas)
 
     before = AppealEvent.objects.filter(appeal=appeal).count()
     limit_message = "Ensure this value has at most 5000 characters (it has 5001)."
-    response = client.post(
-        reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001}, HTTP_ACCEPT_LANGUAGE="en", follow=True
-    )
+    response = en_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "x" * 5001}, follow=True)
     assert limit_message in [str(m) for m in response.context["messages"]]
-    response = client.post(
+    response = en_client.post(
         reverse("desk:act", args=[appeal.reference]),
         {"action": "reject", "expected_state": "in_review", "comment": "x" * 5001},
-        HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
     assert limit_message in [str(m) for m in response.context["messages"]]
@@ -124,28 +121,26 @@ def test_the_console_text_boxes_carry_their_limit_and_a_longer_note_is_not_store
     assert appeal.state == "in_review"
     assert AppealEvent.objects.filter(appeal=appeal).count() == before
 
-    client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "y" * 5000})
+    en_client.post(reverse("desk:comment", args=[appeal.reference]), {"text": "y" * 5000})
     assert AppealEvent.objects.get(appeal=appeal, kind="note").comment == "y" * 5000
 
 
-def test_the_track_form_bounds_its_fields(client, appeal_types):
-    html = client.get(reverse("tickets:track"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_the_track_form_bounds_its_fields(en_client, appeal_types):
+    html = en_client.get(reverse("tickets:track")).content.decode()
     assert 'maxlength="20"' in html.split('name="reference"', 1)[1].split(">", 1)[0]
     assert 'maxlength="320"' in html.split('name="email"', 1)[1].split(">", 1)[0]
-    response = client.post(
-        reverse("tickets:track"), {"reference": "A" * 5000, "email": "x@example.com"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = en_client.post(reverse("tickets:track"), {"reference": "A" * 5000, "email": "x@example.com"})
     assert response.status_code == 400
     assert "Ensure this value has at most 20 characters (it has 5000)." in response.content.decode()
 
 
-def test_the_answer_on_the_status_page_shows_and_enforces_its_limit(client, appeal_types):
+def test_the_answer_on_the_status_page_shows_and_enforces_its_limit(en_client, appeal_types):
     appeal = AppealFactory(state="awaiting_info")
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    html = en_client.get(url).content.decode()
     assert 'maxlength="5000"' in html.split('name="message"', 1)[1].split(">", 1)[0]
     assert "Up to 5,000 characters." in html.split('name="message"', 1)[1]
-    response = client.post(url, {"action": "provide_info", "message": "x" * 5001, "kind": "other"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(url, {"action": "provide_info", "message": "x" * 5001, "kind": "other"})
     assert response.status_code == 400
     assert "Ensure this value has at most 5000 characters (it has 5001)." in response.content.decode()
     appeal.refresh_from_db()

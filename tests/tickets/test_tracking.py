@@ -27,15 +27,15 @@ def track(client, reference, email):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_track_mails_a_link_when_reference_and_email_match(client, appeal, celery_worker, smtp_server):
+def test_track_mails_a_link_when_reference_and_email_match(en_client, appeal, celery_worker, smtp_server):
     """The match and the e-mail happen after the response, in a task the look-up queues."""
-    response = track(client, appeal.reference.lower(), "wang.fang@EXAMPLE.com")
+    response = track(en_client, appeal.reference.lower(), "wang.fang@EXAMPLE.com")
     assert response.status_code == 200
     (message,) = smtp_server.wait_for(1)
     assert message["To"] == "Wang.Fang@example.com"
     assert OutboundEmail.objects.filter(appeal=appeal, template="tracking_link").count() == 1
     path = re.search(r"http://testserver(/appeals/status/\S+/)", message.get_body(("plain",)).get_content()).group(1)
-    status = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    status = en_client.get(path)
     assert status.status_code == 200
     assert appeal.reference in status.content.decode()
 
@@ -91,8 +91,8 @@ def test_track_is_rate_limited_per_reference_across_ips(client, appeal, settings
     assert OutboundEmail.objects.count() == 0
 
 
-def test_status_page_shows_state_promised_time_and_evidence(client, appeal):
-    response = client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)]), HTTP_ACCEPT_LANGUAGE="en")
+def test_status_page_shows_state_promised_time_and_evidence(en_client, appeal):
+    response = en_client.get(reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
     html = response.content.decode()
     assert response.status_code == 200
     assert "Submitted" in html
@@ -101,10 +101,10 @@ def test_status_page_shows_state_promised_time_and_evidence(client, appeal):
     assert "Evidence we received" in html
 
 
-def test_expired_link_is_refused_with_a_way_to_get_a_new_one(client, appeal):
+def test_expired_link_is_refused_with_a_way_to_get_a_new_one(en_client, appeal):
     with time_machine.travel(timezone.now() - timedelta(days=31)):
         token = tracking_token_make(appeal.reference)
-    response = client.get(reverse("tickets:status", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.get(reverse("tickets:status", args=[token]))
     assert response.status_code == 410
     html = response.content.decode()
     assert "This link has expired" in html
@@ -119,7 +119,7 @@ def test_link_just_inside_30_days_still_works(client, appeal):
 
 
 @pytest.mark.parametrize("tamper", ["swap-reference", "flip-signature", "garbage"])
-def test_tampered_link_is_refused(client, appeal, tamper):
+def test_tampered_link_is_refused(en_client, appeal, tamper):
     other = AppealFactory()
     token = tracking_token_make(appeal.reference)
     if tamper == "swap-reference":
@@ -129,18 +129,16 @@ def test_tampered_link_is_refused(client, appeal, tamper):
         token = token[:-1] + ("A" if token[-1] != "A" else "B")
     else:
         token = "not-a-token"
-    response = client.get(reverse("tickets:status", args=[token]), HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.get(reverse("tickets:status", args=[token]))
     assert response.status_code == 404
     html = response.content.decode()
     assert "This link is not valid" in html
     assert appeal.reference not in html and other.reference not in html
 
 
-def test_appellant_withdraws_from_the_status_page(client, appeal):
+def test_appellant_withdraws_from_the_status_page(en_client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(
-        url, {"action": "withdraw", "comment": "Solved it in the app.", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = en_client.post(url, {"action": "withdraw", "comment": "Solved it in the app.", "confirm": "on"})
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.state == "withdrawn"
@@ -148,24 +146,24 @@ def test_appellant_withdraws_from_the_status_page(client, appeal):
     event = AppealEvent.objects.get(appeal=appeal, kind="withdraw")
     assert (event.from_state, event.to_state, event.comment) == ("submitted", "withdrawn", "Solved it in the app.")
     assert OutboundEmail.objects.filter(appeal=appeal, template="withdrawn").count() == 1
-    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = en_client.get(url).content.decode()
     assert "You withdrew this appeal." in page
     assert "Withdraw this appeal" not in page
 
 
-def test_withdraw_needs_confirmation(client, appeal):
+def test_withdraw_needs_confirmation(en_client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    response = client.post(url, {"action": "withdraw", "comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    response = en_client.post(url, {"action": "withdraw", "comment": ""})
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     appeal.refresh_from_db()
     assert appeal.state == "submitted"
 
 
-def test_a_withdrawn_appeal_cannot_be_withdrawn_again(client, appeal):
+def test_a_withdrawn_appeal_cannot_be_withdrawn_again(en_client, appeal):
     url = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
-    client.post(url, {"action": "withdraw", "confirm": "on"})
-    response = client.post(url, {"action": "withdraw", "confirm": "on"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    en_client.post(url, {"action": "withdraw", "confirm": "on"})
+    response = en_client.post(url, {"action": "withdraw", "confirm": "on"}, follow=True)
     assert "This appeal can no longer be withdrawn" in response.content.decode()
     assert AppealEvent.objects.filter(appeal=appeal, kind="withdraw").count() == 1
     assert OutboundEmail.objects.filter(appeal=appeal, template="withdrawn").count() == 1
@@ -188,25 +186,24 @@ def test_track_lookup_does_the_same_work_whether_or_not_it_matches(client, appea
     assert OutboundEmail.objects.count() == 0 and AppealEvent.objects.filter(kind="tracking_link").count() == 0
 
 
-def test_track_per_reference_limit_counts_only_failed_lookups(client, appeal, settings):
+def test_track_per_reference_limit_counts_only_failed_lookups(en_client, appeal, settings):
     settings.RATELIMIT_TRACK_PER_REFERENCE = "2/h"
     for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):  # the appellant, as often as they need
-        response = client.post(
+        response = en_client.post(
             reverse("tickets:track"), {"reference": appeal.reference, "email": appeal.contact_email}, REMOTE_ADDR=ip
         )
         assert response.status_code == 200
     for ip in ("203.0.113.1", "203.0.113.2"):  # someone who knows the reference but not the e-mail
         assert (
-            client.post(
+            en_client.post(
                 reverse("tickets:track"), {"reference": appeal.reference, "email": "guess@example.com"}, REMOTE_ADDR=ip
             ).status_code
             == 200
         )
-    response = client.post(
+    response = en_client.post(
         reverse("tickets:track"),
         {"reference": appeal.reference, "email": "guess2@example.com"},
         REMOTE_ADDR="203.0.113.3",
-        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
