@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("manage.py", "supportdesk", "tickets", "evidence", "templates", "locale")
+SOURCES = ("manage.py", "supportdesk", "tickets", "evidence", "integrations", "templates", "locale")
 
 
 def test_every_message_has_a_chinese_translation(tmp_path):
