@@ -162,7 +162,7 @@ def _claim(*, delivery_id: int) -> WebhookDelivery | None:
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event", "subscription")
+            .select_related("event", "subscription__integration")
             .filter(pk=delivery_id)
             .filter(Q(status=Status.PENDING) | Q(status=Status.SENDING, claimed_at__lte=now - _lease()))
             .order_by()
@@ -251,8 +251,8 @@ def webhook_deliver(*, delivery_id: int) -> bool:
     if delivery is None:
         return False
     subscription = delivery.subscription
-    if not subscription.is_active:
-        _record(delivery=delivery, status=Status.FAILED, last_error="the subscription is disabled")
+    if not (subscription.is_active and subscription.integration.is_active):
+        _record(delivery=delivery, status=Status.FAILED, last_error="the subscription or its integration is disabled")
         return False
     code, excerpt, error = None, "", ""
     try:

@@ -230,3 +230,13 @@ def test_the_worker_delivers_after_commit(appeal_types, celery_worker, subscript
     celery_worker.finished.wait_for("integrations.tasks.webhook_deliver")
     assert received.webhook_id == event.message_id and received.verified_by == {"current": True}
     assert WebhookDelivery.objects.get().status == "delivered"
+
+
+def test_nothing_is_sent_for_an_integration_switched_off(appeal_types, subscription, receiver):
+    _event(subscription.integration)
+    subscription.integration.is_active = False
+    subscription.integration.save()
+    assert _deliver_all() == 0
+    assert receiver.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.last_error) == ("failed", "the subscription or its integration is disabled")
