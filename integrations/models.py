@@ -2,6 +2,8 @@
 API keys, each with its scopes and rate limit. Keys are stored hashed by djangorestframework-api-key
 (shown once, recognised by their prefix, revocable); staff sessions never authorise the API."""
 
+import base64
+import secrets
 import uuid
 
 from django.db import models
@@ -92,3 +94,80 @@ class IntegrationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.message_id}"
+
+
+def webhook_secret_generate() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookSubscription(models.Model):
+    """Where an integration hears of events: a URL, the event types it wants, and the secret its
+    deliveries are signed with. During a rotation the previous secret signs too, until it expires."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="webhook_subscriptions", verbose_name=_("integration")
+    )
+    url = models.URLField(_("URL"), max_length=500, help_text=_("HTTPS; it must resolve to a public address."))
+    event_types = models.JSONField(_("event types"), default=list)
+    secret = models.CharField(max_length=100, default=webhook_secret_generate, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(_("previous secret valid until"), null=True, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=255, blank=True, editable=False)
+    # Deliveries that failed for good since the last success, and when the failures began.
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failed deliveries"), default=0, editable=False)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["integration_id", "id"]
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}: {self.url}"
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self.event_types
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, written with the event: delivered until the receiver answers
+    2xx, claimed for each attempt like the e-mail outbox (tickets/outbox/services.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event = models.ForeignKey(IntegrationEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event"))
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("subscription")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    response_excerpt = models.CharField(_("response (excerpt)"), max_length=1024, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once")]
+        indexes = [
+            # The sweep reads the due end of these and stops: an idle sweep reads no rows.
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(status="pending")),
+            models.Index(fields=["claimed_at"], name="webhook_delivery_sending", condition=models.Q(status="sending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.subscription_id} ({self.status})"

@@ -180,6 +180,8 @@ EVIDENCE_PROCESS_SOFT_TIME_LIMIT = env.int("EVIDENCE_PROCESS_SOFT_TIME_LIMIT", d
 EVIDENCE_PROCESS_TIME_LIMIT = env.int("EVIDENCE_PROCESS_TIME_LIMIT", default=EVIDENCE_PROCESS_SOFT_TIME_LIMIT + 30)
 # A file whose processing was cut off this many times (hard limit, worker killed) is refused.
 EVIDENCE_MAX_PROCESSING_ATTEMPTS = 3
+# Webhooks (integrations/webhooks/): one POST per attempt, bounded by this timeout (connect and read).
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
 CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.email_deliver": (30, 45),  # one SMTP conversation
     "tickets.tasks.appeal_tracking_link_send": (30, 45),  # one look-up and one outbox row
@@ -187,6 +189,8 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
     "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
     "tickets.tasks.appeals_abandon_stale": (240, 300),
+    "integrations.tasks.webhook_deliver": (WEBHOOK_TIMEOUT_SECONDS + 20, WEBHOOK_TIMEOUT_SECONDS + 35),  # one POST
+    "integrations.tasks.webhook_deliver_pending": (240, 300),  # stops taking deliveries after WEBHOOK_SWEEP_BUDGET
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
@@ -227,6 +231,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 60 * 60,
     },
 }
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["webhook-deliver-pending"] = {
+    "task": "integrations.tasks.webhook_deliver_pending",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}
+# The sweep delivers one by one and stops taking new deliveries after this many seconds (its soft
+# time limit is 240 s; one attempt lasts at most WEBHOOK_TIMEOUT_SECONDS twice: connect, then read).
+WEBHOOK_SWEEP_BUDGET_SECONDS = 150
+# Seconds between attempts after each failure: 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about
+# 28 h in all); the attempt after the last one is the last.
+WEBHOOK_RETRY_SCHEDULE = [5, 60, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600]
+# A delivery left "sending" by a worker that died is sent again (same webhook-id) after this lease.
+WEBHOOK_SENDING_LEASE_SECONDS = 5 * 60
+# A subscription is disabled (and the administrators e-mailed) after this many deliveries in a row
+# failed for good, or when it has failed without a single success for WEBHOOK_DISABLE_AFTER_HOURS.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
+WEBHOOK_DISABLE_AFTER_HOURS = env.int("WEBHOOK_DISABLE_AFTER_HOURS", default=24)
+# After a secret rotation, the previous secret still signs every delivery for this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+# Networks (CIDR) a webhook may be delivered to although they are not public, and over plain http:
+# none in production. `make run` and the tests use 127.0.0.1/32 for a local receiver.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).
 SLA_COMPLAINT_TEXT = {

@@ -85,7 +85,7 @@ def test_time_limits_and_routes_name_registered_tasks():
 def _queued_task_names() -> set[str]:
     """Every `*_TASK = "…"` constant in our service modules: the names they queue by."""
     names = set()
-    for path in [*ROOT.glob("tickets/**/*.py"), *ROOT.glob("evidence/**/*.py")]:
+    for path in [*ROOT.glob("tickets/**/*.py"), *ROOT.glob("evidence/**/*.py"), *ROOT.glob("integrations/**/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             constant = isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
             if constant and any(isinstance(t, ast.Name) and t.id.endswith("_TASK") for t in node.targets):
@@ -96,6 +96,7 @@ def _queued_task_names() -> set[str]:
 def test_every_task_a_service_queues_by_name_is_registered():
     queued = _queued_task_names()
     assert {"tickets.tasks.email_deliver", "tickets.tasks.appeal_submitted", "evidence.tasks.evidence_process"} <= queued
+    assert {"integrations.tasks.webhook_deliver", "integrations.tasks.webhook_deliver_pending"} <= queued
     assert queued <= _registered()
 
 
@@ -112,6 +113,8 @@ def test_every_task_a_service_queues_by_name_is_registered():
         "evidence.tasks.evidence_process_pending",
         "evidence.tasks.evidence_purge_expired",
         "evidence.tasks.evidence_orphans_sweep",
+        "integrations.tasks.webhook_deliver",
+        "integrations.tasks.webhook_deliver_pending",
     ],
 )
 def test_task_names_did_not_change_with_the_rooms(name):

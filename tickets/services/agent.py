@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evidence.models import Evidence
+from integrations.models import IntegrationEvent
+from integrations.webhooks.services import integration_event_record
 from tickets.events import appeal_action_event, appeal_assigned_event, appeal_comment_event, evidence_verified_event
 from tickets.labels import staff_state_label
 from tickets.models import Appeal, AppealEvent, AppealState
@@ -116,6 +118,15 @@ ACTIONS = {
 }
 
 
+# The actions the platform hears of (integration events, delivered to its webhooks).
+INTEGRATION_EVENTS = {
+    "request_info": IntegrationEvent.Type.INFO_REQUESTED,
+    "approve": IntegrationEvent.Type.DECIDED,
+    "second_approve": IntegrationEvent.Type.DECIDED,
+    "reject": IntegrationEvent.Type.DECIDED,
+}
+
+
 def _locked(appeal: Appeal, expected_state: str | None) -> Appeal:
     locked = Appeal.objects.select_for_update().select_related("appeal_type").get(pk=appeal.pk)
     if expected_state and locked.state != expected_state:
@@ -177,6 +188,8 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
         appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
         if spec.email:
             appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
+        if action in INTEGRATION_EVENTS:
+            integration_event_record(type=INTEGRATION_EVENTS[action], appeal=appeal)
     return appeal
 
 

@@ -13,6 +13,8 @@ from django_fsm import TransitionNotAllowed
 
 from evidence.models import Evidence
 from evidence.services import evidence_assignee_notify, evidence_files_cleanup, evidence_store
+from integrations.models import IntegrationEvent
+from integrations.webhooks.services import integration_event_record
 from supportdesk.queueing import delay_on_commit
 from tickets.events import (
     appeal_info_provided_event,
@@ -45,6 +47,7 @@ def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
     _appellant_transition(appeal, "withdraw", _("This appeal can no longer be withdrawn: it has already been decided or closed."))
     appeal.save()
     appeal_withdrawn_event(appeal=appeal, from_state=from_state, comment=comment)
+    integration_event_record(type=IntegrationEvent.Type.WITHDRAWN, appeal=appeal)
     appellant_email_enqueue(appeal=appeal, template="withdrawn")
     return appeal
 

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from evidence.models import Evidence
 from evidence.services import PROCESS_TASK, evidence_files_cleanup, evidence_store
+from integrations.models import IntegrationEvent
+from integrations.webhooks.services import integration_event_record
 from supportdesk.queueing import delay_now, delay_on_commit
 from tickets.events import appeal_submitted_event
 from tickets.id_numbers import id_number_hmac
@@ -47,6 +49,7 @@ def appeal_submit(
         LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
         evidence_store(appeal=appeal, files=files, stored_names=stored_names, queue_processing=False)
         appeal_submitted_event(appeal=appeal)
+        integration_event_record(type=IntegrationEvent.Type.SUBMITTED, appeal=appeal)
         outbox_enqueue_unrendered(template="acknowledgement", to=appeal.contact_email, language=appeal.language, appeal=appeal)
         delay_on_commit(FOLLOW_UP_TASK, appeal.pk)
     return appeal

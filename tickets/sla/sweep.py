@@ -28,6 +28,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.models import IntegrationEvent
+from integrations.webhooks.services import integration_events_record_bulk
 from tickets.events import sla_breach_escalated_events
 from tickets.models import Appeal, AppealState, AppealType, SlaEvent, SlaStage
 from tickets.outbox.services import outbox_enqueue
@@ -140,6 +142,7 @@ def _sweep_batch(now, report: SweepReport) -> list[int]:
         supervisors = _emails(_staff(group=SUPERVISORS)) if due else []
         breached = _record(due, SlaEvent.Kind.BREACH, dict.fromkeys((a.pk for a in due), supervisors))
         _breach(breached, report)
+        integration_events_record_bulk(type=IntegrationEvent.Type.SLA_BREACHED, appeals=breached)
         for appeal in breached:
             for email in supervisors:
                 alerts[(SlaEvent.Kind.BREACH, email)].append(appeal)
