@@ -11,7 +11,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
 
-from tickets.api.errors import API_PREFIX, error_json_response
+from tickets.api.errors import API_PREFIX, RequestTooLarge, error_json_response
 
 BODY_TOO_LARGE = "supportdesk.body_too_large"
 _CHUNK = 64 * 1024
@@ -78,7 +78,7 @@ class RequestBodyLimitMiddleware:
             # The unread body is the server's to discard: gunicorn drains at most 64 KB, then closes.
             if request.path.startswith(API_PREFIX):  # the API's one error shape
                 return error_json_response(
-                    status_code=413, code="request_too_large", message=_("The request body is over the size limit.")
+                    status_code=413, code=RequestTooLarge.default_code, message=RequestTooLarge.default_detail
                 )
             return render(request, "413.html", status=413)
         return self.get_response(request)

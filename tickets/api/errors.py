@@ -6,26 +6,39 @@
 was refused (the form's input names; "__all__" for the request as a whole)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
 API_PREFIX = "/api/"
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = gettext_lazy("The request conflicts with the current state.")
+def _api_error(name: str, status_code: int, code: str, detail) -> type[exceptions.APIException]:
+    """An API exception: its status, its stable `code` and its default message."""
+    attributes = {"status_code": status_code, "default_code": code, "default_detail": detail, "__module__": __name__}
+    return type(name, (exceptions.APIException,), attributes)
 
 
-class IdempotencyKeyReused(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-    default_detail = gettext_lazy("This Idempotency-Key was already used with a different request.")
+Conflict = _api_error("Conflict", 409, "conflict", gettext_lazy("The request conflicts with the current state."))
+IdempotencyKeyReused = _api_error(
+    "IdempotencyKeyReused",
+    422,
+    "idempotency_key_reused",
+    gettext_lazy("This Idempotency-Key was already used with a different request."),
+)
+RequestTooLarge = _api_error(
+    "RequestTooLarge", 413, "request_too_large", gettext_lazy("The request body is over the size limit.")
+)
+TooManyFiles = _api_error("TooManyFiles", 400, "too_many_files", gettext_lazy("Too many files in one request."))
+TooManyFields = _api_error("TooManyFields", 400, "too_many_fields", gettext_lazy("Too many fields in one request."))
+
+
+# Django's own refusals while it parses a body (raised when the view first reads request.POST/FILES).
+PARSING_REFUSALS = ((TooManyFilesSent, TooManyFiles), (TooManyFieldsSent, TooManyFields), (RequestDataTooBig, RequestTooLarge))
 
 
 def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
@@ -50,6 +63,10 @@ def _flatten(detail) -> list[str]:
 
 def api_exception_handler(exc, context):
     """DRF's handler (status, headers such as Retry-After), then the body in our one shape."""
+    for refusal, answer in PARSING_REFUSALS:
+        if isinstance(exc, refusal):
+            exc = answer()
+            break
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: a server error, answered by Django
@@ -86,7 +103,8 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Malformed request or refused fields (`invalid`, with `fields` naming each input).",
+    400: "Malformed request (`parse_error`, `too_many_files`, `too_many_fields`) or refused fields (`invalid`, "
+    "with `fields` naming each input).",
     401: "No API key, or an unknown, revoked or expired one (`not_authenticated`, `authentication_failed`).",
     403: "The API key lacks the scope this endpoint asks (`permission_denied`).",
     404: "No such resource for this integration (`not_found`).",

@@ -101,6 +101,19 @@ def test_an_oversized_upload_is_413_in_the_error_shape_and_nothing_is_stored(api
     assert_nothing_stored(evidence_root)
 
 
+def test_more_files_than_a_request_may_carry_is_400_and_nothing_is_stored(api, api_key, appeal_types, evidence_root, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    assert_error(api(api_key).post(CREATE, body(appeal_types)), 400, "too_many_files")
+    assert_nothing_stored(evidence_root)
+
+
+def test_fields_over_the_memory_limit_are_413_and_nothing_is_stored(api, api_key, appeal_types, evidence_root, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    data = body(appeal_types, letter_background="x" * 2000)
+    assert_error(api(api_key).post(CREATE, data), 413, "request_too_large")
+    assert_nothing_stored(evidence_root)
+
+
 def test_not_multipart_is_415(api, api_key, evidence_root):
     response = api(api_key).post(CREATE, json.dumps({"appeal_type": "realname_unbind"}), content_type="application/json")
     assert_error(response, 415, "unsupported_media_type")

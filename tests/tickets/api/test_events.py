@@ -61,3 +61,7 @@ def test_a_page_is_one_bounded_read(api, api_key, integration, appeal_types, dja
 def test_a_bad_cursor_or_limit_is_400_naming_it(api, api_key, params, field):
     error = assert_error(api(api_key).get(EVENTS, params), 400, "invalid")
     assert list(error["fields"]) == [field]
+
+
+def test_a_control_character_in_the_query_is_400_in_the_error_shape(api, api_key):
+    assert_error(api(api_key).get(EVENTS + "?after=%00"), 400, "parse_error")
