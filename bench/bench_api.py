@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from bench.bench_submission import multipart, photo
+from bench.bench_submission import multipart, photo, post_until
 from integrations.models import Integration, IntegrationAPIKey
 from supportdesk.celery import app as celery_app
 from tests.servers import Gunicorn
@@ -39,17 +39,11 @@ FIELDS = {
 
 def client_loop(port: int, key: str, body: bytes, content_type: str, stop_at: float, latencies: list, failures: list):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    while time.monotonic() < stop_at:
-        headers = {"Content-Type": content_type, "Authorization": f"Api-Key {key}", "Idempotency-Key": uuid.uuid4().hex}
-        start = time.perf_counter()
-        connection.request("POST", CREATE_URL, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status == 201:
-            latencies.append((time.perf_counter() - start) * 1000)
-        else:
-            failures.append(response.status)
-    connection.close()
+
+    def headers() -> dict:
+        return {"Content-Type": content_type, "Authorization": f"Api-Key {key}", "Idempotency-Key": uuid.uuid4().hex}
+
+    post_until(connection, CREATE_URL, body, headers, expect=201, stop_at=stop_at, latencies=latencies, failures=failures)
 
 
 def run_clients(port: int, key: str, body: bytes, content_type: str, clients: int) -> tuple[list, list, float]:
