@@ -5,6 +5,8 @@ public pages: an appeal filed here goes through the form's validation and `appea
 import json
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -34,6 +36,7 @@ from .serializers import (
 )
 
 CONTACT_KINDS = ("email", "phone")
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,30}")
 MAX_REGISTERED_CONTACTS = 20
 EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX = 50, 200
 
@@ -61,11 +64,20 @@ def registered_contacts_parse(raw: str) -> list[dict]:
             and set(contact) == {"kind", "value"}
             and contact["kind"] in CONTACT_KINDS
             and isinstance(contact["value"], str)
-            and 0 < len(contact["value"]) <= 254
-            and contact["value"].isprintable()
+            and _contact_valid(contact["kind"], contact["value"])
         ):
             raise refused
     return contacts
+
+
+def _contact_valid(kind: str, value: str) -> bool:
+    if kind == "phone":
+        return PHONE.fullmatch(value) is not None
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        return False
+    return True
 
 
 def with_record_management(data, appeal_type):

@@ -67,10 +67,12 @@ def test_record_rows_are_taken_without_the_pages_management_fields(api, api_key,
         ({"appeal_type": "no_such_type"}, "appeal_type"),
         ({"registered_contacts": "{not json"}, "registered_contacts"),
         ({"registered_contacts": json.dumps([{"kind": "fax", "value": "1"}])}, "registered_contacts"),
+        ({"registered_contacts": json.dumps([{"kind": "email", "value": "not-an-address"}])}, "registered_contacts"),
+        ({"registered_contacts": json.dumps([{"kind": "phone", "value": "call me"}])}, "registered_contacts"),
         ({"evidence_id_front": files.upload("id_front.jpg", b"MZ\x90\x00 a program", "image/jpeg")}, "evidence_id_front"),
         ({"id_number": "123"}, "id_number"),
     ],
-    ids=["email", "type", "contacts-json", "contacts-kind", "evidence-content", "id-number"],
+    ids=["email", "type", "contacts-json", "contacts-kind", "contacts-email", "contacts-phone", "evidence-content", "id-number"],
 )
 def test_a_malformed_body_is_400_naming_the_field_and_nothing_is_stored(api, api_key, appeal_types, evidence_root, change, field):
     error = assert_error(api(api_key).post(CREATE, {**body(appeal_types), **change}), 400, "invalid")
