@@ -95,19 +95,29 @@ def appeal_form(port: int, photos: list[bytes]) -> tuple[http.client.HTTPConnect
     return connection, body, headers
 
 
-def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list, count: int | None = None):
-    """Post appeals until `stop_at` (or `count` of them), on one keep-alive connection."""
-    connection, body, headers = appeal_form(port, photos)
+def post_until(
+    connection, path: str, body: bytes, headers, *, expect: int, stop_at: float, latencies: list, failures: list, count=None
+):
+    """POST `body` until `stop_at` (or `count` times) on one keep-alive connection: the latency of each
+    answer with status `expect`, the status of any other. `headers` is a dict, or a function giving one."""
     while time.monotonic() < stop_at and (count is None or len(latencies) + len(failures) < count):
         start = time.perf_counter()
-        connection.request("POST", APPEAL_URL, body=body, headers=headers)
+        connection.request("POST", path, body=body, headers=headers() if callable(headers) else headers)
         response = connection.getresponse()
         response.read()
-        if response.status == 302:
+        if response.status == expect:
             latencies.append((time.perf_counter() - start) * 1000)
         else:
             failures.append(response.status)
     connection.close()
+
+
+def client_loop(port: int, photos: list[bytes], stop_at: float, latencies: list, failures: list, count: int | None = None):
+    """Post appeals until `stop_at` (or `count` of them), on one keep-alive connection."""
+    connection, body, headers = appeal_form(port, photos)
+    post_until(
+        connection, APPEAL_URL, body, headers, expect=302, stop_at=stop_at, latencies=latencies, failures=failures, count=count
+    )
 
 
 def _backends_of(database: str):

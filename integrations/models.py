@@ -59,6 +59,29 @@ class IntegrationAPIKey(AbstractAPIKey):
         return scope in self.scopes
 
 
+class IdempotencyRecord(models.Model):
+    """A POST an integration sent with an `Idempotency-Key`: a hash of what it sent and the answer it got.
+    A retry with the same key and the same request gets the first answer and creates nothing; the same
+    key with another request is refused (422). Keyed by integration, not by API key, so a retry still
+    matches across a key rotation. The unique constraint makes two concurrent first attempts wait for
+    each other: the second sees the first's committed answer."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "key"], name="idempotency_key_unique")]
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} {self.key}"
+
+
 def _message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 

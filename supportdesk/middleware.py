@@ -8,7 +8,10 @@ from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
+
+from tickets.api.errors import API_PREFIX, RequestTooLarge, error_json_response
 
 BODY_TOO_LARGE = "supportdesk.body_too_large"
 _CHUNK = 64 * 1024
@@ -73,6 +76,10 @@ class RequestBodyLimitMiddleware:
         length = _declared_length(request.META) or 0
         if request.META.get(BODY_TOO_LARGE) or length > settings.REQUEST_BODY_MAX_BYTES:
             # The unread body is the server's to discard: gunicorn drains at most 64 KB, then closes.
+            if request.path.startswith(API_PREFIX):  # the API's one error shape
+                return error_json_response(
+                    status_code=413, code=RequestTooLarge.default_code, message=RequestTooLarge.default_detail
+                )
             return render(request, "413.html", status=413)
         return self.get_response(request)
 
@@ -86,6 +93,8 @@ class MalformedPathMiddleware:
 
     def __call__(self, request):
         if _has_control_character(request.path) or _has_control_character(request.META.get("QUERY_STRING", "")):
+            if request.path.startswith(API_PREFIX):
+                return error_json_response(status_code=400, code="parse_error", message=_("Malformed path or query string."))
             return bad_request(request, exception=None)  # templates/400.html
         return self.get_response(request)
 

@@ -65,6 +65,21 @@ MATRIX = {
     "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
+    # The platform API: an API key only (tests/tickets/api/); no session, however privileged, authorises it.
+    "api:appeal-create": (
+        "post",
+        lambda w: (reverse("api:appeal-create"), {"appeal_type": "realname_unbind"}),
+        dict.fromkeys(ROLES, 401),
+    ),
+    "api:appeal-detail": (
+        "get",
+        lambda w: (reverse("api:appeal-detail", args=[w["a"].reference]), {}),
+        dict.fromkeys(ROLES, 401),
+    ),
+    "api:event-list": ("get", lambda w: (reverse("api:event-list"), {}), dict.fromkeys(ROLES, 401)),
+    # Its schema and the page that shows it are public (they hold no data).
+    "api-schema": ("get", lambda w: (reverse("api-schema"), {}), ALL_200),
+    "api-docs": ("get", lambda w: (reverse("api-docs"), {}), ALL_200),
     # The admin site: administrators only (agents and supervisors are not staff).
     "admin:*": (
         "get",

@@ -370,3 +370,21 @@ def sla_status(appeal: Appeal, now=None) -> tuple[str, str, int | None]:
     if left <= target * 0.25:
         return "near", "warning", left
     return "ok", "success", left
+
+
+def appeal_for_integration(*, integration, reference: str) -> Appeal:
+    """An appeal's public status for a platform: the appeals it filed through the API (and those filed
+    on the public form, when it receives them); to it, any other is the same 404 as a reference that
+    does not exist. With the appeal's public events (`public_events`), as the status page shows them."""
+    own = Q(integration=integration)
+    if integration.receives_portal_appeals:
+        own |= Q(integration__isnull=True)
+    appeal = (
+        Appeal.objects.select_related("appeal_type")
+        .prefetch_related(Prefetch("events", queryset=AppealEvent.objects.filter(public=True), to_attr="public_events"))
+        .filter(own, reference=reference)
+        .first()
+    )
+    if appeal is None:
+        raise Http404
+    return appeal

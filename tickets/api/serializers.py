@@ -1,0 +1,91 @@
+"""What the API answers (and, for the schema, what it accepts). Only an appeal's public facts: no
+contact details, ID characters, letter or evidence."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from integrations.models import IntegrationEvent
+from tickets.models import Appeal, AppealEvent, AppealState, EvidenceKind
+
+
+class _AppealCreateFields(serializers.Serializer):
+    """The multipart body of `POST /api/v1/appeals/`, documented for the schema. The fields are the
+    public form's, with the same names and the same validation; which of them an appeal type requires
+    (and which evidence kinds) is the type's own, as on the form."""
+
+    appeal_type = serializers.CharField(help_text="The appeal type's code, e.g. realname_unbind.")
+    contact_email = serializers.EmailField()
+    contact_phone = serializers.CharField(required=False)
+    language = serializers.ChoiceField(choices=Appeal.Language.choices, required=False)
+    account_identifier = serializers.CharField(required=False)
+    registered_phone = serializers.CharField(required=False)
+    new_phone = serializers.CharField(required=False)
+    device_model = serializers.CharField(required=False)
+    id_number = serializers.CharField(required=False, help_text="Full, last 4 or none, as the type asks.")
+    letter_background = serializers.CharField(required=False)
+    letter_steps_taken = serializers.CharField(required=False)
+    letter_request = serializers.CharField(required=False)
+    consent_id_images = serializers.BooleanField(
+        required=False, help_text="The appellant's consent to the processing of ID images (types that ask for them)."
+    )
+    registered_contacts = serializers.CharField(
+        required=False,
+        help_text='JSON: the account\'s contacts as the platform holds them, e.g. [{"kind": "email", "value": "a@example.com"}, '
+        '{"kind": "phone", "value": "13800138000"}].',
+    )
+    recharge_csv = serializers.FileField(required=False, help_text="Recharge records as CSV (UTF-8 or GB18030).")
+    device_csv = serializers.FileField(required=False, help_text="Login device records as CSV.")
+
+
+# One input per evidence kind, several files each (`evidence_id_front`, …), as on the form.
+AppealSubmissionSerializer = type(
+    "AppealSubmissionSerializer",
+    (_AppealCreateFields,),
+    {
+        f"evidence_{kind.value}": serializers.ListField(
+            child=serializers.FileField(), required=False, help_text=f"Files of kind {kind.value}: JPEG, PNG, WebP or PDF."
+        )
+        for kind in EvidenceKind
+    },
+)
+
+
+class AppealCreatedSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    type = serializers.CharField(source="appeal_type.code")
+    state = serializers.ChoiceField(choices=AppealState.choices)
+    created_at = serializers.DateTimeField()
+    promised_at = serializers.DateTimeField(source="sla_due_at", allow_null=True, help_text="When a decision is promised.")
+    status_url = serializers.SerializerMethodField()
+
+    def get_status_url(self, appeal: Appeal) -> str:
+        return self.context["request"].build_absolute_uri(reverse("api:appeal-detail", args=[appeal.reference]))
+
+
+class PublicEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AppealEvent.Kind.choices)
+    label = serializers.CharField(source="get_kind_display")
+    state = serializers.CharField(source="to_state", help_text="The state it led to, empty if none.")
+    at = serializers.DateTimeField(source="created_at")
+
+
+class AppealStatusSerializer(AppealCreatedSerializer):
+    closed_at = serializers.DateTimeField(allow_null=True)
+    events = PublicEventSerializer(source="public_events", many=True)
+
+
+class IntegrationEventSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The event's cursor: pass it as `after` to read what follows.")
+    message_id = serializers.CharField(help_text="The Standard Webhooks webhook-id of the same event.")
+    type = serializers.ChoiceField(choices=IntegrationEvent.Type.choices)
+    appeal = serializers.CharField(source="appeal_reference", help_text="The appeal's reference.")
+    created_at = serializers.DateTimeField()
+    data = serializers.DictField()
+
+
+class IntegrationEventPageSerializer(serializers.Serializer):
+    results = IntegrationEventSerializer(many=True)
+    next = serializers.CharField(
+        allow_null=True, help_text="The cursor to ask next (`after`): the last event's, or the one given when none followed."
+    )
+    has_more = serializers.BooleanField()

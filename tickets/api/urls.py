@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("appeals/", views.AppealCreateView.as_view(), name="appeal-create"),
+    path("appeals/<str:reference>/", views.AppealDetailView.as_view(), name="appeal-detail"),
+    path("events/", views.EventListView.as_view(), name="event-list"),
+]

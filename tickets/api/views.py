@@ -1,0 +1,200 @@
+"""The platform API's endpoints (`/api/v1/`). Each authenticates the API key, checks its scope and its
+rate limit (REST_FRAMEWORK in settings), validates, and calls the same services and selectors as the
+public pages: an appeal filed here goes through the form's validation and `appeal_submit`."""
+
+import json
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.models import Scope
+from integrations.selectors import integration_event_page
+from tickets.portal.forms import AppealSubmissionForm
+from tickets.selectors import appeal_for_integration, appeal_type_get_active
+from tickets.services.intake import appeal_submit
+
+from . import schema  # noqa: F401 - registers the API key's security scheme
+from .errors import error_responses
+from .idempotency import HEADER, idempotency_key_from, idempotency_replay, idempotent, request_fingerprint
+from .permissions import HasScope
+from .serializers import (
+    AppealCreatedSerializer,
+    AppealStatusSerializer,
+    AppealSubmissionSerializer,
+    IntegrationEventPageSerializer,
+    IntegrationEventSerializer,
+)
+
+CONTACT_KINDS = ("email", "phone")
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,30}")
+MAX_REGISTERED_CONTACTS = 20
+EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX = 50, 200
+
+
+def registered_contacts_parse(raw: str) -> list[dict]:
+    """The account's contacts as the platform holds them: a JSON list of {"kind", "value"}."""
+    if not raw:
+        return []
+    refused = ValidationError(
+        {
+            "registered_contacts": [
+                _('A JSON list of at most %(n)d {"kind": "email" or "phone", "value": "…"}.') % {"n": MAX_REGISTERED_CONTACTS}
+            ]
+        }
+    )
+    try:
+        contacts = json.loads(raw)
+    except ValueError:
+        raise refused from None
+    if not isinstance(contacts, list) or len(contacts) > MAX_REGISTERED_CONTACTS:
+        raise refused
+    for contact in contacts:
+        if not (
+            isinstance(contact, dict)
+            and set(contact) == {"kind", "value"}
+            and contact["kind"] in CONTACT_KINDS
+            and isinstance(contact["value"], str)
+            and _contact_valid(contact["kind"], contact["value"])
+        ):
+            raise refused
+    return contacts
+
+
+def _contact_valid(kind: str, value: str) -> bool:
+    if kind == "phone":
+        return PHONE.fullmatch(value) is not None
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        return False
+    return True
+
+
+def with_record_management(data, appeal_type):
+    """The form's record rows (`recharge-0-order_number`, …) without the page's management fields: the
+    row count is taken from the rows sent."""
+    if not appeal_type.collects_records:
+        return data
+    data = data.copy()
+    for prefix in ("recharge", "device"):
+        if f"{prefix}-TOTAL_FORMS" not in data:
+            rows = {int(m.group(1)) for name in data if (m := re.fullmatch(rf"{prefix}-(\d{{1,4}})-\w+", name))}
+            data[f"{prefix}-TOTAL_FORMS"] = str(max(rows) + 1 if rows else 0)
+            data[f"{prefix}-INITIAL_FORMS"] = "0"
+    return data
+
+
+class AppealCreateView(APIView):
+    permission_classes = [HasScope(Scope.APPEALS_WRITE)]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="appeal_create",
+        summary="File an appeal",
+        description=(
+            "Files an appeal for a user the platform already knows, through the same validation and the same "
+            "service as the public form. Scope `appeals:write`. The form's record rows (`recharge-0-order_number`, "
+            "`device-0-seen_at`, …) are accepted as on the form. With an `Idempotency-Key`, a retry gets the "
+            "first answer (header `Idempotent-Replayed: true`) and creates nothing; the same key with another "
+            "request is refused (422)."
+        ),
+        request={"multipart/form-data": AppealSubmissionSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Makes a retry safe (≤ 255 characters)."
+            )
+        ],
+        responses={201: AppealCreatedSerializer, **error_responses(400, 401, 403, 413, 415, 422, 429)},
+    )
+    def post(self, request):
+        integration = request.auth.integration
+        key = idempotency_key_from(request)
+        fingerprint = request_fingerprint(request) if key else ""
+        replay = idempotency_replay(integration=integration, key=key, fingerprint=fingerprint) if key else None
+        if replay is not None:
+            return Response(replay[1], status=replay[0], headers={"Idempotent-Replayed": "true"})
+        try:
+            appeal_type = appeal_type_get_active(code=request.POST.get("appeal_type", ""))
+        except Http404:
+            raise ValidationError({"appeal_type": [_("No active appeal type has this code.")]}) from None
+        contacts = registered_contacts_parse(request.POST.get("registered_contacts", ""))
+        form = AppealSubmissionForm(
+            appeal_type=appeal_type, data=with_record_management(request.POST, appeal_type), files=request.FILES
+        )
+        if not form.is_valid():
+            raise ValidationError(form.errors_by_input_name())
+
+        def create() -> tuple[int, dict]:
+            appeal = appeal_submit(
+                appeal_type=appeal_type,
+                fields={**form.appeal_fields, "integration": integration, "registered_contacts": contacts},
+                id_number=form.appeal.cleaned_data["id_number"],
+                recharge_rows=form.recharge_rows,
+                device_rows=form.device_rows,
+                files=form.uploads.files_to_store(),
+                ip=None,  # the platform's server, not the appellant: no address-based fraud signal
+            )
+            return status.HTTP_201_CREATED, AppealCreatedSerializer(appeal, context={"request": request}).data
+
+        code, body, replayed = idempotent(integration=integration, key=key, fingerprint=fingerprint, create=create)
+        return Response(body, status=code, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+class AppealDetailView(APIView):
+    permission_classes = [HasScope(Scope.APPEALS_READ)]
+
+    @extend_schema(
+        operation_id="appeal_status",
+        summary="An appeal's public status",
+        description="Scope `appeals:read`. Only the integration's own appeals (404 for any other).",
+        responses={200: AppealStatusSerializer, **error_responses(400, 401, 403, 404, 429)},
+    )
+    def get(self, request, reference: str):
+        appeal = appeal_for_integration(integration=request.auth.integration, reference=reference)
+        return Response(AppealStatusSerializer(appeal, context={"request": request}).data)
+
+
+class EventListView(APIView):
+    permission_classes = [HasScope(Scope.APPEALS_READ)]
+
+    @extend_schema(
+        operation_id="event_list",
+        summary="Events after a cursor",
+        description=(
+            "Scope `appeals:read`. The integration's events, oldest first, after the cursor `after` (keyset "
+            "pagination: keep `next` and ask again with it; the same events the webhooks deliver)."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "after", OpenApiTypes.STR, description="A cursor from `next` or an event's `id`; none: from the start."
+            ),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {EVENTS_PAGE_MAX}, default {EVENTS_PAGE_DEFAULT}."),
+        ],
+        responses={200: IntegrationEventPageSerializer, **error_responses(400, 401, 403, 429)},
+    )
+    def get(self, request):
+        after = request.query_params.get("after", "")
+        limit = request.query_params.get("limit", "")
+        errors = {}
+        if after and not (after.isascii() and after.isdigit() and len(after) <= 18):
+            errors["after"] = [_("A cursor from a previous page's next.")]
+        if limit and not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= EVENTS_PAGE_MAX):
+            errors["limit"] = [_("A number from 1 to %(max)d.") % {"max": EVENTS_PAGE_MAX}]
+        if errors:
+            raise ValidationError(errors)
+        rows, has_more = integration_event_page(
+            integration=request.auth.integration, after=int(after) if after else None, limit=int(limit or EVENTS_PAGE_DEFAULT)
+        )
+        next_cursor = str(rows[-1].pk) if rows else (after or None)
+        body = {"results": IntegrationEventSerializer(rows, many=True).data, "next": next_cursor, "has_more": has_more}
+        return Response(body)
