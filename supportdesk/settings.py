@@ -187,6 +187,7 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.outbox_deliver_pending": (240, 300),  # up to 200 e-mails
     "tickets.tasks.sla_sweep": (240, 300),  # batched over every open appeal
     "tickets.tasks.appeals_abandon_stale": (240, 300),
+    "tickets.tasks.fulfilment_overdue_sweep": (240, 300),  # batched over the overdue releases
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
@@ -221,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
     },
+    "fulfilment-overdue-sweep": {
+        "task": "tickets.tasks.fulfilment_overdue_sweep",
+        "schedule": 5 * 60,
+    },
     # Evidence files no row references (a submission that failed half-way), once a day old.
     "evidence-orphans-sweep": {
         "task": "evidence.tasks.evidence_orphans_sweep",
@@ -228,6 +233,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
+# Hours after its release by which the platform must report an approved appeal carried out (or failed);
+# past them the fulfilment sweep alerts the assignee and the supervisors, once per release.
+FULFILMENT_OVERDUE_HOURS = env.int("FULFILMENT_OVERDUE_HOURS", default=24)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).
 SLA_COMPLAINT_TEXT = {
     "zh-hans": env(

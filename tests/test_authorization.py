@@ -52,6 +52,8 @@ MATRIX = {
         lambda w: (reverse("desk:act", args=[w["a"].reference]), {"action": "claim", "expected_state": "submitted"}),
         STAFF_POST,
     ),
+    # Appeal A is undecided: the service refuses it with a message (tests/tickets/test_fulfilment.py).
+    "desk:release_again": ("post", lambda w: (reverse("desk:release_again", args=[w["a"].reference]), {}), STAFF_POST),
     "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
     "desk:verify": (
         "post",
