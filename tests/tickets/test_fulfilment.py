@@ -407,7 +407,7 @@ def test_metrics_count_releases_and_the_median_time_to_carried_out(en_client, ap
     assert figures["p50"] == pytest.approx(4.0)
     en_client.force_login(staff["sup1"])
     page = en_client.get(reverse("desk:metrics")).content.decode()
-    assert 'data-chart="fulfilment"' in page
+    assert 'data-figures="fulfilment"' in page
     assert "data-fulfilment-released>6<" in page and "data-fulfilment-overdue>1<" in page
     assert "4.0 h" in page
     csv_text = en_client.get(reverse("desk:metrics"), {"format": "csv"}).content.decode()
