@@ -427,3 +427,30 @@ def test_the_fulfilment_diagram_has_every_transition():
         "failed --> released: release_again",
     ):
         assert edge in diagram
+
+
+# What the sweep and the queue read.
+
+
+def test_the_overdue_sweep_and_the_problems_queue_can_read_just_their_partial_indexes(appeal_types, staff):
+    """Each statement matches its partial index's predicate, so PostgreSQL may read that index alone (as
+    it does on a large table; here sequential scans are switched off for a table too small to need one,
+    and the queue's index, which the sweep could use too, is dropped inside the test's transaction)."""
+    from tickets.selectors import _queue_filter, fulfilment_overdue_before
+
+    released(appeal_types, staff)
+    AppealFactory(state="in_review")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    queue = Appeal.objects.filter(_queue_filter("fulfilment", staff["agent"])).order_by("released_at", "pk")[:51]
+    plan = queue.explain()
+    assert "Index Scan on appeal_fulfilment_problems" in plan or "using appeal_fulfilment_problems" in plan, plan
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX appeal_fulfilment_problems")
+    sweep = (
+        Appeal.objects.due_for_fulfilment_overdue(fulfilment_overdue_before())
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("appeal_type", "assignee")[:500]
+    )
+    plan = sweep.explain()
+    assert "Index Scan using appeal_fulfilment_overdue on tickets_appeal" in plan, plan
