@@ -191,6 +191,7 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "tickets.tasks.appeals_abandon_stale": (240, 300),
     "integrations.tasks.webhook_deliver": (WEBHOOK_TIMEOUT_SECONDS + 20, WEBHOOK_TIMEOUT_SECONDS + 35),  # one POST
     "integrations.tasks.webhook_deliver_pending": (240, 300),  # stops taking deliveries after WEBHOOK_SWEEP_BUDGET
+    "tickets.tasks.fulfilment_overdue_sweep": (240, 300),  # batched over the overdue releases
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
@@ -225,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
     },
+    "fulfilment-overdue-sweep": {
+        "task": "tickets.tasks.fulfilment_overdue_sweep",
+        "schedule": 5 * 60,
+    },
     # Evidence files no row references (a submission that failed half-way), once a day old.
     "evidence-orphans-sweep": {
         "task": "evidence.tasks.evidence_orphans_sweep",
@@ -254,6 +259,9 @@ WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=2
 # none in production. `make run` and the tests use 127.0.0.1/32 for a local receiver.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
+# Hours after its release by which the platform must report an approved appeal carried out (or failed);
+# past them the fulfilment sweep alerts the assignee and the supervisors, once per release.
+FULFILMENT_OVERDUE_HOURS = env.int("FULFILMENT_OVERDUE_HOURS", default=24)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).
 SLA_COMPLAINT_TEXT = {
     "zh-hans": env(

@@ -52,6 +52,8 @@ MATRIX = {
         lambda w: (reverse("desk:act", args=[w["a"].reference]), {"action": "claim", "expected_state": "submitted"}),
         STAFF_POST,
     ),
+    # Appeal A is undecided: the service refuses it with a message (tests/tickets/test_fulfilment.py).
+    "desk:release_again": ("post", lambda w: (reverse("desk:release_again", args=[w["a"].reference]), {}), STAFF_POST),
     "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
     "desk:verify": (
         "post",
@@ -74,6 +76,11 @@ MATRIX = {
     "api:appeal-detail": (
         "get",
         lambda w: (reverse("api:appeal-detail", args=[w["a"].reference]), {}),
+        dict.fromkeys(ROLES, 401),
+    ),
+    "api:fulfilment-report": (
+        "post",
+        lambda w: (reverse("api:fulfilment-report", args=[w["a"].reference]), {"outcome": "done"}),
         dict.fromkeys(ROLES, 401),
     ),
     "api:event-list": ("get", lambda w: (reverse("api:event-list"), {}), dict.fromkeys(ROLES, 401)),

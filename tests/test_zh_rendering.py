@@ -7,6 +7,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -235,3 +236,47 @@ def test_the_metrics_charts_with_data_and_a_timeline_of_every_event_kind_are_ful
     assert leaks == {"metrics page": [], "metrics charts": [], "appeal page": [], "timeline": []}
     assert "申诉人" in timeline and "系统" in timeline and "wang" in timeline
     assert f"{zh('Submitted')} → {zh('In review')}" in timeline
+
+
+@pytest.mark.django_db
+def test_the_fulfilment_pages_and_emails_are_fully_chinese(appeal_types, sentences, settings):
+    from tickets.services.fulfilment import (
+        appeal_fulfilment_report,
+        appeal_release,
+        fulfilment_overdue_sweep,
+    )
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    agent = AgentFactory(email="agent@example.com")
+    SupervisorFactory(email="sup@example.com")
+    appeals = {}
+    for code in appeal_types:  # every type's words, carried out
+        appeal = appeal_release(appeal=AppealFactory(appeal_type=appeal_types[code], state="approved", language="zh-hans"))
+        appeals[f"done {code}"] = appeal_fulfilment_report(appeal=appeal, outcome="done")
+    with_type = {"appeal_type": appeal_types["phone_rebind"], "state": "approved", "language": "zh-hans", "assignee": agent}
+    appeals["failed"] = appeal_fulfilment_report(appeal=appeal_release(appeal=AppealFactory(**with_type)), outcome="failed")
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        appeals["overdue"] = appeal_release(appeal=AppealFactory(**with_type))
+    assert fulfilment_overdue_sweep() == [appeals["overdue"].reference]
+
+    problems = {}
+    public = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    staff = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    staff.force_login(agent)
+    for name, appeal in appeals.items():
+        for who, path in (
+            ("status", reverse("tickets:status", args=[tracking_token_make(appeal.reference)])),
+            ("console", reverse("desk:appeal", args=[appeal.reference])),
+        ):
+            if found := untranslated(visible_text((public if who == "status" else staff).get(path).content.decode()), sentences):
+                problems[f"{who} {name}"] = found
+    for path in ("/desk/?queue=fulfilment",):
+        if found := untranslated(visible_text(staff.get(path).content.decode()), sentences):
+            problems[path] = found
+    emails = OutboundEmail.objects.filter(template__startswith="fulfilment_")
+    assert {e.template for e in emails} == {"fulfilment_reported", "fulfilment_alert"}
+    for email in emails:
+        for part, text in (("subject", email.subject), ("text", email.body_text), ("html", visible_text(email.body_html))):
+            if found := untranslated(text, sentences):
+                problems[f"{email.template} {email.to} {part}"] = found
+    assert problems == {}

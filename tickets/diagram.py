@@ -1,4 +1,5 @@
-"""The workflow diagram, read from the django-fsm transitions themselves so it cannot drift."""
+"""The workflow diagrams, read from the django-fsm transitions themselves so they cannot drift: the
+appeal's `state`, and its `fulfilment` once approved."""
 
 from django_fsm import State
 
@@ -10,20 +11,34 @@ START, END = (
 )
 
 
-def workflow_mermaid() -> str:
-    field = Appeal._meta.get_field("state")
+def _mermaid(field_name: str, *, start: str, finals: tuple[str, ...]) -> str:
+    field = Appeal._meta.get_field(field_name)
     edges: dict[tuple[str, str], list[str]] = {}
     for transition in field.get_all_transitions(Appeal):
         targets = transition.target.allowed_states if isinstance(transition.target, State) else [transition.target]
         for target in targets:
             edges.setdefault((str(transition.source), str(target)), []).append(transition.name)
-    lines = ["stateDiagram-v2", "    [*] --> submitted: submit"]
+    lines = ["stateDiagram-v2", f"    [*] --> {start}"]
     for (source, target), names in sorted(edges.items()):
         lines.append(f"    {source} --> {target}: {' / '.join(sorted(set(names)))}")
-    for final in ("approved", "withdrawn", "closed"):
+    for final in finals:
         lines.append(f"    {final} --> [*]")
     return "\n".join(lines)
 
 
+def workflow_mermaid() -> str:
+    return _mermaid("state", start="submitted: submit", finals=("approved", "withdrawn", "closed"))
+
+
+def fulfilment_mermaid() -> str:
+    """An approved appeal's fulfilment: released to the platform, which reports it done or failed."""
+    return _mermaid("fulfilment", start="not_released", finals=("done",))
+
+
+FULFILMENT_INTRO = "An approved appeal is then carried out on the platform (its `fulfilment`, released on approval):"
+
+
 def readme_block() -> str:
-    return f"{START}\n```mermaid\n{workflow_mermaid()}\n```\n{END}"
+    return (
+        f"{START}\n```mermaid\n{workflow_mermaid()}\n```\n\n{FULFILMENT_INTRO}\n\n```mermaid\n{fulfilment_mermaid()}\n```\n{END}"
+    )

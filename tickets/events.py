@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from .models import Appeal, AppealEvent
 
-APPELLANT, SYSTEM = "appellant", "system"  # `AppealEvent.actor_label` when no user acted
+APPELLANT, SYSTEM, PLATFORM = "appellant", "system", "platform"  # `AppealEvent.actor_label` when no user acted
 
 
 def _evidence_label(evidence) -> str:
@@ -136,6 +136,52 @@ def appeal_legal_hold_set_event(*, appeal: Appeal, actor, on: bool, reason: str 
         actor=actor,
         comment=text,
         public=False,
+    )
+
+
+# The fulfilment loop's events: `from_state` and `to_state` are the fulfilment's states.
+
+
+def appeal_released_event(*, appeal: Appeal) -> AppealEvent:
+    """The approved appeal was released to the platform to be carried out (staff only)."""
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.RELEASE,
+        actor_label=SYSTEM,
+        public=False,
+    )
+
+
+def appeal_release_again_event(*, appeal: Appeal, actor, comment: str = "") -> AppealEvent:
+    """The assignee or a supervisor released a failed fulfilment again (staff only)."""
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.RELEASE_AGAIN,
+        actor=actor,
+        comment=comment,
+        public=False,
+    )
+
+
+def appeal_fulfilment_reported_event(*, appeal: Appeal, integration=None) -> AppealEvent:
+    """The platform (`integration`, if known) reported the appeal carried out (shown to the appellant)
+    or failed (staff only, with the platform's detail)."""
+    done = appeal.fulfilment == "done"
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.FULFILMENT_DONE if done else AppealEvent.Kind.FULFILMENT_FAILED,
+        actor_label=integration.name[:32] if integration is not None else PLATFORM,
+        comment="" if done else appeal.fulfilment_detail,
+        public=done,
+    )
+
+
+def appeal_fulfilment_overdue_events(*, appeals: list[Appeal], hours: int) -> list[AppealEvent]:
+    """The fulfilment sweep found these releases unreported after `hours`: their events in one INSERT."""
+    comment = gettext("Not reported by the platform %(hours)d hours after its release.") % {"hours": hours}
+    return AppealEvent.objects.bulk_create(
+        _event(appeal=appeal, kind=AppealEvent.Kind.FULFILMENT_OVERDUE, actor_label=SYSTEM, comment=comment, public=False)
+        for appeal in appeals
     )
 
 

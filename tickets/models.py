@@ -178,6 +178,15 @@ DECIDED_STATES = (AppealState.APPROVED, AppealState.REJECTED)
 CLOSED_STATES = (AppealState.APPROVED, AppealState.REJECTED, AppealState.WITHDRAWN, AppealState.CLOSED)
 
 
+class FulfilmentState(models.TextChoices):
+    """What became of an approved appeal on the platform's side: released to it, then carried out or not."""
+
+    NOT_RELEASED = "not_released", _("Not released")
+    RELEASED = "released", _("Released to the platform")
+    DONE = "done", _("Carried out")
+    FAILED = "failed", _("Failed on the platform")
+
+
 class SlaStage(models.IntegerChoices):
     NONE = 0, _("On time")
     WARNED = 1, _("Warning sent")
@@ -222,9 +231,20 @@ def _within_reopen_window(appeal) -> bool:
     return appeal.closed_at is not None and timezone.now() - appeal.closed_at <= timedelta(days=settings.REOPEN_WINDOW_DAYS)
 
 
+def _approved(appeal) -> bool:
+    return appeal.state == AppealState.APPROVED
+
+
 class AppealQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
+
+    def due_for_fulfilment_overdue(self, released_before):
+        """Released to the platform before `released_before`, not reported, not yet alerted: the rows of
+        the partial index `appeal_fulfilment_overdue_pending`, in its order."""
+        return self.filter(
+            fulfilment=FulfilmentState.RELEASED, fulfilment_overdue_at__isnull=True, released_at__lte=released_before
+        ).order_by("released_at")
 
     # What the SLA sweep must act on. Each matches one partial index (see Appeal.Meta.indexes) and is
     # ordered by that index's column, never by the model's default `-created_at`: with that order
@@ -340,6 +360,17 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # When the appeal left the open states (decided, withdrawn or closed).
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
+    # The fulfilment loop: an approved appeal is released to the platform, which carries it out (the
+    # unbind, the rebind…) and reports `done` or `failed`. Changed only by the transitions below,
+    # through tickets/services/fulfilment.py.
+    fulfilment = FSMField(_("fulfilment"), default=FulfilmentState.NOT_RELEASED, choices=FulfilmentState.choices, protected=True)
+    # Each release (the first, and each "release again") is numbered: the overdue alert is once per release.
+    fulfilment_release = models.PositiveSmallIntegerField(_("release number"), default=0)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    fulfilment_reported_at = models.DateTimeField(_("fulfilment reported at"), null=True, blank=True)
+    fulfilment_detail = models.TextField(_("fulfilment detail"), max_length=2000, blank=True)
+    # Set by the overdue sweep: takes the appeal out of the sweep's partial index.
+    fulfilment_overdue_at = models.DateTimeField(_("fulfilment overdue since"), null=True, blank=True)
     # When the appellant last answered, reopened or sent evidence, until the assignee opens or acts on
     # the appeal: such appeals come first in the assignee's "Mine" queue.
     answered_at = models.DateTimeField(_("appellant answered at"), null=True, blank=True)
@@ -410,10 +441,30 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 name="appeal_abandon_pending",
                 condition=models.Q(state="awaiting_info"),
             ),
+            # The fulfilment overdue sweep: released, unreported, not yet alerted, by release time.
+            models.Index(
+                fields=["released_at"],
+                name="appeal_fulfilment_overdue",
+                condition=models.Q(fulfilment="released", fulfilment_overdue_at__isnull=True),
+            ),
+            # The console's "Fulfilment problems" queue (failed, or released and overdue), oldest release first.
+            models.Index(
+                fields=["released_at", "id"],
+                name="appeal_fulfilment_problems",
+                condition=models.Q(fulfilment__in=["released", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def state_fields(self):
+        """The fields ConcurrentTransitionMixin checks on save: `state` only. The fulfilment services lock
+        the row (SELECT … FOR UPDATE) before their transition; and the mixin reads every field it checks
+        when an instance is built, so a second one would make each `.only(…)` read that leaves it out
+        (the SLA sweep's) load it, recursively."""
+        return [self._meta.get_field("state")]
 
     @property
     def id_number_masked(self) -> str:
@@ -569,6 +620,49 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         """No answer from the appellant in time (scheduled)."""
         self.closed_at = timezone.now()
 
+    # --- The fulfilment machine (a second FSMField): released on approval, reported by the platform.
+
+    def _released(self) -> None:
+        self.fulfilment_release += 1
+        self.released_at = timezone.now()
+        self.fulfilment_reported_at = None
+        self.fulfilment_overdue_at = None
+
+    @transition(field=fulfilment, source=FulfilmentState.NOT_RELEASED, target=FulfilmentState.RELEASED, conditions=[_approved])
+    def release(self):
+        self._released()
+
+    @transition(
+        field=fulfilment,
+        source=FulfilmentState.FAILED,
+        target=FulfilmentState.RELEASED,
+        conditions=[_approved],
+        permission=_assignee_or_supervisor,
+    )
+    def release_again(self, *, by):
+        self._released()
+
+    def _reported(self, detail: str) -> None:
+        self.fulfilment_reported_at = timezone.now()
+        self.fulfilment_detail = detail
+
+    @transition(field=fulfilment, source=[FulfilmentState.RELEASED, FulfilmentState.FAILED], target=FulfilmentState.DONE)
+    def report_done(self, *, detail: str = ""):
+        self._reported(detail)
+
+    @transition(field=fulfilment, source=FulfilmentState.RELEASED, target=FulfilmentState.FAILED)
+    def report_failed(self, *, detail: str = ""):
+        self._reported(detail)
+
+    @property
+    def fulfilment_overdue(self) -> bool:
+        """Released and not reported within FULFILMENT_OVERDUE_HOURS (flagged by the sweep, or due and not yet swept)."""
+        if self.fulfilment != FulfilmentState.RELEASED or self.released_at is None:
+            return False
+        return self.fulfilment_overdue_at is not None or timezone.now() - self.released_at >= timedelta(
+            hours=settings.FULFILMENT_OVERDUE_HOURS
+        )
+
     @transition(field=state, source=AppealState.REJECTED, target=AppealState.SUBMITTED, conditions=[_within_reopen_window])
     def reopen(self):
         """The appellant reopens with new evidence: a new SLA cycle, back in the queue."""
@@ -646,6 +740,11 @@ class AppealEvent(models.Model):
         EVIDENCE_REPLACED = "evidence_replaced", _("Refused file replaced by the appellant")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
         LEGAL_HOLD = "legal_hold", _("Legal hold")
+        RELEASE = "release", _("Released to the platform")
+        RELEASE_AGAIN = "release_again", _("Released to the platform again")
+        FULFILMENT_DONE = "fulfilment_done", _("Carried out by the platform")
+        FULFILMENT_FAILED = "fulfilment_failed", _("The platform could not carry it out")
+        FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -744,3 +843,22 @@ class SlaEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (cycle {self.cycle})"
+
+
+class FulfilmentOverdue(models.Model):
+    """The overdue sweep's record: at most one per appeal and release (a unique constraint, so that
+    repeated or concurrent sweeps alert once)."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="fulfilment_overdues")
+    release = models.PositiveSmallIntegerField()
+    recipients = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "release"], name="fulfilment_overdue_once_per_release"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal} overdue (release {self.release})"

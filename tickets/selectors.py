@@ -24,6 +24,7 @@ from .models import (
     AppealEvent,
     AppealState,
     AppealType,
+    FulfilmentState,
     LoginDeviceRecord,
     RechargeRecord,
 )
@@ -39,8 +40,10 @@ class Queue:
     code: str
     label: str
     supervisors_only: bool = False
-    # Open queues put the nearest SLA first; the decided queue the latest decision first.
+    # Open queues put the nearest SLA first; the decided queue the latest decision first; the
+    # fulfilment queue the oldest release first.
     decided: bool = False
+    field: str = "sla_due_at"
 
 
 QUEUES = {
@@ -53,7 +56,8 @@ QUEUES = {
         Queue("escalated", _("Escalated")),
         Queue("pending_mine", _("Pending my approval"), supervisors_only=True),
         Queue("open", _("All open")),
-        Queue("decided", _("Decided"), decided=True),
+        Queue("decided", _("Decided"), decided=True, field="closed_at"),
+        Queue("fulfilment", _("Fulfilment problems"), field="released_at"),
     )
 }
 
@@ -62,9 +66,18 @@ def queues_for(user) -> list[Queue]:
     return [q for q in QUEUES.values() if not q.supervisors_only or is_supervisor(user)]
 
 
+def fulfilment_overdue_before(now=None):
+    """Releases before this moment and still unreported are overdue."""
+    return (now or timezone.now()) - timedelta(hours=settings.FULFILMENT_OVERDUE_HOURS)
+
+
 def _queue_filter(code: str, user) -> Q:
     if code == "due_soon":  # includes the ones already overdue, nearest first
         return Q(state__in=SLA_RUNNING_STATES, sla_due_at__lte=timezone.now() + DUE_SOON)
+    if code == "fulfilment":  # failed on the platform, or released and unreported for too long
+        return Q(fulfilment=FulfilmentState.FAILED) | Q(
+            fulfilment=FulfilmentState.RELEASED, released_at__lte=fulfilment_overdue_before()
+        )
     return {
         "unassigned": Q(state__in=OPEN_STATES, assignee__isnull=True),
         "mine": Q(state__in=OPEN_STATES, assignee=user),
@@ -146,6 +159,8 @@ class QueueAppeal:
     closed_at: object
     cooling_off_of_id: int | None
     answered_at: object
+    fulfilment: str
+    released_at: object
     appeal_type: object = None  # the cached AppealType, set by appeal_list_for_agent
 
     @property
@@ -164,6 +179,8 @@ QUEUE_ROW_COLUMNS = (
     "closed_at",
     "cooling_off_of_id",
     "answered_at",
+    "fulfilment",
+    "released_at",
 )
 
 
@@ -188,8 +205,7 @@ def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None 
     if spec.code == "mine":
         page = answered_first_page(qs, after=after, size=size, row=QueueAppeal)
     else:
-        field = "closed_at" if spec.decided else "sla_due_at"
-        page = keyset_page(qs, field=field, descending=spec.decided, after=after, size=size, row=QueueAppeal)
+        page = keyset_page(qs, field=spec.field, descending=spec.decided, after=after, size=size, row=QueueAppeal)
     types = appeal_types_cached()
     for appeal in page.rows:
         appeal.appeal_type = types[appeal.appeal_type_id]

@@ -68,6 +68,9 @@ def appeal_public_data(*, appeal: Appeal, type_code: str) -> dict:
         "decision": appeal.state if decided else None,
         "decision_reason": appeal.decision_reason if decided else None,
         "decided_at": _iso(appeal.closed_at) if decided else None,
+        # Carrying out an approval: not_released, released (awaiting the platform's report), done, failed.
+        "fulfilment": appeal.fulfilment,
+        "released_at": _iso(appeal.released_at),
     }
 
 
@@ -124,6 +127,8 @@ def integration_events_record_bulk(*, type: str, appeals: list[Appeal]) -> int: 
             "closed_at",
             "integration_id",
             "sla_due_at",
+            "fulfilment",
+            "released_at",
             "appeal_type__code",
         )
         .order_by()

@@ -214,6 +214,8 @@ def test_the_payload_carries_public_facts_only(appeal_types, subscription, recei
         "decision",
         "decision_reason",
         "decided_at",
+        "fulfilment",
+        "released_at",
     }
     body = receiver.received[0].body.decode()
     for private in (appeal.contact_email, appeal.id_number_last4, appeal.letter_background):

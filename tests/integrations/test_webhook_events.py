@@ -96,8 +96,8 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
     )
     verify_required_evidence(approved, by=agent)
     agent_services.appeal_approve(appeal=approved, actor=supervisor, comment="Unbound today.")
-    assert _events(approved) == ["appeal.decided"]
-    data = IntegrationEvent.objects.get(appeal=approved).data
+    assert _events(approved) == ["appeal.decided", "appeal.released"]  # an approval is released at once
+    data = IntegrationEvent.objects.get(appeal=approved, type="appeal.decided").data
     assert (data["decision"], data["decision_reason"]) == ("approved", "Unbound today.")
     assert data["decided_at"]
 
@@ -106,7 +106,7 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
     agent_services.appeal_propose_approval(appeal=high_risk, actor=supervisor)
     assert _events(high_risk) == []  # a proposal decides nothing
     agent_services.appeal_second_approve(appeal=high_risk, actor=supervisor2)
-    assert _events(high_risk) == ["appeal.decided"]
+    assert _events(high_risk) == ["appeal.decided", "appeal.released"]
 
     rejected = AppealFactory(integration=platform, state="in_review", assignee=agent)
     agent_services.appeal_reject(appeal=rejected, actor=agent, reason="The photos do not match.")

@@ -101,6 +101,8 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     assert len(smtp_server.messages) == 4
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
-    assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve"]
+    # The approval released the appeal to the platform, in its transaction.
+    assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve", "release"]
     final = appellant.get(link).content.decode()
     assert "Your appeal was approved." in final
+    assert 'data-fulfilment="released"' in final

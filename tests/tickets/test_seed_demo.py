@@ -44,6 +44,8 @@ def test_seed_demo_creates_types_groups_and_users_and_can_run_twice(settings, ca
     }
     assert Appeal.objects.count() == 12
     assert Appeal.objects.filter(cooling_off_of__isnull=False).count() == 1
+    # The approved one was released, and the platform could not carry it out (the console's "Fulfilment problems").
+    assert list(Appeal.objects.filter(state="approved").values_list("fulfilment", flat=True)) == ["failed"]
     assert all(a.events.exists() for a in Appeal.objects.all())
 
 

@@ -5,7 +5,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from integrations.models import IntegrationEvent
-from tickets.models import Appeal, AppealEvent, AppealState, EvidenceKind
+from tickets.models import Appeal, AppealEvent, AppealState, EvidenceKind, FulfilmentState
+from tickets.services.fulfilment import DETAIL_MAX_CHARS
 
 
 class _AppealCreateFields(serializers.Serializer):
@@ -71,7 +72,26 @@ class PublicEventSerializer(serializers.Serializer):
 
 class AppealStatusSerializer(AppealCreatedSerializer):
     closed_at = serializers.DateTimeField(allow_null=True)
+    fulfilment = serializers.ChoiceField(
+        choices=FulfilmentState.choices,
+        help_text="Carrying out an approval: not_released, released (awaiting your report), done or failed.",
+    )
+    released_at = serializers.DateTimeField(allow_null=True, help_text="When the approval was released to the platform.")
+    fulfilment_reported_at = serializers.DateTimeField(allow_null=True, help_text="When the platform last reported.")
     events = PublicEventSerializer(source="public_events", many=True)
+
+
+class FulfilmentReportSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[(FulfilmentState.DONE, "done"), (FulfilmentState.FAILED, "failed")],
+        help_text="`done`: carried out; `failed`: could not be (an agent follows it up).",
+    )
+    detail = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=DETAIL_MAX_CHARS,
+        help_text="What happened, for the agents (never shown to the appellant).",
+    )
 
 
 class IntegrationEventSerializer(serializers.Serializer):

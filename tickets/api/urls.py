@@ -7,5 +7,6 @@ app_name = "api"
 urlpatterns = [
     path("appeals/", views.AppealCreateView.as_view(), name="appeal-create"),
     path("appeals/<str:reference>/", views.AppealDetailView.as_view(), name="appeal-detail"),
+    path("appeals/<str:reference>/fulfilment/", views.FulfilmentReportView.as_view(), name="fulfilment-report"),
     path("events/", views.EventListView.as_view(), name="event-list"),
 ]

@@ -21,16 +21,19 @@ from integrations.models import Scope
 from integrations.selectors import integration_event_page
 from tickets.portal.forms import AppealSubmissionForm
 from tickets.selectors import appeal_for_integration, appeal_type_get_active
+from tickets.services.errors import WorkflowError
+from tickets.services.fulfilment import appeal_fulfilment_report
 from tickets.services.intake import appeal_submit
 
 from . import schema  # noqa: F401 - registers the API key's security scheme
-from .errors import error_responses
+from .errors import Conflict, error_responses
 from .idempotency import HEADER, idempotency_key_from, idempotency_replay, idempotent, request_fingerprint
 from .permissions import HasScope
 from .serializers import (
     AppealCreatedSerializer,
     AppealStatusSerializer,
     AppealSubmissionSerializer,
+    FulfilmentReportSerializer,
     IntegrationEventPageSerializer,
     IntegrationEventSerializer,
 )
@@ -198,3 +201,36 @@ class EventListView(APIView):
         next_cursor = str(rows[-1].pk) if rows else (after or None)
         body = {"results": IntegrationEventSerializer(rows, many=True).data, "next": next_cursor, "has_more": has_more}
         return Response(body)
+
+
+class FulfilmentReportView(APIView):
+    permission_classes = [HasScope(Scope.FULFILMENT_WRITE)]
+
+    @extend_schema(
+        operation_id="fulfilment_report",
+        summary="Report an approval carried out, or not",
+        description=(
+            "Scope `fulfilment:write`. After `appeal.released`, the platform performs the unbind or rebind and "
+            "reports `done`, or `failed` with a detail for the agents. The appellant is told (page and e-mail); "
+            "a failure alerts the agent and the supervisors. The same outcome again changes nothing (safe to "
+            "retry); `done` after `failed` is accepted. 409 for an appeal that was not released (undecided, "
+            "rejected) or already reported done."
+        ),
+        request=FulfilmentReportSerializer,
+        responses={200: AppealStatusSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+    )
+    def post(self, request, reference: str):
+        report = FulfilmentReportSerializer(data=request.data)
+        report.is_valid(raise_exception=True)
+        appeal = appeal_for_integration(integration=request.auth.integration, reference=reference)
+        try:
+            appeal_fulfilment_report(
+                appeal=appeal,
+                outcome=report.validated_data["outcome"],
+                detail=report.validated_data.get("detail", ""),
+                integration=request.auth.integration,
+            )
+        except WorkflowError as exc:
+            raise Conflict(detail=exc.message) from exc
+        appeal = appeal_for_integration(integration=request.auth.integration, reference=reference)
+        return Response(AppealStatusSerializer(appeal, context={"request": request}).data)

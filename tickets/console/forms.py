@@ -58,3 +58,9 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents_queryset()
+
+
+class ReleaseAgainForm(forms.Form):
+    """Release a failed fulfilment to the platform again, with an optional note (staff only)."""
+
+    comment = forms.CharField(required=False, max_length=TEXT_MAX_CHARS)

@@ -10,7 +10,11 @@ from tickets.labels import staff_state_label
 from tickets.selectors import sla_status
 
 # Who acted when no user did (`AppealEvent.actor_label`), as the console shows it.
-ACTOR_WORDS = {"appellant": gettext_lazy("appellant"), "system": gettext_lazy("system")}
+ACTOR_WORDS = {
+    "appellant": gettext_lazy("appellant"),
+    "system": gettext_lazy("system"),
+    "platform": gettext_lazy("the platform"),
+}
 
 
 def options_html(options, selected=None) -> str:

@@ -18,10 +18,10 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
-from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm
+from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, ReleaseAgainForm
 from tickets.console.presentation import options_html, sla_badges
 from tickets.labels import staff_state_choices, staff_state_label
-from tickets.models import AppealState, Risk, evidence_kind_label
+from tickets.models import AppealState, FulfilmentState, Risk, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
@@ -34,6 +34,7 @@ from tickets.selectors import (
     access_evidence,
     appeal_list_for_agent,
     appeal_records_page,
+    fulfilment_overdue_before,
     queues_for,
     user_names,
 )
@@ -49,6 +50,7 @@ from tickets.services.agent import (
     may_verify,
 )
 from tickets.services.errors import WorkflowError
+from tickets.services.fulfilment import appeal_release_again, may_release_again
 
 PAGE_SIZES = ("25", "50", "100", "200")
 
@@ -135,6 +137,9 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     cooling = format_html(' <span class="badge text-bg-warning">{}</span>', _("cooling-off"))
     escalated = format_html(' <span class="badge text-bg-danger">{}</span>', _("escalated"))
     answered = format_html(' <span class="badge text-bg-info" data-answered>{}</span>', _("appellant answered"))
+    failed = format_html(' <span class="badge text-bg-danger" data-fulfilment="failed">{}</span>', _("fulfilment failed"))
+    overdue = format_html(' <span class="badge text-bg-warning" data-fulfilment="overdue">{}</span>', _("fulfilment overdue"))
+    overdue_before = fulfilment_overdue_before()
     prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
     rows = []
     for a in appeals:
@@ -144,10 +149,15 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
             select=select,
             prefix=prefix,
             badges=format_html(
-                "{}{}{}",
+                "{}{}{}{}",
                 cooling if a.cooling_off_of_id else "",
                 escalated if a.state == AppealState.ESCALATED else "",
                 answered if a.answered_at is not None else "",
+                failed
+                if a.fulfilment == FulfilmentState.FAILED
+                else overdue
+                if a.fulfilment == FulfilmentState.RELEASED and a.released_at <= overdue_before
+                else "",
             ),
             type_name=types[a.appeal_type_id].name,
             risk=risks[a.appeal_type.risk],
@@ -220,9 +230,33 @@ def appeal_detail(request, reference: str):
         "can_view_evidence": evidence_visible_to_staff(user=request.user, appeal=appeal),
         "replaced_ids": {item.replaces_id for item in evidence if item.replaces_id},
         "signals": fraud_signals(appeal),
+        "can_release_again": may_release_again(appeal=appeal, user=request.user),
         "now": timezone.now(),
     }
     return render(request, "desk/appeal.html", context)
+
+
+def _form_refused(request, form, reference: str):
+    """An action's form did not validate: a comment over its limit says so; anything else in the form
+    is not something a person typed."""
+    messages.error(request, " ".join(form.errors.get("comment", [])) or _("The action could not be read; please try again."))
+    return redirect("desk:appeal", reference=reference)
+
+
+@agent_required
+@require_POST
+def appeal_release_again_view(request, reference: str):
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
+    form = ReleaseAgainForm(request.POST)
+    if not form.is_valid():
+        return _form_refused(request, form, reference)
+    try:
+        appeal_release_again(appeal=appeal, actor=request.user, comment=form.cleaned_data["comment"])
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(reference)s: released to the platform again.") % {"reference": appeal.reference})
+    return redirect(reverse("desk:appeal", args=[reference]) + "#fulfilment")
 
 
 @agent_required
@@ -231,9 +265,7 @@ def appeal_action(request, reference: str):
     appeal = access_appeal(user=request.user, reference=reference, with_page=False)
     form = ActionForm(request.POST)
     if not form.is_valid():
-        # A comment over its limit says so; anything else in the form is not something a person typed.
-        messages.error(request, " ".join(form.errors.get("comment", [])) or _("The action could not be read; please try again."))
-        return redirect("desk:appeal", reference=reference)
+        return _form_refused(request, form, reference)
     data = form.cleaned_data
     try:
         appeal_act(

@@ -30,6 +30,9 @@ def metrics_csv_rows(metrics: Metrics) -> list[list]:
         rows.append(["workload_open", r["assignee__username"], "", "", r["open"]])
         rows.append(["workload_overdue", r["assignee__username"], "", "", r["overdue"]])
         rows.append(["workload_decided_7d", r["assignee__username"], "", "", r["decided_7d"]])
+    for key in ("released", "done", "failed", "overdue", "p50", "p90"):
+        value = metrics.fulfilment[key]
+        rows.append(["fulfilment", key, "", "", "" if value is None else round(value, 2)])
     return rows
 
 

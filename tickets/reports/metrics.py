@@ -4,12 +4,13 @@ aggregate query; nothing loops over appeals in Python."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from tickets.models import DECIDED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealType, SlaEvent
+from tickets.models import DECIDED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealType, FulfilmentState, SlaEvent
 
 MET = Q(closed_at__lte=F("sla_due_at"))
 AGE_BUCKETS = ((0, 24), (24, 48), (48, 72), (72, None))
@@ -26,22 +27,23 @@ class PercentileCont(Aggregate):
         super().__init__(expression, percentile=float(percentile), **extra)
 
 
-def _hours_to_decision():
+def _hours_to_decision(start: str = "created_at", end: str = "closed_at"):
     return Func(
-        ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+        ExpressionWrapper(F(end) - F(start), output_field=DurationField()),
         template="EXTRACT(EPOCH FROM %(expressions)s) / 3600.0",
         output_field=FloatField(),
     )
 
 
-def _percentiles(qs) -> tuple[float | None, float | None]:
-    """Median and 90th percentile of hours to decision."""
+def _percentiles(qs, start: str = "created_at", end: str = "closed_at") -> tuple[float | None, float | None]:
+    """Median and 90th percentile of hours from `start` to `end` (by default: to decision)."""
     if connection.vendor == "postgresql":
-        row = qs.aggregate(p50=PercentileCont(_hours_to_decision(), 0.5), p90=PercentileCont(_hours_to_decision(), 0.9))
+        hours = _hours_to_decision(start, end)
+        row = qs.aggregate(p50=PercentileCont(hours, 0.5), p90=PercentileCont(hours, 0.9))
         return row["p50"], row["p90"]
     # Other databases (SQLite for a first run): nearest-rank percentiles, still computed by the database.
     ordered = (
-        qs.annotate(duration=ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()))
+        qs.annotate(duration=ExpressionWrapper(F(end) - F(start), output_field=DurationField()))
         .order_by("duration")
         .values_list("duration", flat=True)
     )
@@ -62,6 +64,26 @@ class Metrics:
     backlog: list[dict]
     breaches_by_day: list[dict]
     workload: list[dict]
+    # Approved appeals released to the platform since `since`: released / done / failed, the releases
+    # overdue now (whenever released), and hours from release to `done` (median, 90th percentile).
+    fulfilment: dict
+
+
+def _fulfilment(*, now, since) -> dict:
+    released = Appeal.objects.filter(released_at__gte=since).exclude(fulfilment=FulfilmentState.NOT_RELEASED)
+    row = released.aggregate(
+        released=Count("pk"),
+        done=Count("pk", filter=Q(fulfilment=FulfilmentState.DONE)),
+        failed=Count("pk", filter=Q(fulfilment=FulfilmentState.FAILED)),
+    )
+    overdue_before = now - timedelta(hours=settings.FULFILMENT_OVERDUE_HOURS)
+    row["overdue"] = Appeal.objects.filter(fulfilment=FulfilmentState.RELEASED, released_at__lte=overdue_before).count()
+    row["p50"], row["p90"] = _percentiles(
+        released.filter(fulfilment=FulfilmentState.DONE, fulfilment_reported_at__isnull=False),
+        start="released_at",
+        end="fulfilment_reported_at",
+    )
+    return row
 
 
 def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
@@ -122,4 +144,5 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         backlog=backlog,
         breaches_by_day=breaches,
         workload=workload,
+        fulfilment=_fulfilment(now=now, since=since),
     )

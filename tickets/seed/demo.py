@@ -14,6 +14,7 @@ from tickets.models import Appeal, AppealType
 from tickets.portal.forms import ID_IMAGE_KINDS, consent_text
 from tickets.services.agent import appeal_act, appeal_escalate, appeal_reject, appeal_request_info, evidence_set_verified
 from tickets.services.appellant import appeal_withdraw
+from tickets.services.fulfilment import appeal_fulfilment_report
 from tickets.services.intake import appeal_submit
 
 DEMO_DOMAIN = "demo.example.com"
@@ -106,7 +107,8 @@ def demo_appeals_create(*, agent, supervisor) -> int:
         (5, "realname_unbind", ["claim", "request_info"]),
         (6, "account_recovery", ["claim", "verify", "propose_approval"]),
         (7, "phone_rebind", ["claim", "escalate"]),
-        (8, "access_card_unbind", ["claim", "verify", "approve"]),
+        # Approved (so released), and the platform could not carry it out: "Fulfilment problems".
+        (8, "access_card_unbind", ["claim", "verify", "approve", "fulfilment_failed"]),
         (9, "realname_unbind", ["claim", "reject"]),
         (10, "access_card_unbind", ["withdraw"]),
         (11, "access_card_unbind", ["claim"]),
@@ -123,6 +125,8 @@ def demo_appeals_create(*, agent, supervisor) -> int:
                 appeal_request_info(appeal=appeal, actor=agent, message="请补充一张更清晰的身份证反面照片。")
             elif step == "reject":
                 appeal_reject(appeal=appeal, actor=agent, reason="The photo holding the ID does not match the ID card.")
+            elif step == "fulfilment_failed":
+                appeal_fulfilment_report(appeal=appeal, outcome="failed", detail="Demo: the card is locked by risk control.")
             elif step == "escalate":
                 appeal_escalate(appeal=appeal, actor=agent, comment="The carrier certificate looks edited.")
             else:

@@ -24,6 +24,7 @@ from tickets.outbox.services import appellant_email_enqueue
 from tickets.roles import is_agent, is_supervisor
 
 from .errors import AppealChanged, WorkflowError
+from .fulfilment import appeal_release
 
 
 @dataclass(frozen=True)
@@ -186,10 +187,12 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
         appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
-        if spec.email:
-            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
         if action in INTEGRATION_EVENTS:
             integration_event_record(type=INTEGRATION_EVENTS[action], appeal=appeal)
+        if appeal.state == AppealState.APPROVED:  # decided in favour: released to the platform to carry out
+            appeal = appeal_release(appeal=appeal)  # `appeal.released` follows `appeal.decided`
+        if spec.email:
+            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
     return appeal
 
 

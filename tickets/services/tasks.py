@@ -5,7 +5,7 @@ the ones queued messages and the beat schedule use; they never change."""
 from celery import shared_task
 from django.conf import settings
 
-from . import appellant, intake, scheduled
+from . import appellant, fulfilment, intake, scheduled
 
 
 @shared_task(name=intake.FOLLOW_UP_TASK, ignore_result=True)
@@ -23,3 +23,9 @@ def appeal_tracking_link_send(appeal_id: int | None) -> None:
 @shared_task(name="tickets.tasks.appeals_abandon_stale", ignore_result=True)
 def appeals_abandon_stale() -> int:
     return len(scheduled.appeal_abandon_stale(days=settings.ABANDON_AFTER_DAYS))
+
+
+@shared_task(name="tickets.tasks.fulfilment_overdue_sweep", ignore_result=True)
+def fulfilment_overdue_sweep() -> int:
+    """Beat: alert on releases the platform left unreported past FULFILMENT_OVERDUE_HOURS."""
+    return len(fulfilment.fulfilment_overdue_sweep())
