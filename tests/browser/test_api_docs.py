@@ -17,5 +17,5 @@ def test_the_api_docs_render_under_the_csp(live_server, watched):
     page.wait_for_selector(".opblock-summary-path >> text=/api/v1/appeals/")
     page.locator(".opblock-summary", has_text="/api/v1/events/").first.click()
     page.wait_for_selector(".opblock-body .parameters")
-    assert page.locator(".opblock").count() == 3
+    assert page.locator(".opblock").count() == 4  # file, status, report fulfilment, events
     watched.check()
