@@ -7,7 +7,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_api_docs_render_under_the_csp(live_server, watched):
+def test_the_api_docs_render_under_the_csp(live_server, watched, screenshot):
     page = watched.page
     response = page.goto(f"{live_server.url}/api/docs/")
     assert response.status == 200
@@ -18,4 +18,5 @@ def test_the_api_docs_render_under_the_csp(live_server, watched):
     page.locator(".opblock-summary", has_text="/api/v1/events/").first.click()
     page.wait_for_selector(".opblock-body .parameters")
     assert page.locator(".opblock").count() == 4  # file, status, report fulfilment, events
+    screenshot(page, "api-01-docs")
     watched.check()

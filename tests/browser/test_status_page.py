@@ -13,6 +13,7 @@ from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory
 from tickets.models import AppealEvent
+from tickets.services.fulfilment import appeal_fulfilment_report, appeal_release
 from tickets.tracking import tracking_token_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,4 +68,20 @@ def test_information_requested_is_answered_from_the_top_of_the_status_page_on_a_
     assert page.locator("form[data-answer-form]").count() == 0
     assert zh("Thank you: we have your answer and your files. The appeal is back with our agents.") in page.content()
     screenshot(page, "status-02-answered")
+    watched.check()
+
+
+def test_a_carried_out_unbind_reads_done_on_a_phone_in_chinese(live_server, watched, appeal_types, screenshot):
+    """After the platform reported the unbind done: the status page says so, in the type's words."""
+    appeal = AppealFactory(
+        language="zh-hans", appeal_type=appeal_types["realname_unbind"], state="approved", closed_at=timezone.now()
+    )
+    appeal_release(appeal=appeal)
+    appeal_fulfilment_report(appeal=appeal, outcome="done", detail="Unbound on the platform.")
+    page = watched.page
+    page.goto(live_server.url + reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
+    done = page.locator('[data-fulfilment="done"]')
+    assert zh("Your real-name verification has been unbound: the unbind has been carried out.") in done.inner_text()
+    assert "Unbound on the platform." not in page.content()  # the platform's detail is for the agents
+    screenshot(page, "status-03-fulfilment-done")
     watched.check()
