@@ -5,7 +5,6 @@ decides it in the console → the receiver gets `appeal.decided` and `appeal.rel
 reports the unbind done → the appellant's page and e-mail say so."""
 
 import json
-import re
 
 import pytest
 from django.test import Client
@@ -14,24 +13,8 @@ from django.urls import reverse
 from evidence.models import Evidence
 from tests.tickets.api.conftest import ApiClient, api_key_issue
 from tests.tickets.api.test_appeal_create import CONTACTS, same_again
-from tests.tickets.factories import AgentFactory, submission
+from tests.tickets.factories import AgentFactory, console_act, status_path, submission
 from tickets.models import Appeal
-
-
-def act(client, appeal, action, **data):
-    response = client.post(
-        reverse("desk:act", args=[appeal.reference]),
-        {"action": action, "expected_state": Appeal.objects.get(pk=appeal.pk).state, **data},
-        HTTP_ACCEPT_LANGUAGE="en",
-        follow=True,
-    )
-    assert response.status_code == 200
-    return response
-
-
-def status_path(message) -> str:
-    text = message.get_body(("plain",)).get_content()
-    return re.search(r"http://testserver(/appeals/status/\S+/)", text).group(1)
 
 
 def received_types(receiver) -> list[str]:
@@ -65,10 +48,10 @@ def test_filed_by_api_decided_in_the_console_carried_out_by_the_platform_and_tol
     agent = AgentFactory(username="agent", email="agent@example.com")
     console = Client()
     console.force_login(agent)
-    act(console, appeal, "claim")
+    console_act(console, appeal, "claim")
     for item in evidence:
         console.post(reverse("desk:verify", args=[appeal.reference, item.pk]), {"verified": "1"})
-    act(console, appeal, "approve", comment="Your access card is being unbound.")
+    console_act(console, appeal, "approve", comment="Your access card is being unbound.")
     appeal.refresh_from_db()
     assert (appeal.state, appeal.fulfilment) == ("approved", "released")
 

@@ -1,10 +1,12 @@
 """factory-boy factories and a builder for valid appeal-form submissions."""
 
+import re
 from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import timezone
 
 from tests import files
@@ -138,3 +140,21 @@ def appeal_worked_on(*, size: int, agent, supervisor) -> Appeal:
     refused = EvidenceFactory(appeal=appeal, kind="id_back", status="rejected", status_reason="Blurred.")
     EvidenceFactory(appeal=appeal, kind="id_back", replaces=refused)
     return appeal
+
+
+def console_act(client, appeal, action, **data):
+    """Take a console action on the appeal as the signed-in `client`, from the state it is in now."""
+    response = client.post(
+        reverse("desk:act", args=[appeal.reference]),
+        {"action": action, "expected_state": Appeal.objects.get(pk=appeal.pk).state, **data},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    assert response.status_code == 200
+    return response
+
+
+def status_path(message) -> str:
+    """The status page's path in an e-mail sent to the appellant."""
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"http://testserver(/appeals/status/\S+/)", text).group(1)

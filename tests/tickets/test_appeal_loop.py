@@ -2,32 +2,14 @@
 appellant files → agent claims → requests information → appellant answers with new evidence →
 agent verifies and proposes approval → a different supervisor approves. Every e-mail arrives."""
 
-import re
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from evidence.models import Evidence
 from tests import files
-from tests.tickets.factories import AgentFactory, SupervisorFactory, submission
+from tests.tickets.factories import AgentFactory, SupervisorFactory, console_act, status_path, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail
-
-
-def status_path(message) -> str:
-    text = message.get_body(("plain",)).get_content()
-    return re.search(r"http://testserver(/appeals/status/\S+/)", text).group(1)
-
-
-def act(client, appeal, action, **data):
-    response = client.post(
-        reverse("desk:act", args=[appeal.reference]),
-        {"action": action, "expected_state": Appeal.objects.get(pk=appeal.pk).state, **data},
-        HTTP_ACCEPT_LANGUAGE="en",
-        follow=True,
-    )
-    assert response.status_code == 200
-    return response
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,8 +28,8 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     link = status_path(acknowledgement)
 
     # The agent claims it and asks for a clearer photo.
-    act(agent_client, appeal, "claim")
-    act(agent_client, appeal, "request_info", comment="Please send a sharper photo of the back of your ID card.")
+    console_act(agent_client, appeal, "claim")
+    console_act(agent_client, appeal, "request_info", comment="Please send a sharper photo of the back of your ID card.")
     request_mail = smtp_server.wait_for(2)[1]
     assert "We need more information" in request_mail["Subject"]
     assert "sharper photo of the back" in request_mail.get_body(("plain",)).get_content()
@@ -77,13 +59,13 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     # The agent verifies each kind; the proposal goes to a supervisor.
     for evidence in Evidence.objects.filter(appeal=appeal):
         agent_client.post(reverse("desk:verify", args=[appeal.reference, evidence.pk]), {"verified": "1"})
-    act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.")
+    console_act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.")
     appeal.refresh_from_db()
     assert (appeal.state, appeal.proposed_by) == ("pending_approval", agent)
 
     queue = supervisor_client.get(reverse("desk:queue"), {"queue": "pending_mine"}).context["page"].rows
     assert [a.reference for a in queue] == [appeal.reference]
-    act(supervisor_client, appeal, "second_approve", comment="Your real-name verification is removed.")
+    console_act(supervisor_client, appeal, "second_approve", comment="Your real-name verification is removed.")
     appeal.refresh_from_db()
     assert appeal.state == "approved"
 
