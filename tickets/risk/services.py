@@ -180,6 +180,7 @@ def appeal_risk_score(*, appeal_id: int, related: bool = True) -> Appeal | None:
                 "detail": signal.detail,
             }
         )
+    explained.sort(key=lambda item: -item["points"])  # the queue row names the first ones
     appeal.risk_score = min(100, sum(item["points"] for item in explained))
     appeal.risk_signals = explained
     appeal.risk_scored_at = timezone.now()
