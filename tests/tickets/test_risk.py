@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from evidence.models import Evidence
@@ -259,13 +259,20 @@ def test_appeals_older_than_30_days_do_not_count_toward_the_cap(en_client, appea
 @override_settings(RISK_VELOCITY_CAP=2)
 def test_the_api_refuses_an_appeal_past_the_cap_and_stores_nothing(client, appeal_types, integration_with_key):
     cap_reached(2, id_number_hmac=id_number_hmac(ID_NUMBER))
-    data = {"appeal_type": "realname_unbind", **submission(appeal_types["realname_unbind"], id_number=ID_NUMBER)}
-    response = client.post(reverse("api:appeal-create"), data, HTTP_AUTHORIZATION=f"Api-Key {integration_with_key}")
+
+    def data():
+        return {"appeal_type": "realname_unbind", **submission(appeal_types["realname_unbind"], id_number=ID_NUMBER)}
+
+    key = f"Api-Key {integration_with_key}"
+    response = client.post(reverse("api:appeal-create"), data(), HTTP_AUTHORIZATION=key, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid"
     assert "At most 2 appeals can be filed in 30 days" in " ".join(error["fields"]["__all__"])
     assert Appeal.objects.count() == 2 and Evidence.objects.count() == 0
+    chinese = client.post(reverse("api:appeal-create"), data(), HTTP_AUTHORIZATION=key, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "30 天内最多可提交 2 份申诉" in " ".join(chinese.json()["error"]["fields"]["__all__"])
+    assert Appeal.objects.count() == 2
 
 
 @pytest.fixture
@@ -297,7 +304,7 @@ def test_from_the_threshold_any_type_needs_two_people(db):
     appeal = low_risk_in_review(score=70, agent=agent)
     names = [a.name for a in appeal_actions_for(appeal=appeal, user=agent)]
     assert "approve" not in names and "propose_approval" in names
-    with pytest.raises(WorkflowError, match="Its risk score is 70 \\(two people decide from 70\\)"):
+    with translation.override("en"), pytest.raises(WorkflowError, match="Its risk score is 70 \\(two people decide from 70\\)"):
         appeal_approve(appeal=appeal, actor=agent)
     appeal = appeal_propose_approval(appeal=appeal, actor=agent)
     assert appeal.state == "pending_approval"
