@@ -344,3 +344,61 @@ def test_evidence_factory_files_do_not_break_scoring(db):
     appeal = AppealFactory()
     EvidenceFactory(appeal=appeal, kind="id_front")
     assert scored(appeal).risk_score == 0
+
+
+# --- The attacker, scripted through HTTP.
+
+
+def test_a_takeover_attempt_scores_high_shows_its_reasons_on_the_queue_and_needs_two_people(en_client, appeal_types):
+    """Someone holding the owner's leaked ID photo and number files for another account: the photo
+    re-encoded and slightly cropped, from a disposable address, the fourth appeal this month for that
+    ID number."""
+    photo = files.photo_bytes(1200, 900, seed=11)
+    for account in ("owner", "owner_alt", "owner_old"):
+        file_appeal(
+            en_client,
+            appeal_types,
+            "access_card_unbind",
+            account_identifier=account,
+            contact_email=f"{account}@example.com",
+            contact_phone="",
+            id_number=ID_NUMBER,
+            evidence_screenshot=files.upload("me.jpg", photo, "image/jpeg"),
+        )
+    copy = io.BytesIO()
+    Image.open(io.BytesIO(photo)).crop((12, 9, 1188, 891)).save(copy, "JPEG", quality=75)
+    attack = file_appeal(
+        en_client,
+        appeal_types,
+        "access_card_unbind",
+        ip="198.51.100.66",
+        account_identifier="victim_account",
+        contact_email="takeover@mailinator.com",
+        contact_phone="",
+        id_number=ID_NUMBER,
+        evidence_screenshot=files.upload("handheld.jpg", copy.getvalue(), "image/jpeg"),
+    )
+    assert {"same_photo", "same_id_number", "disposable_email", "velocity_id_number"} <= set(kinds(attack))
+    assert attack.risk_score == 100
+    assert not attack.appeal_type.needs_second_approval  # a low-risk type: the score alone routes it
+
+    supervisor, second = SupervisorFactory(username="sup1"), SupervisorFactory(username="sup2")
+    en_client.force_login(supervisor)
+    high = en_client.get(reverse("desk:queue"), {"queue": "high_risk"})
+    assert [a.reference for a in high.context["page"].rows][0] == attack.reference
+    html = high.content.decode()
+    row = html[html.index(f'data-appeal="{attack.reference}"') :].split("</tr>")[0]
+    assert 'data-risk-score="100"' in row and "Same photo as appeals for other accounts" in row
+
+    en_client.post(reverse("desk:act", args=[attack.reference]), {"action": "claim", "expected_state": "submitted"})
+    verify_required_evidence(Appeal.objects.get(pk=attack.pk), by=supervisor)
+    Evidence.objects.filter(appeal=attack).update(verified_at=timezone.now(), verified_by=supervisor)
+    attack = Appeal.objects.get(pk=attack.pk)
+    assert attack.state == "in_review"
+    assert "approve" not in [a.name for a in appeal_actions_for(appeal=attack, user=supervisor)]
+    with pytest.raises(WorkflowError):
+        appeal_approve(appeal=attack, actor=supervisor)
+    attack = appeal_propose_approval(appeal=attack, actor=supervisor)
+    with pytest.raises(WorkflowError):
+        appeal_second_approve(appeal=attack, actor=supervisor)
+    assert appeal_second_approve(appeal=attack, actor=second).state == "approved"
