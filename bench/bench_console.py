@@ -3,8 +3,8 @@
 The data is a realistic mix (types, states, ages, assignees, events, evidence rows) from
 `generate_appeals`. Set BENCH_SIZES (e.g. "10000,100000") to run a subset. Measured: the default
 queue (page 1), its page 1,001 (where the queue is that long: the cursor is read from the data, as
-following "Next page" 1,000 times would give it), a filtered queue that fills its 50 rows, a search,
-and one appeal's page. Over real HTTP: bench_console_http.py."""
+following "Next page" 1,000 times would give it), a filtered queue that fills its 50 rows, the open
+queue sorted by risk score and the "High risk" queue, a search, and one appeal's page. Over real HTTP: bench_console_http.py."""
 
 import os
 import statistics
@@ -141,6 +141,19 @@ def test_console_at_scale(record, client):
             queries_target=10,
             ratio_target=3,
         )
+        for name, params in (
+            ("/desk/ sorted by risk score (50 rows)", {"queue": "open", "sort": "risk"}),
+            ("/desk/ High risk queue (50 rows)", {"queue": "high_risk"}),
+        ):
+            report(
+                record,
+                name,
+                size,
+                measure(client, f"{queue}?{urlencode(params)}", rows=50),
+                p95_target=25,
+                queries_target=10,
+                ratio_target=3,
+            )
         searched = f"{queue}?queue=open&appeal_type={sample.appeal_type_id}&q={sample.contact_email.upper()}"
         report(record, "/desk/ filtered + searched", size, measure(client, searched), queries_target=10)
         report(

@@ -35,6 +35,9 @@ class Evidence(models.Model):
     # A PDF's pages rendered to images (storage names, in page order): with `file`, the PDF rebuilt
     # from them, the only form in which a PDF is served. The uploaded PDF is deleted after rendering.
     pages = models.JSONField(default=list, blank=True, editable=False)
+    # What a photo's metadata said before processing stripped it ({"software": …, "taken_at": …}):
+    # read for the risk score (tickets/risk/services.py), never served.
+    photo_metadata = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(_("reason"), max_length=255, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)

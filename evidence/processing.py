@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 from tickets.reports.exports import csv_safe
+from tickets.risk.services import appeal_risk_score
 
 from .models import Evidence
 from .pdf import PdfUnreadable, pdf_render_pages
@@ -126,6 +127,25 @@ def _image_memory_kept() -> None:
     mallopt(M_TRIM_THRESHOLD, 64 << 20)
 
 
+EXIF_SOFTWARE, EXIF_DATETIME, EXIF_IFD, EXIF_DATETIME_ORIGINAL = 0x0131, 0x0132, 0x8769, 0x9003
+
+
+def _exif_text(value, length: int) -> str:
+    return str(value or "").replace("\x00", "").strip()[:length]
+
+
+def _photo_metadata(image: Image.Image) -> dict:
+    """What the risk score reads from a photo's EXIF before the metadata is stripped: the software that
+    last wrote it, and when it was taken."""
+    try:
+        exif = image.getexif()
+        taken = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
+        metadata = {"software": _exif_text(exif.get(EXIF_SOFTWARE), 100), "taken_at": _exif_text(taken, 19)}
+    except (OSError, SyntaxError, ValueError, TypeError):  # unreadable metadata is no signal
+        return {}
+    return {name: value for name, value in metadata.items() if value}
+
+
 def _process_image(evidence: Evidence) -> list[str]:
     fmt = IMAGE_TYPES[evidence.content_type]
     _image_memory_kept()
@@ -138,6 +158,7 @@ def _process_image(evidence: Evidence) -> list[str]:
         raise EvidenceRefused(_("This image has too many pixels.")) from None
     except (OSError, SyntaxError, ValueError):
         raise EvidenceRefused(_("This image is damaged or incomplete and cannot be read.")) from None
+    evidence.photo_metadata = _photo_metadata(image)  # read before the metadata goes
     ImageOps.exif_transpose(image, in_place=True)  # upright (a copy only when it has to turn)
     image = _pixels_only(image, fmt)  # then the pixels alone
     base = evidence.file.name
@@ -289,6 +310,7 @@ def evidence_process(*, evidence_id) -> Evidence | None:
         evidence.processed_at = timezone.now()
         evidence.save()
         transaction.on_commit(lambda: [evidence_storage.delete(name) for name in obsolete if name])
+    appeal_risk_score(appeal_id=evidence.appeal_id)  # committed: its photos may change the score
     return evidence
 
 

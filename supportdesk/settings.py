@@ -262,6 +262,12 @@ ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
 # Hours after its release by which the platform must report an approved appeal carried out (or failed);
 # past them the fulfilment sweep alerts the assignee and the supervisors, once per release.
 FULFILMENT_OVERDUE_HOURS = env.int("FULFILMENT_OVERDUE_HOURS", default=24)
+# The risk score (0-100, tickets/risk/services.py): from this score an appeal is in the "High risk"
+# queue and needs two people to approve it, whatever its type.
+RISK_HIGH_THRESHOLD = env.int("RISK_HIGH_THRESHOLD", default=70)
+# At most this many appeals in 30 days for one ID number, phone, e-mail or device ID: the next is
+# refused on the form (and the API) with a clear message, and nothing is stored.
+RISK_VELOCITY_CAP = env.int("RISK_VELOCITY_CAP", default=5)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).
 SLA_COMPLAINT_TEXT = {
     "zh-hans": env(

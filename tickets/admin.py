@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Evidence
 
-from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord
+from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord, RiskWeight
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
 
@@ -99,6 +99,15 @@ class AppealAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(RiskWeight)
+class RiskWeightAdmin(admin.ModelAdmin):
+    """The points each signal adds to the risk score; a new score uses them at once (a signal with no
+    row here counts its default)."""
+
+    list_display = ("signal", "weight")
+    list_editable = ("weight",)
 
 
 @admin.register(OutboundEmail)

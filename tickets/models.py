@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -216,11 +217,11 @@ def _second_approver(appeal, user) -> bool:
 
 
 def _high_risk(appeal) -> bool:
-    return appeal.appeal_type.needs_second_approval
+    return appeal.needs_second_approval
 
 
 def _single_approval(appeal) -> bool:
-    return not appeal.appeal_type.needs_second_approval
+    return not appeal.needs_second_approval
 
 
 def _evidence_verified(appeal) -> bool:
@@ -374,6 +375,10 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # When the appellant last answered, reopened or sent evidence, until the assignee opens or acts on
     # the appeal: such appeals come first in the assignee's "Mine" queue.
     answered_at = models.DateTimeField(_("appellant answered at"), null=True, blank=True)
+    # The risk score (0-100) and the signals that made it, as tickets/risk/services.py last computed them.
+    risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, editable=False)
+    risk_signals = models.JSONField(_("risk signals"), default=list, blank=True, editable=False)
+    risk_scored_at = models.DateTimeField(_("risk scored at"), null=True, blank=True, editable=False)
 
     objects = AppealQuerySet.as_manager()
 
@@ -453,6 +458,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 name="appeal_fulfilment_problems",
                 condition=models.Q(fulfilment__in=["released", "failed"]),
             ),
+            # The open queues sorted by risk score (highest first), and the "High risk" queue.
+            models.Index(fields=["risk_score", "id"], name="appeal_open_risk", condition=models.Q(state__in=OPEN_STATES)),
         ]
 
     def __str__(self) -> str:
@@ -473,6 +480,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def needs_second_approval(self) -> bool:
+        """Two people decide a high-risk type, and any appeal whose risk score reaches the threshold."""
+        return self.appeal_type.needs_second_approval or self.risk_score >= settings.RISK_HIGH_THRESHOLD
 
     @property
     def sla_breached(self) -> bool:
@@ -706,6 +718,8 @@ class LoginDeviceRecord(models.Model):
         ordering = ["seen_at"]
         verbose_name = _("login device record")
         verbose_name_plural = _("login device records")
+        # The velocity cap and signal count the appeals naming a device ID (tickets/risk/services.py).
+        indexes = [models.Index(fields=["device_id"], name="device_record_device_id", condition=~models.Q(device_id=""))]
 
     def __str__(self) -> str:
         return f"{self.device_model} {self.seen_at:%Y-%m-%d %H:%M}"
@@ -862,3 +876,54 @@ class FulfilmentOverdue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal} overdue (release {self.release})"
+
+
+class RiskSignal(models.TextChoices):
+    """What can raise an appeal's risk score (tickets/risk/services.py computes them)."""
+
+    SAME_PHOTO = "same_photo", _("Same photo as appeals for other accounts")
+    SAME_ID_NUMBER = "same_id_number", _("Same ID number for other accounts")
+    SAME_IP = "same_ip", _("Many appeals from the same address in 24 h")
+    SAME_EMAIL = "same_email", _("Many appeals from the same e-mail in 24 h")
+    COOLING_OFF = "cooling_off", _("Cooling-off")
+    VELOCITY_ID_NUMBER = "velocity_id_number", _("Several appeals for this ID number in 30 days")
+    VELOCITY_PHONE = "velocity_phone", _("Several appeals from this phone in 30 days")
+    VELOCITY_EMAIL = "velocity_email", _("Several appeals from this e-mail in 30 days")
+    VELOCITY_DEVICE = "velocity_device", _("Several appeals naming this device ID in 30 days")
+    DISPOSABLE_EMAIL = "disposable_email", _("Disposable e-mail address")
+    ADDRESS_NOT_DEVICE = "address_not_device", _("Filed from an address none of the declared devices used")
+    PHOTO_EDITED = "photo_edited", _("A photo's metadata names editing software")
+    PHOTO_TIME = "photo_time", _("A photo's capture time does not fit")
+
+
+# The points each signal adds when no weight is set in the admin (also the seeded weights).
+RISK_DEFAULT_WEIGHTS = {
+    RiskSignal.SAME_PHOTO: 40,
+    RiskSignal.SAME_ID_NUMBER: 35,
+    RiskSignal.SAME_IP: 10,
+    RiskSignal.SAME_EMAIL: 10,
+    RiskSignal.COOLING_OFF: 25,
+    RiskSignal.VELOCITY_ID_NUMBER: 20,
+    RiskSignal.VELOCITY_PHONE: 10,
+    RiskSignal.VELOCITY_EMAIL: 10,
+    RiskSignal.VELOCITY_DEVICE: 10,
+    RiskSignal.DISPOSABLE_EMAIL: 20,
+    RiskSignal.ADDRESS_NOT_DEVICE: 10,
+    RiskSignal.PHOTO_EDITED: 30,
+    RiskSignal.PHOTO_TIME: 15,
+}
+
+
+class RiskWeight(models.Model):
+    """How many points (0-100) a signal adds to the risk score; set by supervisors in the admin."""
+
+    signal = models.CharField(_("signal"), max_length=32, choices=RiskSignal.choices, unique=True)
+    weight = models.PositiveSmallIntegerField(_("points"), validators=[MaxValueValidator(100)])
+
+    class Meta:
+        ordering = ["signal"]
+        verbose_name = _("risk weight")
+        verbose_name_plural = _("risk weights")
+
+    def __str__(self) -> str:
+        return f"{self.get_signal_display()}: {self.weight}"

@@ -56,6 +56,8 @@ QUEUES = {
         Queue("escalated", _("Escalated")),
         Queue("pending_mine", _("Pending my approval"), supervisors_only=True),
         Queue("open", _("All open")),
+        # Open appeals whose risk score reaches RISK_HIGH_THRESHOLD, the highest score first.
+        Queue("high_risk", _("High risk"), decided=True, field="risk_score"),
         Queue("decided", _("Decided"), decided=True, field="closed_at"),
         Queue("fulfilment", _("Fulfilment problems"), field="released_at"),
     )
@@ -85,6 +87,7 @@ def _queue_filter(code: str, user) -> Q:
         "escalated": Q(state=AppealState.ESCALATED),
         "pending_mine": Q(state=AppealState.PENDING_APPROVAL) & ~Q(proposed_by=user),
         "open": Q(state__in=OPEN_STATES),
+        "high_risk": Q(state__in=OPEN_STATES, risk_score__gte=settings.RISK_HIGH_THRESHOLD),
         "decided": Q(state__in=CLOSED_STATES),
     }[code]
 
@@ -109,18 +112,23 @@ class Page:
 
 
 def _cursor_encode(value, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{value.isoformat()}|{pk}".encode()).decode()
+    """A moment (the SLA, decision or release time) or a number (the risk score), then the id."""
+    text = str(value) if isinstance(value, int) else value.isoformat()
+    return base64.urlsafe_b64encode(f"{text}|{pk}".encode()).decode()
 
 
-def _cursor_decode(cursor: str):
+def _cursor_decode(cursor: str, *, numeric: bool = False):
     try:
         value, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment = parse_datetime(value)
-        if moment is None:
+        position = int(value) if numeric else parse_datetime(value)
+        if position is None:
             raise ValueError
-        return moment, int(pk)
+        return position, int(pk)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+NUMERIC_SORT_FIELDS = ("risk_score",)
 
 
 def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None, size: int, row=None) -> Page:
@@ -133,7 +141,7 @@ def keyset_page(qs: QuerySet, *, field: str, descending: bool, after: str | None
     qs = qs.filter(**{f"{field}__isnull": False})
     order = "-" if descending else ""
     qs = qs.order_by(f"{order}{field}", f"{order}pk")
-    position = _cursor_decode(after) if after else None
+    position = _cursor_decode(after, numeric=field in NUMERIC_SORT_FIELDS) if after else None
     if position:
         after_row = TupleLessThan if descending else TupleGreaterThan
         qs = qs.filter(after_row(Tuple(F(field), F("pk")), position))
@@ -161,6 +169,8 @@ class QueueAppeal:
     answered_at: object
     fulfilment: str
     released_at: object
+    risk_score: int
+    risk_signals: list
     appeal_type: object = None  # the cached AppealType, set by appeal_list_for_agent
 
     @property
@@ -181,6 +191,8 @@ QUEUE_ROW_COLUMNS = (
     "answered_at",
     "fulfilment",
     "released_at",
+    "risk_score",
+    "risk_signals",
 )
 
 
@@ -201,8 +213,13 @@ def appeal_list_for_agent(*, user, queue: str, filters: dict, after: str | None 
         qs = qs.filter(appeal_type_id__in=[pk for pk, t in appeal_types_cached().items() if t.risk == filters["risk"]])
     if filters.get("q"):
         qs = qs.filter(_search(filters["q"]))
+    if filters.get("min_score") is not None:
+        qs = qs.filter(risk_score__gte=filters["min_score"])
     qs = qs.values_list(*QUEUE_ROW_COLUMNS)
-    if spec.code == "mine":
+    if filters.get("sort") == "risk" and spec.code != "decided":
+        # The highest score first, with its own cursor: the open queues walk `appeal_open_risk`.
+        page = keyset_page(qs, field="risk_score", descending=True, after=after, size=size, row=QueueAppeal)
+    elif spec.code == "mine":
         page = answered_first_page(qs, after=after, size=size, row=QueueAppeal)
     else:
         page = keyset_page(qs, field=spec.field, descending=spec.decided, after=after, size=size, row=QueueAppeal)

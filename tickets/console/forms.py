@@ -16,6 +16,9 @@ class AgentChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
+QUEUE_SORTS = [("", _("Queue order")), ("risk", _("Risk score, highest first"))]
+
+
 class QueueFilterForm(forms.Form):
     """The queue's filters. Types and agents are checked against the cached lists the page's selects
     show (tickets.reference), so filtering costs no query of its own; both clean to ids."""
@@ -25,6 +28,8 @@ class QueueFilterForm(forms.Form):
     state = forms.ChoiceField(label=_("State"), choices=[("", "---------"), *AppealState.choices], required=False)
     assignee = forms.TypedChoiceField(label=_("Assignee"), coerce=int, empty_value=None, required=False)
     risk = forms.ChoiceField(label=_("Risk"), choices=[("", "---------"), *Risk.choices], required=False)
+    min_score = forms.IntegerField(label=_("Score from"), min_value=0, max_value=100, required=False)
+    sort = forms.ChoiceField(label=_("Order"), choices=QUEUE_SORTS, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ import csv
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,14 +19,23 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
-from tickets.console.forms import TEXT_MAX_CHARS, ActionForm, BulkForm, CommentForm, QueueFilterForm, ReleaseAgainForm
+from tickets.console.forms import (
+    QUEUE_SORTS,
+    TEXT_MAX_CHARS,
+    ActionForm,
+    BulkForm,
+    CommentForm,
+    QueueFilterForm,
+    ReleaseAgainForm,
+)
 from tickets.console.presentation import options_html, sla_badges
 from tickets.labels import staff_state_choices, staff_state_label
-from tickets.models import AppealState, FulfilmentState, Risk, evidence_kind_label
+from tickets.models import AppealState, FulfilmentState, Risk, RiskSignal, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
 from tickets.reports.metrics import metrics_compute
+from tickets.risk.services import risk_explanation, risk_is_high
 from tickets.roles import is_agent, is_supervisor
 from tickets.selectors import (
     QUEUES,
@@ -88,6 +98,7 @@ def queue(request):
         "state": states,
         "assignee": agents,
         "risk": [(str(v), str(label)) for v, label in Risk.choices],
+        "sort": [(v, str(label)) for v, label in QUEUE_SORTS if v],
     }
     context = {
         "queues": queues_for(request.user),
@@ -116,9 +127,14 @@ QUEUE_ROW_HTML = (
     '<tr data-appeal="{ref}"><td><input class="form-check-input" type="checkbox" name="references"'
     ' value="{ref}" aria-label="{select} {ref}"></td>'
     '<td><a class="font-monospace" href="{prefix}{ref}/">{ref}</a>{badges}</td>'
-    "<td>{type_name}{risk}</td><td>{state}</td><td>{assignee}</td><td>{sla}</td>"
+    "<td>{type_name}{risk}</td>"
+    '<td><span class="badge {score_style}" data-risk-score="{score}">{score}</span>'
+    '<div class="small text-secondary">{reasons}</div></td><td>{state}</td><td>{assignee}</td><td>{sla}</td>'
     '<td class="small text-secondary">{created}</td></tr>'
 )
+
+
+REASONS_SHOWN = 2  # the row names the first signals; the appeal's page lists them all, with their points
 
 
 def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[str, str]) -> list[QueueRow]:
@@ -140,6 +156,8 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     failed = format_html(' <span class="badge text-bg-danger" data-fulfilment="failed">{}</span>', _("fulfilment failed"))
     overdue = format_html(' <span class="badge text-bg-warning" data-fulfilment="overdue">{}</span>', _("fulfilment overdue"))
     overdue_before = fulfilment_overdue_before()
+    threshold, signal_labels = settings.RISK_HIGH_THRESHOLD, {kind: str(label) for kind, label in RiskSignal.choices}
+    score_high, score_some, score_none = "text-bg-danger", "text-bg-warning", "text-bg-light border"
     prefix = reverse("desk:appeal", args=["REF"]).removesuffix("REF/")
     rows = []
     for a in appeals:
@@ -161,6 +179,9 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
             ),
             type_name=types[a.appeal_type_id].name,
             risk=risks[a.appeal_type.risk],
+            score=a.risk_score,
+            score_style=score_high if a.risk_score >= threshold else score_some if a.risk_score else score_none,
+            reasons=", ".join(signal_labels.get(item.get("kind"), "") for item in a.risk_signals[:REASONS_SHOWN]),
             state=state_labels[a.state],
             assignee=agent_names[str(a.assignee_id)] if a.assignee_id else "—",
             sla=sla_badge(a),
@@ -230,6 +251,8 @@ def appeal_detail(request, reference: str):
         "can_view_evidence": evidence_visible_to_staff(user=request.user, appeal=appeal),
         "replaced_ids": {item.replaces_id for item in evidence if item.replaces_id},
         "signals": fraud_signals(appeal),
+        "risk_lines": risk_explanation(appeal),  # the stored score's explanation, with each signal's points
+        "risk_high": risk_is_high(appeal.risk_score),
         "can_release_again": may_release_again(appeal=appeal, user=request.user),
         "now": timezone.now(),
     }

@@ -15,6 +15,7 @@ from evidence.validation import CSV_ACCEPT, EVIDENCE_ACCEPT, csv_sniff, evidence
 from supportdesk.context_processors import site_name_for
 from tickets.id_numbers import id_number_normalise, id_number_validate
 from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
+from tickets.risk.services import appeal_velocity_check
 
 from .records_csv import DEVICE_COLUMNS, RECHARGE_COLUMNS, records_parse_csv
 
@@ -385,7 +386,22 @@ class AppealSubmissionForm:
             valid = not self.records_errors
         elif valid:
             self.recharge_rows, self.device_rows = [], []
-        return valid
+        return valid and self._within_velocity_cap()
+
+    def _within_velocity_cap(self) -> bool:
+        """The velocity cap (tickets/risk/services.py): refused as a whole, before anything is stored."""
+        data = self.appeal.cleaned_data
+        try:
+            appeal_velocity_check(
+                id_number=data.get("id_number", ""),
+                contact_phone=data.get("contact_phone", ""),
+                contact_email=data.get("contact_email", ""),
+                device_ids=[row.get("device_id", "") for row in self.device_rows],
+            )
+        except ValidationError as exc:
+            self.appeal.add_error(None, exc)
+            return False
+        return True
 
     def errors_by_input_name(self) -> dict[str, list[str]]:
         """Every error, keyed by the `name` of the input it belongs to ("__all__" for the form)."""

@@ -82,7 +82,7 @@ def _same_photo(appeal: Appeal, others) -> tuple[list[str], int]:
     return ordered[:SHOWN_REFERENCES], len(ordered)
 
 
-def _nearest_in_time(appeal: Appeal, matches) -> tuple[list[str], int]:
+def nearest_in_time(appeal: Appeal, matches) -> tuple[list[str], int]:
     """(the few matching appeals filed nearest in time to this one, how many match)."""
     filed = Value(appeal.created_at, output_field=DateTimeField())
     nearest = matches.annotate(gap=Greatest(F("created_at") - filed, filed - F("created_at"), output_field=DurationField()))
@@ -116,7 +116,7 @@ def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
         )
 
     if appeal.id_number_hmac:
-        same_id, count = _nearest_in_time(appeal, other_accounts.filter(id_number_hmac=appeal.id_number_hmac))
+        same_id, count = nearest_in_time(appeal, other_accounts.filter(id_number_hmac=appeal.id_number_hmac))
         if same_id:
             signals.append(
                 FraudSignal(
@@ -142,7 +142,7 @@ def fraud_signals(appeal: Appeal) -> list[FraudSignal]:
     ):
         if condition is None:
             continue
-        burst, count = _nearest_in_time(appeal, others.filter(window & condition))
+        burst, count = nearest_in_time(appeal, others.filter(window & condition))
         if count >= BURST_MIN_OTHERS:
             signals.append(FraudSignal(kind, message, burst, count))
     return signals

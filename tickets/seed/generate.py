@@ -50,6 +50,7 @@ VARYING = {
     "closed_at": "timestamptz",
     "sla_stage": "smallint",
     "escalated_at": "timestamptz",
+    "risk_score": "smallint",
 }
 # How the appeals decided long ago (`decided`) ended: most in time, some after the warning, some
 # after the breach (these were escalated first, if still escalatable then).
@@ -86,6 +87,7 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
         )
     decided_states = list(DECIDED_WEIGHTS)
     columns: dict[str, list] = {name: [] for name in VARYING}
+    scores = random.Random(start)  # noqa: S311 - its own sequence: the rest of the data is what it was before scores
     chosen_states = (
         rng.choices(states, weights=weights, k=count)
         + [AppealState.IN_REVIEW] * due
@@ -138,7 +140,14 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
         columns["closed_at"].append(closed)
         columns["sla_stage"].append(stage)
         columns["escalated_at"].append(escalated)
+        columns["risk_score"].append(_risk_score(scores))
     return columns
+
+
+def _risk_score(rng: random.Random) -> int:
+    """Most appeals raise no signal, a quarter one or two, one in twenty is high risk."""
+    draw = rng.random()
+    return 0 if draw < 0.7 else rng.randint(10, 45) if draw < 0.95 else rng.randint(70, 100)
 
 
 def _defaults(model, skip: set[str]) -> tuple[list, list]:

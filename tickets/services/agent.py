@@ -9,6 +9,7 @@ first's lock, then finds the state changed and is told so.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -159,9 +160,17 @@ def _check(appeal: Appeal, action: str, actor) -> None:
             raise WorkflowError(_("Only the agent handling this appeal or a supervisor can escalate it."))
         raise WorkflowError(_("You are not allowed to “%(action)s” this appeal.") % {"action": label})
     if action in ("approve", "propose_approval", "second_approve"):
-        if action == "approve" and appeal.appeal_type.needs_second_approval:
+        if action == "approve" and not appeal.appeal_type.needs_second_approval and appeal.needs_second_approval:
+            raise WorkflowError(
+                _(
+                    "Its risk score is %(score)d (two people decide from %(threshold)d): "
+                    "propose the approval; a different supervisor approves it."
+                )
+                % {"score": appeal.risk_score, "threshold": settings.RISK_HIGH_THRESHOLD}
+            )
+        if action == "approve" and appeal.needs_second_approval:
             raise WorkflowError(_("This is a high-risk appeal: propose the approval; a different supervisor approves it."))
-        if action == "propose_approval" and not appeal.appeal_type.needs_second_approval:
+        if action == "propose_approval" and not appeal.needs_second_approval:
             raise WorkflowError(_("This appeal needs only one approval: approve it directly."))
         blockers = appeal.approval_blockers()
         if blockers:
@@ -256,9 +265,9 @@ def appeal_actions_for(*, appeal: Appeal, user) -> list[Action]:
         transition = _fsm_transition(appeal, name)
         if transition is None or not transition.has_perm(appeal, user):
             continue
-        if name == "approve" and appeal.appeal_type.needs_second_approval:
+        if name == "approve" and appeal.needs_second_approval:
             continue
-        if name == "propose_approval" and not appeal.appeal_type.needs_second_approval:
+        if name == "propose_approval" and not appeal.needs_second_approval:
             continue
         available.append(spec)
     return available

@@ -23,6 +23,7 @@ from tickets.models import (
     RechargeRecord,
 )
 from tickets.outbox.services import outbox_deliver, outbox_enqueue_unrendered
+from tickets.risk.services import appeal_risk_score
 
 FOLLOW_UP_TASK = "tickets.tasks.appeal_submitted"  # services/tasks.py; the name queued messages carry
 
@@ -59,7 +60,9 @@ def appeal_submitted_follow_up(*, appeal_id: int) -> None:
     """What follows a new appeal, in the worker: its files queued for processing (each its own task
     on the evidence queue, under its own time limits), then its acknowledgement rendered in the
     appellant's language and sent. Safe to run twice: only pending files and e-mails are taken, and a
-    file or e-mail already being handled is skipped by its own claim."""
+    file or e-mail already being handled is skipped by its own claim. Its risk score is computed here,
+    out of the request (and again as each file is processed), with the related appeals'."""
+    appeal_risk_score(appeal_id=appeal_id)
     pending = Evidence.objects.filter(appeal_id=appeal_id, status=Evidence.Status.PENDING).values_list("pk", flat=True)
     for evidence_id in pending:
         delay_now(PROCESS_TASK, str(evidence_id))
