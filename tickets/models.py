@@ -350,6 +350,13 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # PIPL art. 29: separate, explicit consent to process identity-document images, and what it said.
     consent_id_images_at = models.DateTimeField(_("consent to process ID images"), null=True, blank=True, editable=False)
     consent_text = models.TextField(_("consent text shown"), blank=True, editable=False)
+    # The code issued with the form (tickets/fresh_photo.py) that the handheld photo must show, and
+    # who confirmed on approval that it does.
+    fresh_photo_code = models.CharField(_("fresh-photo code"), max_length=8, blank=True, editable=False)
+    fresh_photo_code_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    fresh_photo_code_confirmed_at = models.DateTimeField(_("fresh-photo code confirmed at"), null=True, blank=True)
     legal_hold = models.BooleanField(
         _("legal hold"),
         default=False,
@@ -745,6 +752,7 @@ class AppealEvent(models.Model):
         FULFILMENT_DONE = "fulfilment_done", _("Carried out by the platform")
         FULFILMENT_FAILED = "fulfilment_failed", _("The platform could not carry it out")
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
+        FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
