@@ -47,7 +47,7 @@ def test_the_form_shows_a_new_code_beside_the_handheld_photo_with_the_instructio
     code = fresh_photo_code_read(token=token_on_page(html), appeal_type=appeal_types["realname_unbind"])
     assert len(code) == 6 and set(code) <= set(FRESH_PHOTO_ALPHABET)
     assert f'data-fresh-photo-code aria-describedby="fresh_photo_instruction">{code}<' in html
-    assert "Write this code on a sheet of paper and hold it next to your ID card in the photo" in html
+    assert "Write this code on paper and hold it with your ID card in the photo. An older photo is not accepted." in html
     assert html.index("data-fresh-photo-code") < html.index('name="evidence_id_handheld"')
     again = en_client.get(url).content.decode()
     assert token_on_page(again) != token_on_page(html)  # each form its own code
@@ -55,7 +55,7 @@ def test_the_form_shows_a_new_code_beside_the_handheld_photo_with_the_instructio
 
 def test_the_chinese_form_gives_the_instruction_in_chinese(client, appeal_types):
     html = client.get(reverse("tickets:new", args=["realname_unbind"]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "请把这个验证码写在纸上" in html
+    assert "请把验证码写在纸上，与身份证一起拍进照片。旧照片无效。" in html
 
 
 def test_a_type_without_the_handheld_photo_shows_no_code(en_client, appeal_types):
