@@ -20,7 +20,8 @@ def test_the_form_shows_the_code_beside_the_handheld_upload_on_a_phone(live_serv
     box = page.locator("[data-fresh-photo]")
     box.scroll_into_view_if_needed()
     assert shown.is_visible()
-    assert page.get_by_text(zh("Write this code on paper and hold it with your ID card in the photo. An older photo is not accepted.")).is_visible()
+    instruction = zh("Write this code on paper and hold it with your ID card in the photo. An older photo is not accepted.")
+    assert page.get_by_text(instruction).is_visible()
 
     # Right above the handheld-photo input, within the phone's width, in large type.
     code_box, upload = box.bounding_box(), page.locator("[data-dropzone]:has([name=evidence_id_handheld])").bounding_box()
