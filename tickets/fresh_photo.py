@@ -75,4 +75,12 @@ def fresh_photo_code_read(*, token: str, appeal_type) -> str:
             _("This photo code was issued for another form. Use the code shown on this form and take the photo again."),
             "fresh_photo_code_other_form",
         )
+    # One code, one appeal: a page sent again, or its token replayed, is another form's code. (Within
+    # the code's life only: two forms drawing the same code days apart do not meet.)
+    since = timezone.now() - timedelta(seconds=settings.FRESH_PHOTO_CODE_MAX_AGE)
+    if Appeal.objects.filter(fresh_photo_code=code, created_at__gte=since).exists():
+        raise FreshPhotoCodeRefused(
+            _("This photo code was already used for an appeal. Use the new code shown and take the photo again."),
+            "fresh_photo_code_used",
+        )
     return code

@@ -412,6 +412,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 name="appeal_type_due",
                 condition=models.Q(state__in=OPEN_STATES),
             ),
+            # One fresh-photo code, one appeal (tickets/fresh_photo.py): the form's check reads this.
+            models.Index(
+                fields=["fresh_photo_code", "created_at"],
+                name="appeal_fresh_photo_code",
+                condition=~models.Q(fresh_photo_code=""),
+            ),
             # "Mine" lists the appeals the appellant answered first: this index walks just those.
             models.Index(
                 fields=["assignee", "sla_due_at", "id"],

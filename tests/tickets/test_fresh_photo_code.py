@@ -111,6 +111,17 @@ def test_a_bad_code_is_refused_on_the_form_and_nothing_is_stored(client, appeal_
     assert fresh_photo_code_read(token=token_on_page(html), appeal_type=appeal_type)
 
 
+def test_a_code_already_used_for_an_appeal_is_refused(client, appeal_types, evidence_root):
+    """A page sent again, or its token replayed for a second appeal: one code, one appeal."""
+    appeal_type = appeal_types["realname_unbind"]
+    token = fresh_photo_code_issue(appeal_type=appeal_type).token
+    assert post_appeal(client, appeal_type, submission(appeal_type, fresh_photo_token=token)).status_code == 302
+    again = post_appeal(client, appeal_type, submission(appeal_type, fresh_photo_token=token, contact_email="x@example.com"))
+    assert again.status_code == 400
+    assert "This photo code was already used for an appeal." in again.content.decode()
+    assert Appeal.objects.count() == 1
+
+
 def test_an_expired_code_is_refused_and_a_new_one_is_shown(client, appeal_types, evidence_root, settings):
     appeal_type = appeal_types["realname_unbind"]
     issued = fresh_photo_code_issue(appeal_type=appeal_type)

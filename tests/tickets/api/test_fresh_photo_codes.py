@@ -31,6 +31,11 @@ def test_a_platform_gets_a_code_and_files_the_appeal_with_it(api, api_key, appea
     data = {"appeal_type": "realname_unbind", **submission(appeal_types["realname_unbind"], fresh_photo_token=issued["token"])}
     assert api(api_key).post(CREATE, data).status_code == 201
     assert Appeal.objects.get().fresh_photo_code == issued["code"]
+    # The same token for a second appeal: one code, one appeal.
+    again = {"appeal_type": "realname_unbind", **submission(appeal_types["realname_unbind"], fresh_photo_token=issued["token"])}
+    error = assert_error(api(api_key).post(CREATE, again), 400, "invalid")
+    assert "already used for an appeal" in error["fields"]["fresh_photo_token"][0]
+    assert Appeal.objects.count() == 1
 
 
 def test_an_appeal_without_a_code_or_with_another_types_code_is_refused(api, api_key, appeal_types, evidence_root):
