@@ -77,6 +77,16 @@ def test_the_code_is_stored_on_the_appeal_and_repeated_in_the_acknowledgement(cl
     assert issued.code in email.body_html
 
 
+def test_the_chinese_acknowledgement_repeats_the_code_in_chinese(client, appeal_types, evidence_root):
+    appeal_type = appeal_types["realname_unbind"]
+    issued = fresh_photo_code_issue(appeal_type=appeal_type)
+    post_appeal(client, appeal_type, submission(appeal_type, fresh_photo_token=issued.token, language="zh-hans"))
+    email = OutboundEmail.objects.get(template="acknowledgement")
+    assert outbox_deliver(email_id=email.pk)
+    email.refresh_from_db()
+    assert f"您手持身份证照片中的验证码：{issued.code}。" in email.body_text
+
+
 def tampered(token: str) -> str:
     head, _sep, signature = token.rpartition(":")
     return f"{head}:{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
