@@ -256,6 +256,9 @@ def test_the_console_shows_the_code_beside_the_handheld_photo_and_asks_for_the_c
     assert 'name="code_matches"' in html
     assert f"The code on the paper in the handheld photo matches {FRESH_PHOTO_CODE}" in html
 
+    zh_html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"手持照片中纸上的验证码与 {FRESH_PHOTO_CODE} 一致" in zh_html and "纸上应写的验证码" in zh_html
+
     act = reverse("desk:act", args=[appeal.reference])
     refused = client.post(act, {"action": "approve", "expected_state": "in_review"}, follow=True)
     assert "Confirm that the code written on the paper" in refused.content.decode()
