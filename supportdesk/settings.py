@@ -413,6 +413,9 @@ RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 # limits above, these are settings of the code, not of a deployment.
 APPEAL_MAX_RECORD_ROWS = 200
 APPEAL_RECORDS_PAGE_SIZE = 50
+# How long the fresh-photo code shown with an appeal form stays valid (tickets/fresh_photo.py): long
+# enough to fill the form, print nothing and take the photo; a leaked old photo shows an old code.
+FRESH_PHOTO_CODE_MAX_AGE = env.int("FRESH_PHOTO_CODE_MAX_AGE", default=24 * 3600)
 
 # --- The platform API (/api/v1/, tickets/api/) ------------------------------------------------------
 # API keys only (no session, no basic auth: a staff member's cookie authorises nothing), a scope per

@@ -84,6 +84,11 @@ MATRIX = {
         dict.fromkeys(ROLES, 401),
     ),
     "api:event-list": ("get", lambda w: (reverse("api:event-list"), {}), dict.fromkeys(ROLES, 401)),
+    "api:fresh-photo-code": (
+        "post",
+        lambda w: (reverse("api:fresh-photo-code"), {"appeal_type": "realname_unbind"}),
+        dict.fromkeys(ROLES, 401),
+    ),
     # Its schema and the page that shows it are public (they hold no data).
     "api-schema": ("get", lambda w: (reverse("api-schema"), {}), ALL_200),
     "api-docs": ("get", lambda w: (reverse("api-docs"), {}), ALL_200),

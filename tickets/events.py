@@ -76,6 +76,18 @@ def appeal_action_event(*, appeal: Appeal, actor, action: str, from_state: str, 
     )
 
 
+def fresh_photo_code_confirmed_event(*, appeal: Appeal, actor, action: str) -> AppealEvent:
+    """On approving (`action`), the agent confirmed that the handheld photo shows the appeal's code."""
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.FRESH_PHOTO_CODE_CONFIRMED,
+        actor=actor,
+        actor_label="" if actor else SYSTEM,
+        comment=f"{appeal.fresh_photo_code} ({action})",
+        public=False,
+    )
+
+
 def appeal_assigned_event(*, appeal: Appeal, actor, assignee, from_state: str) -> AppealEvent:
     """A supervisor (re)assigned the appeal (claiming it for the assignee if nobody had)."""
     return _transition_event(

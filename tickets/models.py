@@ -351,6 +351,13 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # PIPL art. 29: separate, explicit consent to process identity-document images, and what it said.
     consent_id_images_at = models.DateTimeField(_("consent to process ID images"), null=True, blank=True, editable=False)
     consent_text = models.TextField(_("consent text shown"), blank=True, editable=False)
+    # The code issued with the form (tickets/fresh_photo.py) that the handheld photo must show, and
+    # who confirmed on approval that it does.
+    fresh_photo_code = models.CharField(_("fresh-photo code"), max_length=8, blank=True, editable=False)
+    fresh_photo_code_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    fresh_photo_code_confirmed_at = models.DateTimeField(_("fresh-photo code confirmed at"), null=True, blank=True)
     legal_hold = models.BooleanField(
         _("legal hold"),
         default=False,
@@ -409,6 +416,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 fields=["appeal_type", "sla_due_at", "id"],
                 name="appeal_type_due",
                 condition=models.Q(state__in=OPEN_STATES),
+            ),
+            # One fresh-photo code, one appeal (tickets/fresh_photo.py): the form's check reads this.
+            models.Index(
+                fields=["fresh_photo_code", "created_at"],
+                name="appeal_fresh_photo_code",
+                condition=~models.Q(fresh_photo_code=""),
             ),
             # "Mine" lists the appeals the appellant answered first: this index walks just those.
             models.Index(
@@ -759,6 +772,7 @@ class AppealEvent(models.Model):
         FULFILMENT_DONE = "fulfilment_done", _("Carried out by the platform")
         FULFILMENT_FAILED = "fulfilment_failed", _("The platform could not carry it out")
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
+        FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -894,6 +908,7 @@ class RiskSignal(models.TextChoices):
     ADDRESS_NOT_DEVICE = "address_not_device", _("Filed from an address none of the declared devices used")
     PHOTO_EDITED = "photo_edited", _("A photo's metadata names editing software")
     PHOTO_TIME = "photo_time", _("A photo's capture time does not fit")
+    FRESH_PHOTO_CODE_MISSING = "fresh_photo_code_missing", _("No fresh-photo code for the handheld photo")
 
 
 # The points each signal adds when no weight is set in the admin (also the seeded weights).
@@ -911,6 +926,7 @@ RISK_DEFAULT_WEIGHTS = {
     RiskSignal.ADDRESS_NOT_DEVICE: 10,
     RiskSignal.PHOTO_EDITED: 30,
     RiskSignal.PHOTO_TIME: 15,
+    RiskSignal.FRESH_PHOTO_CODE_MISSING: 25,
 }
 
 

@@ -295,6 +295,10 @@
         }
         progress.hidden = true;
         if (xhr.status === 400 && reply && reply.errors) {
+          if (reply.fresh_photo) {  // the photo code was refused: show the new one issued with the errors
+            form.querySelectorAll("[data-fresh-photo-code]").forEach(function (el) { el.textContent = reply.fresh_photo.code; });
+            form.querySelectorAll("input[name='fresh_photo_token']").forEach(function (el) { el.value = reply.fresh_photo.token; });
+          }
           showErrors(reply.errors);  // the chosen files stay: replace only what was refused
         } else {
           showErrors({ __all__: [xhr.status === 429 ? data.msgBusy : data.msgNetwork] });

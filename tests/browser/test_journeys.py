@@ -35,10 +35,12 @@ def sign_in(browser, live_server, username):
     return page
 
 
-def act(page, action, comment=None):
+def act(page, action, comment=None, *, code_matches=False):
     form = page.locator(f"form[data-action='{action}']")
     if comment is not None:
         form.locator("textarea").fill(comment)
+    if code_matches:  # the paper in the handheld photo shows the appeal's code
+        form.locator("[name=code_matches]").check()
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
 
@@ -67,6 +69,7 @@ def test_appeal_journey_from_phone_to_second_approval(
         {"offline": False, "latency": 40, "downloadThroughput": 4_000_000, "uploadThroughput": 1_500_000},
     )
     page.goto(f"{live_server.url}/appeals/new/account_recovery/")
+    form_code = page.locator("[data-fresh-photo-code]").inner_text().strip()  # written on the paper in the photo
     for name, value in {
         "contact_email": "zhao.lei@example.com",
         "account_identifier": "zhaolei_2020",
@@ -137,7 +140,10 @@ def test_appeal_journey_from_phone_to_second_approval(
     while agent.locator("#evidence form button.btn-outline-success").count():
         agent.locator("#evidence form button.btn-outline-success").first.click()
         agent.wait_for_load_state()
-    act(agent, "propose_approval", "ID and records match the account.")
+    code = Appeal.objects.get(pk=appeal.pk).fresh_photo_code
+    assert code == form_code  # the code the form showed, under the handheld photo in the console
+    assert agent.locator("#evidence [data-fresh-photo-code]").inner_text().endswith(code)
+    act(agent, "propose_approval", "ID and records match the account.", code_matches=True)
     assert agent.locator("[data-state=pending_approval]").count() == 1
     screenshot(agent, "journey-08-proposed")
 
@@ -145,7 +151,7 @@ def test_appeal_journey_from_phone_to_second_approval(
     supervisor = sign_in(browser, live_server, "supervisor_li")
     supervisor.goto(f"{live_server.url}/desk/?queue=pending_mine")
     supervisor.click(f"a[href='/desk/appeals/{appeal.reference}/']")
-    act(supervisor, "second_approve", "实名认证已解除，请重新登录。")
+    act(supervisor, "second_approve", "实名认证已解除，请重新登录。", code_matches=True)
     assert supervisor.locator("[data-state=approved]").count() == 1
     screenshot(supervisor, "journey-09-approved")
     supervisor.goto(f"{live_server.url}/desk/metrics/")

@@ -103,9 +103,9 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
 
     high_risk = AppealFactory(integration=platform, state="in_review", assignee=agent)
     verify_required_evidence(high_risk, by=agent)
-    agent_services.appeal_propose_approval(appeal=high_risk, actor=supervisor)
+    agent_services.appeal_propose_approval(appeal=high_risk, actor=supervisor, code_matches=True)
     assert _events(high_risk) == []  # a proposal decides nothing
-    agent_services.appeal_second_approve(appeal=high_risk, actor=supervisor2)
+    agent_services.appeal_second_approve(appeal=high_risk, actor=supervisor2, code_matches=True)
     assert _events(high_risk) == ["appeal.decided", "appeal.released"]
 
     rejected = AppealFactory(integration=platform, state="in_review", assignee=agent)

@@ -10,10 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import files
+from tickets.fresh_photo import fresh_photo_code_issue, fresh_photo_code_required
 from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule
 
 # A mainland resident ID number with a correct check character (the standard's published example).
 VALID_ID_NUMBER = "11010519491231002X"
+# The code an appeal of a type asking for the handheld photo was issued with its form.
+FRESH_PHOTO_CODE = "7KQ4MX"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -52,6 +55,7 @@ class AppealFactory(factory.django.DjangoModelFactory):
     letter_request = "Please unbind my real-name verification."
     sla_due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=72))
     sla_warn_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=54))
+    fresh_photo_code = factory.LazyAttribute(lambda o: FRESH_PHOTO_CODE if fresh_photo_code_required(o.appeal_type) else "")
 
 
 def submission(appeal_type: AppealType, **overrides) -> dict:
@@ -73,6 +77,8 @@ def submission(appeal_type: AppealType, **overrides) -> dict:
         data["device_model"] = "Huawei Mate 60"
     if {"id_front", "id_back", "id_handheld"} & set(appeal_type.required_evidence):
         data["consent_id_images"] = "on"
+    if fresh_photo_code_required(appeal_type):  # the code issued with the form, as the page carries it
+        data["fresh_photo_token"] = fresh_photo_code_issue(appeal_type=appeal_type).token
     if appeal_type.id_number_rule == IdNumberRule.LAST4:
         data["id_number"] = "002X"
     for index, kind in enumerate(appeal_type.required_evidence, start=1):

@@ -59,13 +59,18 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     # The agent verifies each kind; the proposal goes to a supervisor.
     for evidence in Evidence.objects.filter(appeal=appeal):
         agent_client.post(reverse("desk:verify", args=[appeal.reference, evidence.pk]), {"verified": "1"})
-    console_act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.")
+    # The handheld photo shows the code the form issued (and the acknowledgement repeated): confirmed.
+    code = Appeal.objects.get(pk=appeal.pk).fresh_photo_code
+    assert code and f"The code in your photo holding your ID card: {code}." in acknowledgement.get_body(("plain",)).get_content()
+    refused = console_act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.")
+    assert "Confirm that the code written on the paper in the handheld photo matches" in refused.content.decode()
+    console_act(agent_client, appeal, "propose_approval", comment="ID matches the account holder.", code_matches="on")
     appeal.refresh_from_db()
     assert (appeal.state, appeal.proposed_by) == ("pending_approval", agent)
 
     queue = supervisor_client.get(reverse("desk:queue"), {"queue": "pending_mine"}).context["page"].rows
     assert [a.reference for a in queue] == [appeal.reference]
-    console_act(supervisor_client, appeal, "second_approve", comment="Your real-name verification is removed.")
+    console_act(supervisor_client, appeal, "second_approve", comment="Your real-name verification is removed.", code_matches="on")
     appeal.refresh_from_db()
     assert appeal.state == "approved"
 
@@ -84,7 +89,17 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
     # The approval released the appeal to the platform, in its transaction.
-    assert kinds == ["submit", "claim", "request_info", "provide_info", "propose_approval", "second_approve", "release"]
+    assert kinds == [
+        "submit",
+        "claim",
+        "request_info",
+        "provide_info",
+        "fresh_photo_code_confirmed",
+        "propose_approval",
+        "fresh_photo_code_confirmed",
+        "second_approve",
+        "release",
+    ]
     final = appellant.get(link).content.decode()
     assert "Your appeal was approved." in final
     assert 'data-fulfilment="released"' in final

@@ -90,7 +90,7 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
         evidence_set_verified(evidence=item, actor=agent, verified=True)
     Evidence.objects.filter(pk=refused.pk).update(verified_at=refused.created_at)
     with translation.override("en"), pytest.raises(WorkflowError, match="the file was refused, a replacement is needed"):
-        appeal_propose_approval(appeal=appeal, actor=agent)
+        appeal_propose_approval(appeal=appeal, actor=agent, code_matches=True)
 
     response = client.post(
         status,
@@ -108,10 +108,10 @@ def test_a_refused_id_back_is_told_replaced_and_only_then_approved(
 
     # Ready but not verified: still blocked; verified: proposed and approved by a second supervisor.
     with translation.override("en"), pytest.raises(WorkflowError, match="ID card, back is not verified yet."):
-        appeal_propose_approval(appeal=appeal, actor=agent)
+        appeal_propose_approval(appeal=appeal, actor=agent, code_matches=True)
     evidence_set_verified(evidence=replacement, actor=agent, verified=True)
-    appeal_propose_approval(appeal=appeal, actor=supervisor)
-    appeal_second_approve(appeal=appeal, actor=second)
+    appeal_propose_approval(appeal=appeal, actor=supervisor, code_matches=True)
+    appeal_second_approve(appeal=appeal, actor=second, code_matches=True)
     appeal.refresh_from_db()
     assert appeal.state == "approved"
     assert list(

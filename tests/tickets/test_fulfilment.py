@@ -95,10 +95,10 @@ def test_an_approval_that_fails_after_the_release_leaves_neither_decided_nor_rel
 def test_the_second_approval_releases_a_high_risk_appeal(appeal_types, staff):
     appeal = AppealFactory(appeal_type=appeal_types["realname_unbind"], state="in_review", assignee=staff["agent"])
     verify_required_evidence(appeal, by=staff["agent"])
-    agent_services.appeal_propose_approval(appeal=appeal, actor=staff["agent"])
+    agent_services.appeal_propose_approval(appeal=appeal, actor=staff["agent"], code_matches=True)
     appeal.refresh_from_db()
     assert appeal.fulfilment == "not_released"  # proposed is not decided
-    agent_services.appeal_second_approve(appeal=appeal, actor=staff["sup1"])
+    agent_services.appeal_second_approve(appeal=appeal, actor=staff["sup1"], code_matches=True)
     appeal.refresh_from_db()
     assert (appeal.state, appeal.fulfilment) == ("approved", "released")
 

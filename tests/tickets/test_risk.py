@@ -18,7 +18,7 @@ from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, submission, verify_required_evidence
 from tickets.id_numbers import id_number_hmac
-from tickets.models import Appeal, AppealType, LoginDeviceRecord, OutboundEmail, RiskWeight
+from tickets.models import Appeal, AppealType, LoginDeviceRecord, OutboundEmail, RiskSignal, RiskWeight
 from tickets.risk.services import appeal_risk_score
 from tickets.services.agent import appeal_actions_for, appeal_approve, appeal_propose_approval, appeal_second_approve
 from tickets.services.errors import WorkflowError
@@ -165,7 +165,7 @@ def test_the_admins_weight_changes_the_points_and_the_score_is_capped_at_100(db)
 
 
 def test_the_weights_are_seeded_for_every_signal_and_edited_in_the_admin(admin_client):
-    assert RiskWeight.objects.count() == 13
+    assert set(RiskWeight.objects.values_list("signal", flat=True)) == set(RiskSignal.values)
     weight = RiskWeight.objects.get(signal="same_photo")
     page = admin_client.get(reverse("admin:tickets_riskweight_changelist"))
     assert page.status_code == 200
@@ -402,3 +402,19 @@ def test_a_takeover_attempt_scores_high_shows_its_reasons_on_the_queue_and_needs
     with pytest.raises(WorkflowError):
         appeal_second_approve(appeal=attack, actor=supervisor)
     assert appeal_second_approve(appeal=attack, actor=second).state == "approved"
+
+
+def test_a_handheld_photo_without_a_fresh_photo_code_is_a_signal(appeal_types):
+    """An appeal of a type that asks for the handheld photo but carries no code (filed before codes,
+    or around the form) may rest on an old, leaked photo."""
+    with_code = AppealFactory(appeal_type=appeal_types["realname_unbind"])
+    without = AppealFactory(appeal_type=appeal_types["realname_unbind"], fresh_photo_code="")
+    no_handheld = AppealFactory(appeal_type=appeal_types["access_card_unbind"], fresh_photo_code="")
+    kinds = {}
+    for appeal in (with_code, without, no_handheld):
+        appeal_risk_score(appeal_id=appeal.pk, related=False)
+        appeal.refresh_from_db()
+        kinds[appeal.pk] = [signal["kind"] for signal in appeal.risk_signals]
+    assert with_code.fresh_photo_code and "fresh_photo_code_missing" not in kinds[with_code.pk]
+    assert "fresh_photo_code_missing" in kinds[without.pk] and without.risk_score == 25
+    assert "fresh_photo_code_missing" not in kinds[no_handheld.pk]

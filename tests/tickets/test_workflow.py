@@ -87,7 +87,8 @@ def test_transition_matrix(appeal_types, people, action, state, role):
     appeal = make_appeal(appeal_types, people, state=state, action=action)
     actor = people[role]
     allowed = role in ALLOWED[action].get(state, set())
-    kwargs = {"comment": "Because the documents say so.", "assignee": people["other_agent"]}
+    # The approvers have checked the code in the handheld photo (tests/tickets/test_fresh_photo_code.py).
+    kwargs = {"comment": "Because the documents say so.", "assignee": people["other_agent"], "code_matches": True}
     if allowed:
         result = appeal_act(appeal=appeal, actor=actor, action=action, expected_state=state, **kwargs)
         assert result.state == TARGET[action]
@@ -140,13 +141,13 @@ def test_high_risk_cannot_be_approved_by_one_person(appeal_types, people):
 def test_a_proposer_cannot_give_the_second_approval(appeal_types, people):
     supervisor, other = people["supervisor"], SupervisorFactory(username="supervisor2")
     appeal = make_appeal(appeal_types, people, state="in_review", action="propose_approval")
-    agent_services.appeal_propose_approval(appeal=appeal, actor=supervisor)
+    agent_services.appeal_propose_approval(appeal=appeal, actor=supervisor, code_matches=True)
     with pytest.raises(WorkflowError) as refused:
-        agent_services.appeal_second_approve(appeal=appeal, actor=supervisor)
+        agent_services.appeal_second_approve(appeal=appeal, actor=supervisor, code_matches=True)
     assert refused.value.message == "You proposed this approval: a different supervisor must give the second approval."
     appeal.refresh_from_db()
     assert appeal.state == "pending_approval"
-    agent_services.appeal_second_approve(appeal=appeal, actor=other, comment="Unbind done; sign in again.")
+    agent_services.appeal_second_approve(appeal=appeal, actor=other, comment="Unbind done; sign in again.", code_matches=True)
     appeal.refresh_from_db()
     assert appeal.state == "approved" and appeal.closed_at is not None
     assert OutboundEmail.objects.filter(appeal=appeal, template="approved").count() == 1

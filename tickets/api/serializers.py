@@ -34,6 +34,11 @@ class _AppealCreateFields(serializers.Serializer):
         help_text='JSON: the account\'s contacts as the platform holds them, e.g. [{"kind": "email", "value": "a@example.com"}, '
         '{"kind": "phone", "value": "13800138000"}].',
     )
+    fresh_photo_token = serializers.CharField(
+        required=False,
+        help_text="From `POST /api/v1/fresh-photo-codes/` for the same type: required by the types that ask for the photo "
+        "of the appellant holding their ID card, which must show the code.",
+    )
     recharge_csv = serializers.FileField(required=False, help_text="Recharge records as CSV (UTF-8 or GB18030).")
     device_csv = serializers.FileField(required=False, help_text="Login device records as CSV.")
 
@@ -49,6 +54,16 @@ AppealSubmissionSerializer = type(
         for kind in EvidenceKind
     },
 )
+
+
+class FreshPhotoCodeRequestSerializer(serializers.Serializer):
+    appeal_type = serializers.CharField(help_text="The code of the appeal type the appeal will be filed as.")
+
+
+class FreshPhotoCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Show it to the appellant: they write it on paper and hold it with their ID card.")
+    token = serializers.CharField(help_text="Send it as `fresh_photo_token` with the appeal.")
+    expires_at = serializers.DateTimeField(help_text="The appeal must be filed before this time.")
 
 
 class AppealCreatedSerializer(serializers.Serializer):

@@ -9,4 +9,5 @@ urlpatterns = [
     path("appeals/<str:reference>/", views.AppealDetailView.as_view(), name="appeal-detail"),
     path("appeals/<str:reference>/fulfilment/", views.FulfilmentReportView.as_view(), name="fulfilment-report"),
     path("events/", views.EventListView.as_view(), name="event-list"),
+    path("fresh-photo-codes/", views.FreshPhotoCodeView.as_view(), name="fresh-photo-code"),
 ]

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from integrations.models import Scope
 from integrations.selectors import integration_event_page
+from tickets.fresh_photo import fresh_photo_code_issue
 from tickets.portal.forms import AppealSubmissionForm
 from tickets.selectors import appeal_for_integration, appeal_type_get_active
 from tickets.services.errors import WorkflowError
@@ -33,6 +34,8 @@ from .serializers import (
     AppealCreatedSerializer,
     AppealStatusSerializer,
     AppealSubmissionSerializer,
+    FreshPhotoCodeRequestSerializer,
+    FreshPhotoCodeSerializer,
     FulfilmentReportSerializer,
     IntegrationEventPageSerializer,
     IntegrationEventSerializer,
@@ -97,6 +100,13 @@ def with_record_management(data, appeal_type):
     return data
 
 
+def _appeal_type_or_400(code: str):
+    try:
+        return appeal_type_get_active(code=code)
+    except Http404:
+        raise ValidationError({"appeal_type": [_("No active appeal type has this code.")]}) from None
+
+
 class AppealCreateView(APIView):
     permission_classes = [HasScope(Scope.APPEALS_WRITE)]
     parser_classes = [MultiPartParser]
@@ -126,10 +136,7 @@ class AppealCreateView(APIView):
         replay = idempotency_replay(integration=integration, key=key, fingerprint=fingerprint) if key else None
         if replay is not None:
             return Response(replay[1], status=replay[0], headers={"Idempotent-Replayed": "true"})
-        try:
-            appeal_type = appeal_type_get_active(code=request.POST.get("appeal_type", ""))
-        except Http404:
-            raise ValidationError({"appeal_type": [_("No active appeal type has this code.")]}) from None
+        appeal_type = _appeal_type_or_400(request.POST.get("appeal_type", ""))
         contacts = registered_contacts_parse(request.POST.get("registered_contacts", ""))
         form = AppealSubmissionForm(
             appeal_type=appeal_type, data=with_record_management(request.POST, appeal_type), files=request.FILES
@@ -151,6 +158,28 @@ class AppealCreateView(APIView):
 
         code, body, replayed = idempotent(integration=integration, key=key, fingerprint=fingerprint, create=create)
         return Response(body, status=code, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+class FreshPhotoCodeView(APIView):
+    permission_classes = [HasScope(Scope.APPEALS_WRITE)]
+
+    @extend_schema(
+        operation_id="fresh_photo_code_issue",
+        summary="Issue a fresh-photo code",
+        description=(
+            "Scope `appeals:write`. For the types that ask for the photo of the appellant holding their ID card "
+            "(`id_handheld`): show `code` to the appellant, who writes it on paper and holds it with the ID card "
+            "in that photo; send `token` as `fresh_photo_token` with the appeal, of the same type, before "
+            "`expires_at`. A token of another type, altered or expired is refused (400, under `fresh_photo_token`)."
+        ),
+        request=FreshPhotoCodeRequestSerializer,
+        responses={201: FreshPhotoCodeSerializer, **error_responses(400, 401, 403, 429)},
+    )
+    def post(self, request):
+        asked = FreshPhotoCodeRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        issued = fresh_photo_code_issue(appeal_type=_appeal_type_or_400(asked.validated_data["appeal_type"]))
+        return Response(FreshPhotoCodeSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
 class AppealDetailView(APIView):

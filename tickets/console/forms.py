@@ -43,6 +43,8 @@ class ActionForm(forms.Form):
     expected_state = forms.CharField(required=False)
     comment = forms.CharField(required=False, max_length=TEXT_MAX_CHARS)
     assignee = AgentChoiceField(queryset=agents_queryset(), required=False)
+    # Approving a type that asks for the handheld photo: the code on the paper matches the appeal's.
+    code_matches = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,6 +29,7 @@ from tickets.console.forms import (
     ReleaseAgainForm,
 )
 from tickets.console.presentation import options_html, sla_badges
+from tickets.fresh_photo import appeal_needs_code_match
 from tickets.labels import staff_state_choices, staff_state_label
 from tickets.models import AppealState, FulfilmentState, Risk, RiskSignal, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
@@ -50,6 +51,7 @@ from tickets.selectors import (
 )
 from tickets.services.agent import (
     ACTIONS,
+    APPROVING_ACTIONS,
     appeal_act,
     appeal_actions_for,
     appeal_answer_seen,
@@ -243,6 +245,8 @@ def appeal_detail(request, reference: str):
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
+        # The approving actions that ask the agent to confirm the code in the handheld photo.
+        "code_match_actions": APPROVING_ACTIONS if appeal_needs_code_match(appeal) else (),
         # Why the second-approval button is missing for the supervisor who proposed the approval.
         "proposed_by_you": appeal.state == AppealState.PENDING_APPROVAL and appeal.proposed_by_id == request.user.pk,
         # What this user may do besides the transitions (the services check the same).
@@ -298,6 +302,7 @@ def appeal_action(request, reference: str):
             comment=data["comment"],
             assignee=data["assignee"],
             expected_state=data["expected_state"] or None,
+            code_matches=data["code_matches"],
         )
     except WorkflowError as exc:
         messages.error(request, exc.message)

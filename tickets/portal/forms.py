@@ -8,11 +8,19 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.functional import cached_property
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from evidence.validation import CSV_ACCEPT, EVIDENCE_ACCEPT, csv_sniff, evidence_limits_check, evidence_sniff
 from supportdesk.context_processors import site_name_for
+from tickets.fresh_photo import (
+    FreshPhotoCode,
+    FreshPhotoCodeRefused,
+    fresh_photo_code_issue,
+    fresh_photo_code_read,
+    fresh_photo_code_required,
+)
 from tickets.id_numbers import id_number_normalise, id_number_validate
 from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
 from tickets.risk.services import appeal_velocity_check
@@ -153,8 +161,31 @@ class AppealForm(forms.ModelForm):
         for name in ("letter_background", "letter_steps_taken", "letter_request"):
             if name in self.fields:
                 with_length_limit(self.fields[name])
+        if fresh_photo_code_required(appeal_type):
+            self.fields["fresh_photo_token"] = forms.CharField(
+                widget=forms.HiddenInput,
+                error_messages={"required": _("The photo code is missing. Use the code shown on this form.")},
+            )
         # The appellant's e-mails follow the language they are reading the form in, unless they choose.
         self.fields["language"].initial = "en" if (get_language() or "").startswith("en") else "zh-hans"
+
+    def clean_fresh_photo_token(self) -> str:
+        """The fresh-photo code the signed token carries (tickets/fresh_photo.py)."""
+        try:
+            return fresh_photo_code_read(token=self.cleaned_data["fresh_photo_token"], appeal_type=self.appeal_type)
+        except FreshPhotoCodeRefused as refused:
+            raise ValidationError(refused.message, code=refused.code) from None
+
+    @cached_property
+    def fresh_photo(self):
+        """The code this page shows: the one the posted token carries when it is valid (the photo
+        already taken stays good), else a newly issued one."""
+        if "fresh_photo_token" not in self.fields:
+            return None
+        code = getattr(self, "cleaned_data", {}).get("fresh_photo_token") if self.is_bound else None
+        if code:
+            return FreshPhotoCode(code=code, token=self.data["fresh_photo_token"], expires_at=None)
+        return fresh_photo_code_issue(appeal_type=self.appeal_type)
 
     def clean_id_number(self) -> str:
         number = id_number_normalise(self.cleaned_data.get("id_number", ""))
@@ -420,11 +451,21 @@ class AppealSubmissionForm:
         return errors
 
     @property
+    def fresh_photo_reissued(self) -> dict:
+        """For the upload script, which keeps the page: the new code when the posted one was refused."""
+        if "fresh_photo_token" not in self.appeal.errors:
+            return {}
+        issued = self.appeal.fresh_photo
+        return {"fresh_photo": {"code": issued.code, "token": issued.token}}
+
+    @property
     def appeal_fields(self) -> dict:
         fields = {k: v for k, v in self.appeal.cleaned_data.items() if k in AppealForm.Meta.fields}
         if self.appeal.cleaned_data.get("consent_id_images"):
             fields["consent_id_images_at"] = timezone.now()
             fields["consent_text"] = str(self.appeal.fields["consent_id_images"].label)
+        if self.appeal.cleaned_data.get("fresh_photo_token"):
+            fields["fresh_photo_code"] = self.appeal.cleaned_data["fresh_photo_token"]
         return fields
 
     @staticmethod

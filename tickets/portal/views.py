@@ -79,7 +79,7 @@ def appeal_new(request, type_code: str):
                 return JsonResponse({"redirect": reverse("tickets:submitted", args=[appeal.reference])})
             return redirect("tickets:submitted", reference=appeal.reference)
         if wants_json:  # the page keeps the form and the chosen files; only what failed is redone
-            return JsonResponse({"errors": form.errors_by_input_name()}, status=400)
+            return JsonResponse({"errors": form.errors_by_input_name(), **form.fresh_photo_reissued}, status=400)
         messages.error(request, _("Your appeal was not sent yet: please correct the fields marked below."))
         status = 400
     else:

@@ -157,6 +157,9 @@ def risk_signals_find(appeal: Appeal) -> list[Found]:
     if appeal.submitted_ip and device_ips and appeal.submitted_ip not in device_ips:
         found.append(Found(RiskSignal.ADDRESS_NOT_DEVICE, [], 0, appeal.submitted_ip))
     found += _photo_signals(appeal)
+    if EvidenceKind.ID_HANDHELD in appeal.appeal_type.required_evidence and not appeal.fresh_photo_code:
+        # Filed before codes, or without one: a handheld photo that may be an old, leaked one.
+        found.append(Found(RiskSignal.FRESH_PHOTO_CODE_MISSING, []))
     return found
 
 

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from evidence.processing import evidence_process
 from evidence.validation import evidence_sniff
+from tickets.fresh_photo import fresh_photo_code_issue, fresh_photo_code_required
 from tickets.models import Appeal, AppealType
 from tickets.portal.forms import ID_IMAGE_KINDS, consent_text
 from tickets.services.agent import appeal_act, appeal_escalate, appeal_reject, appeal_request_info, evidence_set_verified
@@ -56,6 +57,12 @@ def _file(appeal_type: AppealType, number: int) -> Appeal:
             "letter_steps_taken": "Tried the self-service flow twice and called the hotline once.",
             "letter_request": "Please restore control of the account.",
             **({"consent_id_images_at": now, "consent_text": consent_text()} if set(kinds) & ID_IMAGE_KINDS else {}),
+            # The code the demo's handheld photo would show (issued as the form issues it).
+            **(
+                {"fresh_photo_code": fresh_photo_code_issue(appeal_type=appeal_type).code}
+                if fresh_photo_code_required(appeal_type)
+                else {}
+            ),
         },
         id_number=""
         if appeal_type.id_number_rule == "optional"
@@ -130,5 +137,6 @@ def demo_appeals_create(*, agent, supervisor) -> int:
             elif step == "escalate":
                 appeal_escalate(appeal=appeal, actor=agent, comment="The carrier certificate looks edited.")
             else:
-                appeal_act(appeal=appeal, actor=agent, action=step, comment="Demo.")
+                # The demo agent has checked the code on the paper in the handheld photo.
+                appeal_act(appeal=appeal, actor=agent, action=step, comment="Demo.", code_matches=True)
     return len(plan)

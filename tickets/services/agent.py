@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy
 from evidence.models import Evidence
 from integrations.models import IntegrationEvent
 from integrations.webhooks.services import integration_event_record
-from tickets.events import appeal_action_event, appeal_assigned_event, appeal_comment_event, evidence_verified_event
+from tickets.events import (
+    appeal_action_event,
+    appeal_assigned_event,
+    appeal_comment_event,
+    evidence_verified_event,
+    fresh_photo_code_confirmed_event,
+)
+from tickets.fresh_photo import appeal_needs_code_match
 from tickets.labels import staff_state_label
 from tickets.models import Appeal, AppealEvent, AppealState
 from tickets.outbox.services import appellant_email_enqueue
@@ -179,7 +186,21 @@ def _check(appeal: Appeal, action: str, actor) -> None:
         raise WorkflowError(_("“%(action)s” is not possible for this appeal now.") % {"action": label})
 
 
-def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | None = None, comment: str = "", **kwargs) -> Appeal:
+APPROVING_ACTIONS = ("approve", "propose_approval", "second_approve")
+
+
+def _transition(
+    *,
+    appeal: Appeal,
+    actor,
+    action: str,
+    expected_state: str | None = None,
+    comment: str = "",
+    code_matches: bool = False,
+    **kwargs,
+) -> Appeal:
+    """Run `action`. `code_matches`: the approver confirmed that the paper in the handheld photo shows
+    the appeal's fresh-photo code (needed to approve a type that asks for that photo)."""
     spec = ACTIONS[action]
     comment = (comment or "").strip()
     if spec.comment_required and not comment:
@@ -187,6 +208,18 @@ def _transition(*, appeal: Appeal, actor, action: str, expected_state: str | Non
     with transaction.atomic():
         appeal = _locked(appeal, expected_state)
         _check(appeal, action, actor)
+        needs_code_match = action in APPROVING_ACTIONS and appeal_needs_code_match(appeal)
+        if needs_code_match and not code_matches:
+            raise WorkflowError(
+                _(
+                    "Confirm that the code written on the paper in the handheld photo matches the appeal's code "
+                    "(%(code)s) before approving."
+                )
+                % {"code": appeal.fresh_photo_code or "—"}
+            )
+        if needs_code_match:
+            appeal.fresh_photo_code_confirmed_by, appeal.fresh_photo_code_confirmed_at = actor, timezone.now()
+            fresh_photo_code_confirmed_event(appeal=appeal, actor=actor, action=action)
         from_state = appeal.state
         method = getattr(appeal, action)
         if action in ("approve", "second_approve", "reject"):
@@ -213,20 +246,23 @@ def appeal_request_info(*, appeal: Appeal, actor, message: str, expected_state: 
     return _transition(appeal=appeal, actor=actor, action="request_info", comment=message, expected_state=expected_state)
 
 
-def appeal_propose_approval(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
-    return _transition(appeal=appeal, actor=actor, action="propose_approval", comment=comment, expected_state=expected_state)
+def appeal_propose_approval(*, appeal: Appeal, actor, **options) -> Appeal:
+    """Options: `comment`, `expected_state`, and `code_matches` (see `_transition`)."""
+    return _transition(appeal=appeal, actor=actor, action="propose_approval", **options)
 
 
-def appeal_second_approve(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
-    return _transition(appeal=appeal, actor=actor, action="second_approve", comment=comment, expected_state=expected_state)
+def appeal_second_approve(*, appeal: Appeal, actor, **options) -> Appeal:
+    """Options: `comment`, `expected_state`, and `code_matches` (see `_transition`)."""
+    return _transition(appeal=appeal, actor=actor, action="second_approve", **options)
 
 
 def appeal_send_back(*, appeal: Appeal, actor, comment: str, expected_state: str | None = None) -> Appeal:
     return _transition(appeal=appeal, actor=actor, action="send_back", comment=comment, expected_state=expected_state)
 
 
-def appeal_approve(*, appeal: Appeal, actor, comment: str = "", expected_state: str | None = None) -> Appeal:
-    return _transition(appeal=appeal, actor=actor, action="approve", comment=comment, expected_state=expected_state)
+def appeal_approve(*, appeal: Appeal, actor, **options) -> Appeal:
+    """Options: `comment`, `expected_state`, and `code_matches` (see `_transition`)."""
+    return _transition(appeal=appeal, actor=actor, action="approve", **options)
 
 
 def appeal_reject(*, appeal: Appeal, actor, reason: str, expected_state: str | None = None) -> Appeal:
@@ -247,14 +283,23 @@ def appeal_resume(*, appeal: Appeal, actor, assignee, comment: str = "", expecte
 
 
 def appeal_act(
-    *, appeal: Appeal, actor, action: str, comment: str = "", assignee=None, expected_state: str | None = None
+    *,
+    appeal: Appeal,
+    actor,
+    action: str,
+    comment: str = "",
+    assignee=None,
+    expected_state: str | None = None,
+    code_matches: bool = False,
 ) -> Appeal:
     """The console's entry point: run the named action (see ACTIONS)."""
     if action not in ACTIONS:
         raise WorkflowError(_("Unknown action."))
     if action == "resume":
         return appeal_resume(appeal=appeal, actor=actor, assignee=assignee, comment=comment, expected_state=expected_state)
-    return _transition(appeal=appeal, actor=actor, action=action, comment=comment, expected_state=expected_state)
+    return _transition(
+        appeal=appeal, actor=actor, action=action, comment=comment, expected_state=expected_state, code_matches=code_matches
+    )
 
 
 def appeal_actions_for(*, appeal: Appeal, user) -> list[Action]:
