@@ -2,6 +2,7 @@
 
 import io
 import os
+import random
 import struct
 import zlib
 
@@ -9,14 +10,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 
-def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False, orientation=None) -> bytes:
-    """A photo-like image: a gradient with shapes and a little noise (so it compresses like a photo)."""
+def photo_bytes(width=1200, height=800, fmt="JPEG", seed=1, exif_gps=False, orientation=None, noise_seed=None) -> bytes:
+    """A photo-like image: a gradient with shapes and a little noise (so it compresses like a photo).
+    The noise is new on every call (each photo its own file), or fixed by `noise_seed` (the same image
+    every run, for a test whose outcome depends on the pixels, such as a perceptual-hash distance)."""
     image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     draw = ImageDraw.Draw(image)
     for i in range(12):
         x, y = (seed * 97 + i * 131) % width, (seed * 53 + i * 71) % height
         draw.ellipse([x, y, x + width // 6, y + height // 6], fill=((seed * 40 + i * 20) % 255, 120, (i * 30) % 255))
-    noise = Image.frombytes("L", (width, height), os.urandom(width * height)).convert("RGB")
+    pixels = random.Random(noise_seed).randbytes(width * height) if noise_seed is not None else os.urandom(width * height)
+    noise = Image.frombytes("L", (width, height), pixels).convert("RGB")
     image = Image.blend(image, noise, 0.08)
     buffer = io.BytesIO()
     kwargs = {}

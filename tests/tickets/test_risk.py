@@ -353,7 +353,7 @@ def test_a_takeover_attempt_scores_high_shows_its_reasons_on_the_queue_and_needs
     """Someone holding the owner's leaked ID photo and number files for another account: the photo
     re-encoded and slightly cropped, from a disposable address, the fourth appeal this month for that
     ID number."""
-    photo = files.photo_bytes(1200, 900, seed=11)
+    photo = files.photo_bytes(1200, 900, seed=11, noise_seed=11)  # the same pixels every run: the hash distance is fixed
     for account in ("owner", "owner_alt", "owner_old"):
         file_appeal(
             en_client,
