@@ -268,6 +268,8 @@ RISK_HIGH_THRESHOLD = env.int("RISK_HIGH_THRESHOLD", default=70)
 # At most this many appeals in 30 days for one ID number, phone, e-mail or device ID: the next is
 # refused on the form (and the API) with a clear message, and nothing is stored.
 RISK_VELOCITY_CAP = env.int("RISK_VELOCITY_CAP", default=5)
+# Percent (0-100) of approvals drawn at random, when approved, for the supervisors' "Review sample" queue.
+RISK_REVIEW_SAMPLE_PERCENT = env.float("RISK_REVIEW_SAMPLE_PERCENT", default=2.0)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).
 SLA_COMPLAINT_TEXT = {
     "zh-hans": env(

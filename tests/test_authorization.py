@@ -54,6 +54,13 @@ MATRIX = {
     ),
     # Appeal A is undecided: the service refuses it with a message (tests/tickets/test_fulfilment.py).
     "desk:release_again": ("post", lambda w: (reverse("desk:release_again", args=[w["a"].reference]), {}), STAFF_POST),
+    # Appeal A is undecided, and only supervisors may record an outcome: refused with a message
+    # (tests/tickets/test_outcome.py).
+    "desk:outcome": (
+        "post",
+        lambda w: (reverse("desk:outcome", args=[w["a"].reference]), {"outcome": "false_alarm"}),
+        STAFF_POST,
+    ),
     "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
     "desk:verify": (
         "post",

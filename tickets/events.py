@@ -88,6 +88,18 @@ def fresh_photo_code_confirmed_event(*, appeal: Appeal, actor, action: str) -> A
     )
 
 
+def appeal_outcome_recorded_event(*, appeal: Appeal, actor, note: str = "") -> AppealEvent:
+    """A supervisor recorded what the decided appeal turned out to be (staff only)."""
+    text = appeal.get_outcome_display()
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.OUTCOME,
+        actor=actor,
+        comment=f"{text}: {note}" if note else text,
+        public=False,
+    )
+
+
 def appeal_assigned_event(*, appeal: Appeal, actor, assignee, from_state: str) -> AppealEvent:
     """A supervisor (re)assigned the appeal (claiming it for the assignee if nobody had)."""
     return _transition_event(

@@ -266,6 +266,13 @@ class AppealQuerySet(models.QuerySet):
         ).order_by("escalated_at")
 
 
+class Outcome(models.TextChoices):
+    """What a decided appeal turned out to be, as a supervisor found later."""
+
+    TAKEOVER = "takeover", _("Confirmed takeover attempt")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+
+
 class Appeal(ConcurrentTransitionMixin, models.Model):
     class Language(models.TextChoices):
         ZH_HANS = "zh-hans", "简体中文"
@@ -386,6 +393,20 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, editable=False)
     risk_signals = models.JSONField(_("risk signals"), default=list, blank=True, editable=False)
     risk_scored_at = models.DateTimeField(_("risk scored at"), null=True, blank=True, editable=False)
+    # Learning from outcomes (tickets/services/outcome.py): what a supervisor later found a decided
+    # appeal to be, and whether its approval was drawn for the supervisors' review sample.
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, editable=False)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("outcome recorded by"),
+    )
+    outcome_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True, editable=False)
+    review_sampled = models.BooleanField(_("drawn for review"), default=False, editable=False)
 
     objects = AppealQuerySet.as_manager()
 
@@ -473,6 +494,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
             ),
             # The open queues sorted by risk score (highest first), and the "High risk" queue.
             models.Index(fields=["risk_score", "id"], name="appeal_open_risk", condition=models.Q(state__in=OPEN_STATES)),
+            # The supervisors' "Review sample" queue: sampled approvals without an outcome, latest first.
+            models.Index(
+                fields=["closed_at", "id"],
+                name="appeal_review_sample",
+                condition=models.Q(review_sampled=True, outcome=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -773,6 +800,7 @@ class AppealEvent(models.Model):
         FULFILMENT_FAILED = "fulfilment_failed", _("The platform could not carry it out")
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
         FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
+        OUTCOME = "outcome", _("Outcome recorded")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -60,6 +60,8 @@ QUEUES = {
         Queue("high_risk", _("High risk"), decided=True, field="risk_score"),
         Queue("decided", _("Decided"), decided=True, field="closed_at"),
         Queue("fulfilment", _("Fulfilment problems"), field="released_at"),
+        # Approvals drawn for the supervisors' review (RISK_REVIEW_SAMPLE_PERCENT) with no outcome yet.
+        Queue("review_sample", _("Review sample"), supervisors_only=True, decided=True, field="closed_at"),
     )
 }
 
@@ -89,6 +91,7 @@ def _queue_filter(code: str, user) -> Q:
         "open": Q(state__in=OPEN_STATES),
         "high_risk": Q(state__in=OPEN_STATES, risk_score__gte=settings.RISK_HIGH_THRESHOLD),
         "decided": Q(state__in=CLOSED_STATES),
+        "review_sample": Q(state=AppealState.APPROVED, review_sampled=True, outcome=""),
     }[code]
 
 

@@ -15,6 +15,7 @@ from integrations.models import Integration, IntegrationEvent
 from tests.concurrency import at_once
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, verify_required_evidence
+from tests.tickets.queues import queue_query_count
 from tickets.diagram import fulfilment_mermaid
 from tickets.models import Appeal, AppealEvent, FulfilmentOverdue, OutboundEmail
 from tickets.reports.metrics import metrics_compute
@@ -368,19 +369,11 @@ def test_the_fulfilment_problems_queue_lists_failed_and_overdue_releases(en_clie
 
 
 def test_the_fulfilment_queue_runs_as_many_queries_as_another_queue(client, appeal_types, staff):
-    from django.test.utils import CaptureQueriesContext
-
     for _ in range(3):
         appeal_fulfilment_report(appeal=released(appeal_types, staff), outcome="failed")
     client.force_login(staff["agent2"])
     client.get(reverse("desk:queue"), {"queue": "decided"})  # warm the caches
-
-    def count(queue):
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(reverse("desk:queue"), {"queue": queue}).status_code == 200
-        return len(queries)
-
-    assert count("fulfilment") == count("decided")
+    assert queue_query_count(client, "fulfilment") == queue_query_count(client, "decided")
 
 
 # Metrics.

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import AppealState, Risk
+from tickets.models import AppealState, Outcome, Risk
 from tickets.reference import agents_cached, agents_queryset, appeal_types_cached
 
 # The longest note, reply or action comment (a decision reason, a request for information) an agent
@@ -65,6 +65,13 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents_queryset()
+
+
+class OutcomeForm(forms.Form):
+    """What a decided appeal turned out to be, with an optional note (supervisors; staff only)."""
+
+    outcome = forms.ChoiceField(choices=Outcome.choices)
+    note = forms.CharField(required=False, max_length=TEXT_MAX_CHARS)
 
 
 class ReleaseAgainForm(forms.Form):

@@ -25,13 +25,14 @@ from tickets.console.forms import (
     ActionForm,
     BulkForm,
     CommentForm,
+    OutcomeForm,
     QueueFilterForm,
     ReleaseAgainForm,
 )
 from tickets.console.presentation import options_html, sla_badges
 from tickets.fresh_photo import appeal_needs_code_match
 from tickets.labels import staff_state_choices, staff_state_label
-from tickets.models import AppealState, FulfilmentState, Risk, RiskSignal, evidence_kind_label
+from tickets.models import DECIDED_STATES, AppealState, FulfilmentState, Outcome, Risk, RiskSignal, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
@@ -63,6 +64,7 @@ from tickets.services.agent import (
 )
 from tickets.services.errors import WorkflowError
 from tickets.services.fulfilment import appeal_release_again, may_release_again
+from tickets.services.outcome import appeal_outcome_record
 
 PAGE_SIZES = ("25", "50", "100", "200")
 
@@ -83,7 +85,7 @@ def agent_required(view):
 @agent_required
 def queue(request):
     code = request.GET.get("queue", "open")
-    if code not in QUEUES:
+    if code not in QUEUES or (QUEUES[code].supervisors_only and not is_supervisor(request.user)):
         code = "open"
     filters = QueueFilterForm(request.GET or None)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
@@ -258,6 +260,9 @@ def appeal_detail(request, reference: str):
         "risk_lines": risk_explanation(appeal),  # the stored score's explanation, with each signal's points
         "risk_high": risk_is_high(appeal.risk_score),
         "can_release_again": may_release_again(appeal=appeal, user=request.user),
+        # Supervisors record what a decided appeal turned out to be (tickets/services/outcome.py).
+        "can_record_outcome": appeal.state in DECIDED_STATES and is_supervisor(request.user),
+        "outcomes": Outcome.choices,
         "now": timezone.now(),
     }
     return render(request, "desk/appeal.html", context)
@@ -284,6 +289,22 @@ def appeal_release_again_view(request, reference: str):
     else:
         messages.success(request, _("%(reference)s: released to the platform again.") % {"reference": appeal.reference})
     return redirect(reverse("desk:appeal", args=[reference]) + "#fulfilment")
+
+
+@agent_required
+@require_POST
+def appeal_outcome_view(request, reference: str):
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        return _form_refused(request, form, reference)
+    try:
+        appeal_outcome_record(appeal=appeal, actor=request.user, **form.cleaned_data)
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(reference)s: outcome recorded.") % {"reference": appeal.reference})
+    return redirect(reverse("desk:appeal", args=[reference]) + "#outcome")
 
 
 @agent_required

@@ -33,6 +33,10 @@ def metrics_csv_rows(metrics: Metrics) -> list[list]:
     for key in ("released", "done", "failed", "overdue", "p50", "p90"):
         value = metrics.fulfilment[key]
         rows.append(["fulfilment", key, "", "", "" if value is None else round(value, 2)])
+    for key in ("recorded", "takeovers", "approvals_wrong", "sample_reviewed", "sample_waiting"):
+        rows.append(["outcomes", key, "", "", metrics.outcomes[key]])
+    for r in metrics.outcomes["signals"]:
+        rows.append(["signal_precision", r["kind"], r["takeovers"], r["appeals"] - r["takeovers"], round(r["precision"], 3)])
     return rows
 
 

@@ -1,5 +1,6 @@
 """SLA compliance and backlog for supervisors (`/desk/metrics/`). Every number here comes from an
-aggregate query; nothing loops over appeals in Python."""
+aggregate query; nothing loops over appeals in Python — except the risk signals' precision, computed
+over the few decided appeals whose outcome a supervisor recorded."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +11,18 @@ from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper,
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from tickets.models import DECIDED_STATES, OPEN_STATES, SLA_RUNNING_STATES, Appeal, AppealType, FulfilmentState, SlaEvent
+from tickets.models import (
+    DECIDED_STATES,
+    OPEN_STATES,
+    SLA_RUNNING_STATES,
+    Appeal,
+    AppealState,
+    AppealType,
+    FulfilmentState,
+    Outcome,
+    RiskSignal,
+    SlaEvent,
+)
 
 MET = Q(closed_at__lte=F("sla_due_at"))
 AGE_BUCKETS = ((0, 24), (24, 48), (48, 72), (72, None))
@@ -67,6 +79,30 @@ class Metrics:
     # Approved appeals released to the platform since `since`: released / done / failed, the releases
     # overdue now (whenever released), and hours from release to `done` (median, 90th percentile).
     fulfilment: dict
+    # Learning from outcomes (all time): each risk signal's precision among the decided appeals with an
+    # outcome, the approvals later found to be takeovers, and the review sample reviewed / waiting.
+    outcomes: dict
+
+
+def _outcomes() -> dict:
+    recorded = Appeal.objects.filter(state__in=DECIDED_STATES).exclude(outcome="")
+    labels = dict(RiskSignal.choices)
+    signals: dict[str, dict] = {}
+    for outcome, risk_signals in recorded.values_list("outcome", "risk_signals"):
+        for kind in {item.get("kind", "") for item in risk_signals or []}:
+            row = signals.setdefault(kind, {"kind": kind, "label": labels.get(kind, kind), "appeals": 0, "takeovers": 0})
+            row["appeals"] += 1
+            row["takeovers"] += outcome == Outcome.TAKEOVER
+    for row in signals.values():
+        row["precision"] = row["takeovers"] / row["appeals"]
+    counts = Appeal.objects.aggregate(
+        recorded=Count("pk", filter=Q(state__in=DECIDED_STATES) & ~Q(outcome="")),
+        takeovers=Count("pk", filter=Q(state__in=DECIDED_STATES, outcome=Outcome.TAKEOVER)),
+        approvals_wrong=Count("pk", filter=Q(state=AppealState.APPROVED, outcome=Outcome.TAKEOVER)),
+        sample_reviewed=Count("pk", filter=Q(state=AppealState.APPROVED, review_sampled=True) & ~Q(outcome="")),
+        sample_waiting=Count("pk", filter=Q(state=AppealState.APPROVED, review_sampled=True, outcome="")),
+    )
+    return {**counts, "signals": sorted(signals.values(), key=lambda row: (-row["precision"], row["kind"]))}
 
 
 def _fulfilment(*, now, since) -> dict:
@@ -145,4 +181,5 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         breaches_by_day=breaches,
         workload=workload,
         fulfilment=_fulfilment(now=now, since=since),
+        outcomes=_outcomes(),
     )

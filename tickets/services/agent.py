@@ -33,6 +33,7 @@ from tickets.roles import is_agent, is_supervisor
 
 from .errors import AppealChanged, WorkflowError
 from .fulfilment import appeal_release
+from .outcome import review_sample_draw
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,8 @@ def _transition(
         if action in ("approve", "second_approve", "reject"):
             kwargs["reason"] = comment
         method(by=actor, **kwargs)
+        if appeal.state == AppealState.APPROVED:  # a random few go to the supervisors' review sample
+            appeal.review_sampled = review_sample_draw()
         if actor is not None and appeal.assignee_id == actor.pk:
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
