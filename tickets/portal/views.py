@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_fsm import can_proceed
 from django_ratelimit.decorators import ratelimit
 
 from evidence.access import appellant_grant
@@ -19,6 +18,7 @@ from tickets.models import Appeal, AppealEvent, AppealState
 from tickets.portal.forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
 from tickets.selectors import appeal_for_submitter, appeal_for_tracking_token, appeal_type_get_active, appeal_type_list_active
 from tickets.services.appellant import (
+    appeal_may_reopen,
     appeal_provide_info,
     appeal_reopen,
     appeal_tracking_link_request,
@@ -159,7 +159,7 @@ def appeal_status(request, token: str):
     # action (its URL) from the upload script, which reads `form.action`.
     action = (request.POST.get("action") or request.POST.get("answer")) if request.method == "POST" else None
     withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
-    can_reopen = appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)
+    can_reopen = appeal_may_reopen(appeal=appeal)
     evidence_form = AppellantEvidenceForm(
         request.POST if action in ("provide_info", "reopen") else None,
         request.FILES if action in ("provide_info", "reopen") else None,

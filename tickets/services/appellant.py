@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
+from django_fsm import TransitionNotAllowed, can_proceed
 
 from evidence.models import Evidence
 from evidence.services import evidence_assignee_notify, evidence_files_cleanup, evidence_store
@@ -23,7 +23,7 @@ from tickets.events import (
     appeal_withdrawn_event,
     evidence_replaced_event,
 )
-from tickets.models import Appeal
+from tickets.models import Appeal, AppealState
 from tickets.outbox.services import appellant_email_enqueue, outbox_enqueue
 
 from .errors import EvidenceReplaceRefused, WorkflowError
@@ -121,6 +121,12 @@ def _appellant_answered_notify(*, appeal: Appeal, holder, action: str, added: li
 def appeal_provide_info(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
     """The appellant answers a request for information; the SLA clock resumes."""
     return _appellant_files_transition(appeal=appeal, action="provide_info", message=message, files=files)
+
+
+def appeal_may_reopen(*, appeal: Appeal) -> bool:
+    """Whether the appellant may reopen this appeal now: rejected, and within the reopen window (the
+    transition's own condition, so the status page offers exactly what `appeal_reopen` accepts)."""
+    return appeal.state == AppealState.REJECTED and can_proceed(appeal.reopen)
 
 
 def appeal_reopen(*, appeal: Appeal, message: str, files: list[tuple]) -> Appeal:
