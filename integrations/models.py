@@ -96,6 +96,8 @@ class IntegrationEvent(models.Model):
         SUBMITTED = "appeal.submitted", _("Appeal submitted")
         INFO_REQUESTED = "appeal.info_requested", _("Information requested")
         DECIDED = "appeal.decided", _("Appeal decided")
+        HELD = "appeal.held", _("Approval held (security hold)")
+        HOLD_OBJECTED = "appeal.hold_objected", _("Release stopped by a registered contact")
         RELEASED = "appeal.released", _("Decision released to the platform")
         WITHDRAWN = "appeal.withdrawn", _("Appeal withdrawn")
         FULFILMENT_OVERDUE = "appeal.fulfilment_overdue", _("Fulfilment overdue")

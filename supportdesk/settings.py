@@ -192,6 +192,7 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "integrations.tasks.webhook_deliver": (WEBHOOK_TIMEOUT_SECONDS + 20, WEBHOOK_TIMEOUT_SECONDS + 35),  # one POST
     "integrations.tasks.webhook_deliver_pending": (240, 300),  # stops taking deliveries after WEBHOOK_SWEEP_BUDGET
     "tickets.tasks.fulfilment_overdue_sweep": (240, 300),  # batched over the overdue releases
+    "tickets.tasks.release_sweep": (240, 300),  # batched over the holds that ended
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
@@ -225,6 +226,11 @@ CELERY_BEAT_SCHEDULE = {
     "appeals-abandon-stale": {
         "task": "tickets.tasks.appeals_abandon_stale",
         "schedule": 15 * 60,
+    },
+    # Held approvals whose security hold has ended are released to the platform.
+    "release-sweep": {
+        "task": "tickets.tasks.release_sweep",
+        "schedule": SLA_SWEEP_SECONDS,
     },
     "fulfilment-overdue-sweep": {
         "task": "tickets.tasks.fulfilment_overdue_sweep",
@@ -268,6 +274,13 @@ RISK_HIGH_THRESHOLD = env.int("RISK_HIGH_THRESHOLD", default=70)
 # At most this many appeals in 30 days for one ID number, phone, e-mail or device ID: the next is
 # refused on the form (and the API) with a clear message, and nothing is stored.
 RISK_VELOCITY_CAP = env.int("RISK_VELOCITY_CAP", default=5)
+# The security hold (tickets/services/hold.py): an approval of a high-risk type, or of an appeal scoring
+# RISK_HIGH_THRESHOLD or more, waits SECURITY_HOLD_HOURS before it is released to the platform, while
+# the account's registered contacts may stop it; from SECURITY_HOLD_LONG_SCORE (or after an objection)
+# it waits SECURITY_HOLD_LONG_HOURS. 0 hours: released at once. Urgent types (freezes) are never held.
+SECURITY_HOLD_HOURS = env.int("SECURITY_HOLD_HOURS", default=24)
+SECURITY_HOLD_LONG_HOURS = env.int("SECURITY_HOLD_LONG_HOURS", default=72)
+SECURITY_HOLD_LONG_SCORE = env.int("SECURITY_HOLD_LONG_SCORE", default=85)
 # Percent (0-100) of approvals drawn at random, when approved, for the supervisors' "Review sample" queue.
 RISK_REVIEW_SAMPLE_PERCENT = env.float("RISK_REVIEW_SAMPLE_PERCENT", default=2.0)
 # Shown on the appellant's status page once the promised time has passed (SPEC §5).

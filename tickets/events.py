@@ -5,11 +5,17 @@ The agent's and supervisor's workflow actions (`services.agent.ACTIONS`) share o
 `appeal_action_event`: the actions are a table, each event's kind is its action's name, and they
 differ only in what the table says (public or not)."""
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from .models import Appeal, AppealEvent
 
 APPELLANT, SYSTEM, PLATFORM = "appellant", "system", "platform"  # `AppealEvent.actor_label` when no user acted
+ACCOUNT_OWNER = "registered_contact"  # the account's registered contact, through a hold notice's link
+
+
+def _local(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
 
 
 def _evidence_label(evidence) -> str:
@@ -172,6 +178,41 @@ def appeal_released_event(*, appeal: Appeal) -> AppealEvent:
         appeal=appeal,
         kind=AppealEvent.Kind.RELEASE,
         actor_label=SYSTEM,
+        public=False,
+    )
+
+
+def appeal_released_events(*, appeals: list[Appeal]) -> list[AppealEvent]:
+    """The release sweep released these held approvals (their holds ended): their events in one INSERT."""
+    comment = gettext("The security hold ended with no objection.")
+    return AppealEvent.objects.bulk_create(
+        _event(appeal=appeal, kind=AppealEvent.Kind.RELEASE, actor_label=SYSTEM, comment=comment, public=False)
+        for appeal in appeals
+    )
+
+
+def appeal_held_event(*, appeal: Appeal, notified: int) -> AppealEvent:
+    """The approval waits out a security hold (public: the appellant's page says when it takes effect)."""
+    comment = gettext("It takes effect on %(when)s unless the account's registered contacts stop it.") % {
+        "when": _local(appeal.hold_until)
+    }
+    if notified:
+        comment += " " + gettext("Registered contacts told: %(count)d.") % {"count": notified}
+    return _create(appeal=appeal, kind=AppealEvent.Kind.HOLD, actor_label=SYSTEM, comment=comment, public=True)
+
+
+def appeal_hold_objection_event(*, appeal: Appeal, from_state: str, contact: str, note: str) -> AppealEvent:
+    """A registered contact stopped the release (staff only: the appellant is told only that the review
+    continues; the state change itself shows on their page as "in review")."""
+    comment = gettext("%(contact)s said they did not ask for this. Suspected takeover.") % {"contact": contact}
+    if note:
+        comment += "\n" + note
+    return _transition_event(
+        appeal=appeal,
+        kind=AppealEvent.Kind.HOLD_OBJECTION,
+        actor_label=ACCOUNT_OWNER,
+        from_state=from_state,
+        comment=comment,
         public=False,
     )
 

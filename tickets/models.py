@@ -183,6 +183,8 @@ class FulfilmentState(models.TextChoices):
     """What became of an approved appeal on the platform's side: released to it, then carried out or not."""
 
     NOT_RELEASED = "not_released", _("Not released")
+    # Approved, but waiting out a security hold (tickets/services/hold.py) before it is released.
+    HELD = "held", _("Held (security hold)")
     RELEASED = "released", _("Released to the platform")
     DONE = "done", _("Carried out")
     FAILED = "failed", _("Failed on the platform")
@@ -236,9 +238,17 @@ def _approved(appeal) -> bool:
     return appeal.state == AppealState.APPROVED
 
 
+def _held(appeal) -> bool:
+    return appeal.fulfilment == FulfilmentState.HELD
+
+
 class AppealQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
+
+    def due_for_release(self, now):
+        """Held approvals whose hold has ended: the rows of the partial index `appeal_hold_due`, in its order."""
+        return self.filter(fulfilment=FulfilmentState.HELD, hold_until__lte=now).order_by("hold_until")
 
     def due_for_fulfilment_overdue(self, released_before):
         """Released to the platform before `released_before`, not reported, not yet alerted: the rows of
@@ -407,6 +417,15 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     )
     outcome_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True, editable=False)
     review_sampled = models.BooleanField(_("drawn for review"), default=False, editable=False)
+    # The security hold (tickets/services/hold.py): a risky approval waits until `hold_until` before
+    # it is released, while the account's registered contacts may stop it. Each hold is numbered, so
+    # that an objection link works only for the hold it was sent for.
+    hold_number = models.PositiveSmallIntegerField(_("hold number"), default=0, editable=False)
+    hold_started_at = models.DateTimeField(_("held since"), null=True, blank=True, editable=False)
+    hold_until = models.DateTimeField(_("held until"), null=True, blank=True, editable=False)
+    # A registered contact objected during a hold: the release was stopped and supervisors decide again.
+    takeover_suspected = models.BooleanField(_("suspected takeover"), default=False, editable=False)
+    objected_at = models.DateTimeField(_("objected at"), null=True, blank=True, editable=False)
 
     objects = AppealQuerySet.as_manager()
 
@@ -494,6 +513,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
             ),
             # The open queues sorted by risk score (highest first), and the "High risk" queue.
             models.Index(fields=["risk_score", "id"], name="appeal_open_risk", condition=models.Q(state__in=OPEN_STATES)),
+            # The release sweep: held approvals, by the end of their hold.
+            models.Index(fields=["hold_until"], name="appeal_hold_due", condition=models.Q(fulfilment="held")),
             # The supervisors' "Review sample" queue: sampled approvals without an outcome, latest first.
             models.Index(
                 fields=["closed_at", "id"],
@@ -523,8 +544,11 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
 
     @property
     def needs_second_approval(self) -> bool:
-        """Two people decide a high-risk type, and any appeal whose risk score reaches the threshold."""
-        return self.appeal_type.needs_second_approval or self.risk_score >= settings.RISK_HIGH_THRESHOLD
+        """Two people decide a high-risk type, any appeal whose risk score reaches the threshold, and
+        any appeal whose release a registered contact stopped."""
+        return (
+            self.appeal_type.needs_second_approval or self.risk_score >= settings.RISK_HIGH_THRESHOLD or self.takeover_suspected
+        )
 
     @property
     def sla_breached(self) -> bool:
@@ -674,15 +698,47 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
 
     # --- The fulfilment machine (a second FSMField): released on approval, reported by the platform.
 
-    def _released(self) -> None:
+    def _released(self, at=None) -> None:
         self.fulfilment_release += 1
-        self.released_at = timezone.now()
+        self.released_at = at or timezone.now()
         self.fulfilment_reported_at = None
         self.fulfilment_overdue_at = None
 
-    @transition(field=fulfilment, source=FulfilmentState.NOT_RELEASED, target=FulfilmentState.RELEASED, conditions=[_approved])
-    def release(self):
-        self._released()
+    @transition(field=fulfilment, source=FulfilmentState.NOT_RELEASED, target=FulfilmentState.HELD, conditions=[_approved])
+    def hold(self, *, until):
+        """A security hold: released by the sweep at `until`, unless a registered contact objects."""
+        self.hold_number += 1
+        self.hold_started_at = timezone.now()
+        self.hold_until = until
+
+    @transition(
+        field=fulfilment,
+        source=[FulfilmentState.NOT_RELEASED, FulfilmentState.HELD],
+        target=FulfilmentState.RELEASED,
+        conditions=[_approved],
+    )
+    def release(self, *, at=None):
+        """`at`: the release sweep passes one time for its whole batch, which it writes in one UPDATE."""
+        self._released(at)
+
+    @transition(field=fulfilment, source=FulfilmentState.HELD, target=FulfilmentState.NOT_RELEASED)
+    def stop_release(self):
+        """A registered contact objected during the hold: nothing goes to the platform."""
+        self.takeover_suspected = True
+        self.objected_at = timezone.now()
+
+    @transition(field=state, source=AppealState.APPROVED, target=AppealState.ESCALATED, conditions=[_held])
+    def escalate_suspected_takeover(self):
+        """The approval is undone and goes to the supervisors, in a new SLA cycle (runs with stop_release)."""
+        now = timezone.now()
+        self.closed_at = None
+        self.decision_reason = ""
+        self.proposed_by = None
+        self.escalated_at = now
+        self.sla_paused_at = None
+        self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(now)
+        self.sla_cycle += 1
+        self.sla_stage = SlaStage.NONE
 
     @transition(
         field=fulfilment,
@@ -794,6 +850,8 @@ class AppealEvent(models.Model):
         EVIDENCE_REPLACED = "evidence_replaced", _("Refused file replaced by the appellant")
         TRACKING_LINK = "tracking_link", _("Tracking link requested")
         LEGAL_HOLD = "legal_hold", _("Legal hold")
+        HOLD = "hold", _("Security hold: the decision takes effect later")
+        HOLD_OBJECTION = "hold_objection", _("Stopped by the account's registered contact")
         RELEASE = "release", _("Released to the platform")
         RELEASE_AGAIN = "release_again", _("Released to the platform again")
         FULFILMENT_DONE = "fulfilment_done", _("Carried out by the platform")
@@ -899,6 +957,38 @@ class SlaEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} (cycle {self.cycle})"
+
+
+class HoldNotice(models.Model):
+    """One registered contact of the account told of one security hold (tickets/services/hold.py), and
+    whether they stopped it with their signed link. Unique per hold and contact: told once per hold."""
+
+    class Source(models.TextChoices):
+        PLATFORM = "platform", _("The platform")
+        APPELLANT = "appellant", _("Named by the appellant")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="hold_notices")
+    hold = models.PositiveSmallIntegerField(_("hold number"))
+    kind = models.CharField(_("kind"), max_length=10)  # "email" or "phone", as registered_contacts
+    value = models.CharField(_("contact"), max_length=254)
+    source = models.CharField(_("given by"), max_length=10, choices=Source.choices)
+    # The notice e-mail (None: a phone number, which no channel reaches yet).
+    email = models.ForeignKey(OutboundEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("told at"), default=timezone.now)
+    objected_at = models.DateTimeField(_("objected at"), null=True, blank=True)
+    objection_note = models.TextField(_("what they wrote"), max_length=1000, blank=True)
+    objection_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("security hold notice")
+        verbose_name_plural = _("security hold notices")
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "hold", "kind", "value"], name="hold_notice_once_per_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} hold {self.hold} → {self.kind}"
 
 
 class FulfilmentOverdue(models.Model):

@@ -71,6 +71,8 @@ def appeal_public_data(*, appeal: Appeal, type_code: str) -> dict:
         # Carrying out an approval: not_released, released (awaiting the platform's report), done, failed.
         "fulfilment": appeal.fulfilment,
         "released_at": _iso(appeal.released_at),
+        # A held approval is released when its security hold ends, unless a registered contact objects.
+        "hold_until": _iso(appeal.hold_until) if appeal.fulfilment == "held" else None,
     }
 
 
@@ -129,6 +131,7 @@ def integration_events_record_bulk(*, type: str, appeals: list[Appeal]) -> int: 
             "sla_due_at",
             "fulfilment",
             "released_at",
+            "hold_until",
             "appeal_type__code",
         )
         .order_by()

@@ -14,6 +14,7 @@ ACTOR_WORDS = {
     "appellant": gettext_lazy("appellant"),
     "system": gettext_lazy("system"),
     "platform": gettext_lazy("the platform"),
+    "registered_contact": gettext_lazy("the account's registered contact"),
 }
 
 

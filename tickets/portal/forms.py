@@ -485,6 +485,21 @@ class TrackForm(forms.Form):
         return self.cleaned_data["reference"].strip().upper()
 
 
+class HoldObjectionForm(forms.Form):
+    """The registered contact's "it was not me": one button, and a note if they want to add one."""
+
+    note = forms.CharField(
+        label=gettext_lazy("Anything our supervisors should know? (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with_length_limit(self.fields["note"])
+
+
 class WithdrawForm(forms.Form):
     comment = forms.CharField(
         label=gettext_lazy("Why are you withdrawing? (optional)"),

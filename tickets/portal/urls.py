@@ -10,4 +10,6 @@ urlpatterns = [
     path("appeals/submitted/<str:reference>/", views.appeal_submitted, name="submitted"),
     path("appeals/track/", views.appeal_track, name="track"),
     path("appeals/status/<str:token>/", views.appeal_status, name="status"),
+    # The security hold's notice to the account's registered contacts: "not me, stop it".
+    path("appeals/hold/<str:token>/", views.hold_objection, name="hold_objection"),
 ]

@@ -14,8 +14,15 @@ from django_ratelimit.decorators import ratelimit
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip, client_ip_key
 from supportdesk.ratelimits import attempt_count, attempts_used_up
-from tickets.models import Appeal, AppealEvent, AppealState
-from tickets.portal.forms import AppealSubmissionForm, AppellantEvidenceForm, EvidenceReplaceForm, TrackForm, WithdrawForm
+from tickets.models import Appeal, AppealEvent, AppealState, FulfilmentState
+from tickets.portal.forms import (
+    AppealSubmissionForm,
+    AppellantEvidenceForm,
+    EvidenceReplaceForm,
+    HoldObjectionForm,
+    TrackForm,
+    WithdrawForm,
+)
 from tickets.selectors import appeal_for_submitter, appeal_for_tracking_token, appeal_type_get_active, appeal_type_list_active
 from tickets.services.appellant import (
     appeal_may_reopen,
@@ -26,6 +33,13 @@ from tickets.services.appellant import (
     evidence_replace,
 )
 from tickets.services.errors import WorkflowError
+from tickets.services.hold import (
+    ObjectionLinkExpired,
+    ObjectionLinkInvalid,
+    account_masked,
+    hold_objection_record,
+    objection_notice_read,
+)
 from tickets.services.intake import appeal_submit
 from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid
 
@@ -221,3 +235,36 @@ def appeal_status(request, token: str):
     context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question))
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key=client_ip_key, rate=_rate("RATELIMIT_TRACK_PER_IP"), method="POST", block=True)
+def hold_objection(request, token: str):
+    """The registered contact's link from a security hold notice. GET shows what was asked and one
+    button (a mail scanner that opens links must not stop anything); POST stops the release, once."""
+    try:
+        notice = objection_notice_read(token)
+    except ObjectionLinkExpired:
+        return render(request, "tickets/hold_objection.html", {"outcome": "expired"}, status=410)
+    except ObjectionLinkInvalid:
+        return render(request, "tickets/hold_objection.html", {"outcome": "invalid"}, status=404)
+    appeal = notice.appeal
+    form = HoldObjectionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        done = hold_objection_record(notice=notice, note=form.cleaned_data["note"], ip=client_ip(request))
+        context = {"outcome": done.outcome, "appeal": done.appeal, "notice": done.notice}
+        return render(request, "tickets/hold_objection.html", {**context, "account": account_masked(appeal.account_identifier)})
+    if notice.objected_at is not None or (appeal.takeover_suspected and appeal.hold_number == notice.hold):
+        outcome = "already"
+    elif appeal.fulfilment != FulfilmentState.HELD or appeal.hold_number != notice.hold:
+        outcome = "ended"
+    else:
+        outcome = "ask"
+    context = {
+        "outcome": outcome,
+        "appeal": appeal,
+        "notice": notice,
+        "form": form,
+        "account": account_masked(appeal.account_identifier),
+    }
+    return render(request, "tickets/hold_objection.html", context, status=400 if form.errors else 200)

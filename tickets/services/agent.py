@@ -32,7 +32,7 @@ from tickets.outbox.services import appellant_email_enqueue
 from tickets.roles import is_agent, is_supervisor
 
 from .errors import AppealChanged, WorkflowError
-from .fulfilment import appeal_release
+from .hold import appeal_hold_or_release
 from .outcome import review_sample_draw
 
 
@@ -234,8 +234,8 @@ def _transition(
         appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
         if action in INTEGRATION_EVENTS:
             integration_event_record(type=INTEGRATION_EVENTS[action], appeal=appeal)
-        if appeal.state == AppealState.APPROVED:  # decided in favour: released to the platform to carry out
-            appeal = appeal_release(appeal=appeal)  # `appeal.released` follows `appeal.decided`
+        if appeal.state == AppealState.APPROVED:  # decided in favour: held, or released to the platform at once
+            appeal = appeal_hold_or_release(appeal=appeal)  # `appeal.held` / `appeal.released` follow `appeal.decided`
         if spec.email:
             appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
     return appeal

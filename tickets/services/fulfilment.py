@@ -49,8 +49,9 @@ def _locked(appeal: Appeal) -> Appeal:
 
 @transaction.atomic
 def appeal_release(*, appeal: Appeal) -> Appeal:
-    """Release an approved appeal to the platform, to be carried out. Called by the approval, in its
-    transaction (a security hold will come in between: it will call this when the hold ends)."""
+    """Release an approved appeal to the platform, to be carried out, at once: called in the approval's
+    transaction by tickets/services/hold.py when the approval is not held (held ones are released by
+    its sweep)."""
     appeal = _locked(appeal)
     if appeal.fulfilment != FulfilmentState.NOT_RELEASED:
         return appeal  # released already: once per approval
@@ -121,7 +122,7 @@ def appeal_fulfilment_report(*, appeal: Appeal, outcome: str, detail: str = "", 
     return appeal
 
 
-def _staff_emails(appeals: list[Appeal]) -> dict[str, list[Appeal]]:
+def staff_recipients(appeals: list[Appeal]) -> dict[str, list[Appeal]]:
     """Who is alerted about these appeals: each one's assignee, and every supervisor."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     supervisors = {u.email.strip().lower() for u in users.filter(groups__name=SUPERVISORS).distinct()}
@@ -137,7 +138,7 @@ def _staff_emails(appeals: list[Appeal]) -> dict[str, list[Appeal]]:
 
 def _alert(*, kind: str, appeals: list[Appeal]) -> int:
     """One staff e-mail per recipient (in the site's language), listing their appeals. Returns how many."""
-    recipients = _staff_emails(appeals)
+    recipients = staff_recipients(appeals)
     for email, theirs in sorted(recipients.items()):
         rows = [
             {

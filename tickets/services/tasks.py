@@ -5,7 +5,7 @@ the ones queued messages and the beat schedule use; they never change."""
 from celery import shared_task
 from django.conf import settings
 
-from . import appellant, fulfilment, intake, scheduled
+from . import appellant, fulfilment, hold, intake, scheduled
 
 
 @shared_task(name=intake.FOLLOW_UP_TASK, ignore_result=True)
@@ -29,3 +29,9 @@ def appeals_abandon_stale() -> int:
 def fulfilment_overdue_sweep() -> int:
     """Beat: alert on releases the platform left unreported past FULFILMENT_OVERDUE_HOURS."""
     return len(fulfilment.fulfilment_overdue_sweep())
+
+
+@shared_task(name="tickets.tasks.release_sweep", ignore_result=True)
+def release_sweep() -> int:
+    """Beat: release the held approvals whose security hold has ended."""
+    return len(hold.release_sweep())
