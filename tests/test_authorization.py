@@ -42,6 +42,13 @@ MATRIX = {
     "tickets:track": ("get", lambda w: (reverse("tickets:track"), {}), ALL_200),
     # The signed link is the capability: whoever holds it sees that appeal.
     "tickets:status": ("get", lambda w: (reverse("tickets:status", args=[tracking_token_make(w["a"].reference)]), {}), ALL_200),
+    # A hold notice's signed link is the capability, whoever holds it; without one, nobody gets in
+    # (a valid link: tests/tickets/test_security_hold*.py).
+    "tickets:hold_objection": (
+        "get",
+        lambda w: (reverse("tickets:hold_objection", args=[f"{w['a'].reference}:forged"]), {}),
+        dict.fromkeys(ROLES, 404),
+    ),
     "desk:queue": ("get", lambda w: (reverse("desk:queue"), {}), STAFF_ONLY),
     "desk:metrics": ("get", lambda w: (reverse("desk:metrics"), {}), {**STAFF_ONLY, "agent": 403}),
     "desk:appeal": ("get", lambda w: (reverse("desk:appeal", args=[w["a"].reference]), {}), STAFF_ONLY),

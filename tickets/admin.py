@@ -3,7 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Evidence
 
-from .models import Appeal, AppealEvent, AppealType, LoginDeviceRecord, OutboundEmail, RechargeRecord, RiskWeight
+from .models import (
+    Appeal,
+    AppealEvent,
+    AppealType,
+    HoldNotice,
+    LoginDeviceRecord,
+    OutboundEmail,
+    RechargeRecord,
+    RiskWeight,
+)
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
 
@@ -58,18 +67,24 @@ class AppealEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class HoldNoticeInline(ReadOnlyInline):
+    model = HoldNotice
+    fields = ("hold", "kind", "value", "source", "created_at", "objected_at", "objection_note")
+    readonly_fields = fields
+
+
 @admin.register(Appeal)
 class AppealAdmin(admin.ModelAdmin):
     """Appeals are read-only here: their state changes only through the workflow's services. The legal
     hold is edited in the change form, and saved by its service (`save_model`)."""
 
     list_display = ("reference", "appeal_type", "state", "contact_email", "sla_due_at", "legal_hold", "created_at")
-    list_filter = ("state", "appeal_type", "legal_hold")
+    list_filter = ("state", "appeal_type", "fulfilment", "takeover_suspected", "legal_hold")
     search_fields = ("reference", "contact_email", "account_identifier", "registered_phone")
     date_hierarchy = "created_at"
     list_select_related = ("appeal_type",)
     exclude = ("id_number_hmac", "id_number_last4")
-    inlines = [RechargeRecordInline, LoginDeviceRecordInline, EvidenceInline, AppealEventInline]
+    inlines = [RechargeRecordInline, LoginDeviceRecordInline, EvidenceInline, HoldNoticeInline, AppealEventInline]
     # Only the legal hold can be changed here; everything else moves through the workflow.
     EDITABLE = ("legal_hold", "legal_hold_reason")
 

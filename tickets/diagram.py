@@ -35,7 +35,10 @@ def fulfilment_mermaid() -> str:
     return _mermaid("fulfilment", start="not_released", finals=("done",))
 
 
-FULFILMENT_INTRO = "An approved appeal is then carried out on the platform (its `fulfilment`, released on approval):"
+FULFILMENT_INTRO = (
+    "An approved appeal is then carried out on the platform (its `fulfilment`: released on approval, or held "
+    "first by the security hold, which the account's registered contact may stop):"
+)
 
 
 def readme_block() -> str:

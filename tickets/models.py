@@ -513,8 +513,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
             ),
             # The open queues sorted by risk score (highest first), and the "High risk" queue.
             models.Index(fields=["risk_score", "id"], name="appeal_open_risk", condition=models.Q(state__in=OPEN_STATES)),
-            # The release sweep: held approvals, by the end of their hold.
-            models.Index(fields=["hold_until"], name="appeal_hold_due", condition=models.Q(fulfilment="held")),
+            # The release sweep and the console's "On security hold" queue: held approvals, by the end of their hold.
+            models.Index(fields=["hold_until", "id"], name="appeal_hold_due", condition=models.Q(fulfilment="held")),
             # The supervisors' "Review sample" queue: sampled approvals without an outcome, latest first.
             models.Index(
                 fields=["closed_at", "id"],
@@ -696,7 +696,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         """No answer from the appellant in time (scheduled)."""
         self.closed_at = timezone.now()
 
-    # --- The fulfilment machine (a second FSMField): released on approval, reported by the platform.
+    # --- The fulfilment machine (a second FSMField): released on approval (or held first: tickets/services/hold.py),
+    # reported by the platform.
 
     def _released(self, at=None) -> None:
         self.fulfilment_release += 1

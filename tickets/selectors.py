@@ -60,6 +60,8 @@ QUEUES = {
         Queue("high_risk", _("High risk"), decided=True, field="risk_score"),
         Queue("decided", _("Decided"), decided=True, field="closed_at"),
         Queue("fulfilment", _("Fulfilment problems"), field="released_at"),
+        # Approvals waiting out their security hold, the nearest release first.
+        Queue("held", _("On security hold"), field="hold_until"),
         # Approvals drawn for the supervisors' review (RISK_REVIEW_SAMPLE_PERCENT) with no outcome yet.
         Queue("review_sample", _("Review sample"), supervisors_only=True, decided=True, field="closed_at"),
     )
@@ -92,6 +94,7 @@ def _queue_filter(code: str, user) -> Q:
         "high_risk": Q(state__in=OPEN_STATES, risk_score__gte=settings.RISK_HIGH_THRESHOLD),
         "decided": Q(state__in=CLOSED_STATES),
         "review_sample": Q(state=AppealState.APPROVED, review_sampled=True, outcome=""),
+        "held": Q(fulfilment=FulfilmentState.HELD),
     }[code]
 
 
@@ -174,6 +177,8 @@ class QueueAppeal:
     released_at: object
     risk_score: int
     risk_signals: list
+    hold_until: object
+    takeover_suspected: bool
     appeal_type: object = None  # the cached AppealType, set by appeal_list_for_agent
 
     @property
@@ -196,6 +201,8 @@ QUEUE_ROW_COLUMNS = (
     "released_at",
     "risk_score",
     "risk_signals",
+    "hold_until",
+    "takeover_suspected",
 )
 
 
@@ -424,3 +431,23 @@ def appeal_for_integration(*, integration, reference: str) -> Appeal:
     if appeal is None:
         raise Http404
     return appeal
+
+
+@dataclass
+class SecurityHold:
+    """What the console shows of an appeal's security holds: each notice sent (with its e-mail's
+    delivery), and the registered contacts no channel reaches (phone numbers, until SMS)."""
+
+    notices: list
+    unreachable: list[str]
+    contacts_known: bool
+
+
+def appeal_security_hold(*, appeal: Appeal) -> SecurityHold | None:
+    """None when the appeal was never held and has no registered contacts."""
+    contacts = [c for c in appeal.registered_contacts or [] if isinstance(c, dict)]
+    if not appeal.hold_number and not contacts:
+        return None
+    notices = list(appeal.hold_notices.select_related("email").order_by("-hold", "created_at", "pk"))
+    unreachable = [str(c.get("value", "")) for c in contacts if c.get("kind") != "email"]
+    return SecurityHold(notices=notices, unreachable=unreachable, contacts_known=bool(contacts))

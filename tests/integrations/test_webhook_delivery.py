@@ -216,6 +216,7 @@ def test_the_payload_carries_public_facts_only(appeal_types, subscription, recei
         "decided_at",
         "fulfilment",
         "released_at",
+        "hold_until",
     }
     body = receiver.received[0].body.decode()
     for private in (appeal.contact_email, appeal.id_number_last4, appeal.letter_background):

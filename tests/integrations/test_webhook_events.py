@@ -17,6 +17,7 @@ from tickets.models import Appeal
 from tickets.services import agent as agent_services
 from tickets.services.appellant import appeal_withdraw
 from tickets.services.errors import WorkflowError
+from tickets.services.hold import release_sweep
 from tickets.sla.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,12 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
     agent_services.appeal_propose_approval(appeal=high_risk, actor=supervisor, code_matches=True)
     assert _events(high_risk) == []  # a proposal decides nothing
     agent_services.appeal_second_approve(appeal=high_risk, actor=supervisor2, code_matches=True)
-    assert _events(high_risk) == ["appeal.decided", "appeal.released"]
+    assert _events(high_risk) == ["appeal.decided", "appeal.held"]  # a high-risk approval waits out its hold
+    assert IntegrationEvent.objects.get(appeal=high_risk, type="appeal.held").data["hold_until"]
+    high_risk.refresh_from_db()
+    with time_machine.travel(high_risk.hold_until):
+        release_sweep()
+    assert _events(high_risk) == ["appeal.decided", "appeal.held", "appeal.released"]
 
     rejected = AppealFactory(integration=platform, state="in_review", assignee=agent)
     agent_services.appeal_reject(appeal=rejected, actor=agent, reason="The photos do not match.")

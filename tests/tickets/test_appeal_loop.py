@@ -2,7 +2,10 @@
 appellant files → agent claims → requests information → appellant answers with new evidence →
 agent verifies and proposes approval → a different supervisor approves. Every e-mail arrives."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -10,6 +13,7 @@ from evidence.models import Evidence
 from tests import files
 from tests.tickets.factories import AgentFactory, SupervisorFactory, console_act, status_path, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail
+from tickets.services.hold import release_sweep
 
 
 @pytest.mark.django_db(transaction=True)
@@ -88,7 +92,7 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     assert len(smtp_server.messages) == 4
 
     kinds = list(AppealEvent.objects.filter(appeal=appeal).exclude(kind__startswith="evidence_").values_list("kind", flat=True))
-    # The approval released the appeal to the platform, in its transaction.
+    # The approval put the high-risk appeal on its security hold, in its transaction.
     assert kinds == [
         "submit",
         "claim",
@@ -98,8 +102,18 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
         "propose_approval",
         "fresh_photo_code_confirmed",
         "second_approve",
-        "release",
+        "hold",
     ]
+    assert "Your approval takes effect on" in decision.get_body(("plain",)).get_content()
+    held = appellant.get(link).content.decode()
+    assert "Your appeal was approved." in held
+    assert 'data-fulfilment="held"' in held and "Until then it is on a security hold" in held
+
+    # No registered contact objected: the sweep releases it when the hold ends.
+    appeal.refresh_from_db()
+    with time_machine.travel(appeal.hold_until + timedelta(seconds=1)):
+        assert release_sweep() == [appeal.reference]
+    assert AppealEvent.objects.filter(appeal=appeal).latest("pk").kind == "release"
     final = appellant.get(link).content.decode()
     assert "Your appeal was approved." in final
     assert 'data-fulfilment="released"' in final

@@ -27,6 +27,7 @@ from tickets.services.fulfilment import (
     appeal_release_again,
     fulfilment_overdue_sweep,
 )
+from tickets.services.hold import release_sweep
 from tickets.tracking import tracking_token_make
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_an_approval_that_fails_after_the_release_leaves_neither_decided_nor_rel
     assert not appeal.events.filter(kind__in=["approve", "release"]).exists()
 
 
-def test_the_second_approval_releases_a_high_risk_appeal(appeal_types, staff):
+def test_the_second_approval_holds_a_high_risk_appeal_and_the_sweep_releases_it_when_the_hold_ends(appeal_types, staff):
     appeal = AppealFactory(appeal_type=appeal_types["realname_unbind"], state="in_review", assignee=staff["agent"])
     verify_required_evidence(appeal, by=staff["agent"])
     agent_services.appeal_propose_approval(appeal=appeal, actor=staff["agent"], code_matches=True)
@@ -101,7 +102,13 @@ def test_the_second_approval_releases_a_high_risk_appeal(appeal_types, staff):
     assert appeal.fulfilment == "not_released"  # proposed is not decided
     agent_services.appeal_second_approve(appeal=appeal, actor=staff["sup1"], code_matches=True)
     appeal.refresh_from_db()
-    assert (appeal.state, appeal.fulfilment) == ("approved", "released")
+    assert (appeal.state, appeal.fulfilment, appeal.released_at) == ("approved", "held", None)
+    with time_machine.travel(appeal.hold_until - timedelta(seconds=1)):
+        assert release_sweep() == []
+    with time_machine.travel(appeal.hold_until):
+        assert release_sweep() == [appeal.reference]
+    appeal.refresh_from_db()
+    assert (appeal.state, appeal.fulfilment, appeal.fulfilment_release) == ("approved", "released", 1)
 
 
 def test_a_rejected_appeal_is_never_released_and_cannot_be_reported(appeal_types, staff):

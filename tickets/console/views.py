@@ -46,6 +46,7 @@ from tickets.selectors import (
     access_evidence,
     appeal_list_for_agent,
     appeal_records_page,
+    appeal_security_hold,
     fulfilment_overdue_before,
     queues_for,
     user_names,
@@ -159,6 +160,8 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
     answered = format_html(' <span class="badge text-bg-info" data-answered>{}</span>', _("appellant answered"))
     failed = format_html(' <span class="badge text-bg-danger" data-fulfilment="failed">{}</span>', _("fulfilment failed"))
     overdue = format_html(' <span class="badge text-bg-warning" data-fulfilment="overdue">{}</span>', _("fulfilment overdue"))
+    takeover = format_html(' <span class="badge text-bg-danger" data-takeover>{}</span>', _("suspected takeover"))
+    held = _("held until %(when)s")
     overdue_before = fulfilment_overdue_before()
     threshold, signal_labels = settings.RISK_HIGH_THRESHOLD, {kind: str(label) for kind, label in RiskSignal.choices}
     score_high, score_some, score_none = "text-bg-danger", "text-bg-warning", "text-bg-light border"
@@ -171,7 +174,8 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
             select=select,
             prefix=prefix,
             badges=format_html(
-                "{}{}{}{}",
+                "{}{}{}{}{}",
+                takeover if a.takeover_suspected else "",
                 cooling if a.cooling_off_of_id else "",
                 escalated if a.state == AppealState.ESCALATED else "",
                 answered if a.answered_at is not None else "",
@@ -179,6 +183,11 @@ def _queue_rows(appeals, types, agent_names: dict[str, str], state_labels: dict[
                 if a.fulfilment == FulfilmentState.FAILED
                 else overdue
                 if a.fulfilment == FulfilmentState.RELEASED and a.released_at <= overdue_before
+                else format_html(
+                    ' <span class="badge text-bg-info" data-fulfilment="held">{}</span>',
+                    held % {"when": f"{a.hold_until.astimezone(zone):%m-%d %H:%M}"},
+                )
+                if a.fulfilment == FulfilmentState.HELD
                 else "",
             ),
             type_name=types[a.appeal_type_id].name,
@@ -260,6 +269,8 @@ def appeal_detail(request, reference: str):
         "risk_lines": risk_explanation(appeal),  # the stored score's explanation, with each signal's points
         "risk_high": risk_is_high(appeal.risk_score),
         "can_release_again": may_release_again(appeal=appeal, user=request.user),
+        # The security hold: until when, who was told, who objected (tickets/services/hold.py).
+        "security_hold": appeal_security_hold(appeal=appeal),
         # Supervisors record what a decided appeal turned out to be (tickets/services/outcome.py).
         "can_record_outcome": appeal.state in DECIDED_STATES and is_supervisor(request.user),
         "outcomes": Outcome.choices,

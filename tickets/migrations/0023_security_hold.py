@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="appeal",
-            index=models.Index(condition=models.Q(("fulfilment", "held")), fields=["hold_until"], name="appeal_hold_due"),
+            index=models.Index(condition=models.Q(("fulfilment", "held")), fields=["hold_until", "id"], name="appeal_hold_due"),
         ),
         migrations.AddField(
             model_name="holdnotice",

@@ -9,6 +9,8 @@ from tickets.models import LoginDeviceRecord, RechargeRecord
 
 from .metrics import Metrics
 
+HOLD_FIGURES = ("holds", "hold_stopped", "hold_caught", "hold_false_alarms")
+
 
 def metrics_csv_rows(metrics: Metrics) -> list[list]:
     rows: list[list] = [["section", "key", "met", "breached", "value"]]
@@ -33,7 +35,7 @@ def metrics_csv_rows(metrics: Metrics) -> list[list]:
     for key in ("released", "done", "failed", "overdue", "p50", "p90"):
         value = metrics.fulfilment[key]
         rows.append(["fulfilment", key, "", "", "" if value is None else round(value, 2)])
-    for key in ("recorded", "takeovers", "approvals_wrong", "sample_reviewed", "sample_waiting"):
+    for key in ("recorded", "takeovers", "approvals_wrong", "sample_reviewed", "sample_waiting", *HOLD_FIGURES):
         rows.append(["outcomes", key, "", "", metrics.outcomes[key]])
     for r in metrics.outcomes["signals"]:
         rows.append(["signal_precision", r["kind"], r["takeovers"], r["appeals"] - r["takeovers"], round(r["precision"], 3)])

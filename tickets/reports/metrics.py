@@ -101,6 +101,12 @@ def _outcomes() -> dict:
         approvals_wrong=Count("pk", filter=Q(state=AppealState.APPROVED, outcome=Outcome.TAKEOVER)),
         sample_reviewed=Count("pk", filter=Q(state=AppealState.APPROVED, review_sampled=True) & ~Q(outcome="")),
         sample_waiting=Count("pk", filter=Q(state=AppealState.APPROVED, review_sampled=True, outcome="")),
+        # The security hold: approvals held, stopped by a registered contact, and of those the ones a
+        # supervisor confirmed as takeover attempts (caught by the hold) or found to be false alarms.
+        holds=Count("pk", filter=Q(hold_number__gt=0)),
+        hold_stopped=Count("pk", filter=Q(takeover_suspected=True)),
+        hold_caught=Count("pk", filter=Q(takeover_suspected=True, outcome=Outcome.TAKEOVER)),
+        hold_false_alarms=Count("pk", filter=Q(takeover_suspected=True, outcome=Outcome.FALSE_ALARM)),
     )
     return {**counts, "signals": sorted(signals.values(), key=lambda row: (-row["precision"], row["kind"]))}
 
