@@ -145,15 +145,18 @@ class AppealCreateView(APIView):
             raise ValidationError(form.errors_by_input_name())
 
         def create() -> tuple[int, dict]:
-            appeal = appeal_submit(
-                appeal_type=appeal_type,
-                fields={**form.appeal_fields, "integration": integration, "registered_contacts": contacts},
-                id_number=form.appeal.cleaned_data["id_number"],
-                recharge_rows=form.recharge_rows,
-                device_rows=form.device_rows,
-                files=form.uploads.files_to_store(),
-                ip=None,  # the platform's server, not the appellant: no address-based fraud signal
-            )
+            try:
+                appeal = appeal_submit(
+                    appeal_type=appeal_type,
+                    fields={**form.appeal_fields, "integration": integration, "registered_contacts": contacts},
+                    id_number=form.appeal.cleaned_data["id_number"],
+                    recharge_rows=form.recharge_rows,
+                    device_rows=form.device_rows,
+                    files=form.uploads.files_to_store(),
+                    ip=None,  # the platform's server, not the appellant: no address-based fraud signal
+                )
+            except DjangoValidationError as refused:  # the velocity cap, counted again under its lock
+                raise ValidationError({"__all__": refused.messages}) from refused
             return status.HTTP_201_CREATED, AppealCreatedSerializer(appeal, context={"request": request}).data
 
         code, body, replayed = idempotent(integration=integration, key=key, fingerprint=fingerprint, create=create)

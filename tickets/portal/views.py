@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -77,16 +78,21 @@ def appeal_new(request, type_code: str):
     wants_json = "application/json" in request.headers.get("Accept", "")
     if request.method == "POST":
         form = AppealSubmissionForm(appeal_type=appeal_type, data=request.POST, files=request.FILES)
+        appeal = None
         if form.is_valid():
-            appeal = appeal_submit(
-                appeal_type=appeal_type,
-                fields=form.appeal_fields,
-                id_number=form.appeal.cleaned_data["id_number"],
-                recharge_rows=form.recharge_rows,
-                device_rows=form.device_rows,
-                files=form.uploads.files_to_store(),
-                ip=client_ip(request),
-            )
+            try:
+                appeal = appeal_submit(
+                    appeal_type=appeal_type,
+                    fields=form.appeal_fields,
+                    id_number=form.appeal.cleaned_data["id_number"],
+                    recharge_rows=form.recharge_rows,
+                    device_rows=form.device_rows,
+                    files=form.uploads.files_to_store(),
+                    ip=client_ip(request),
+                )
+            except ValidationError as refused:  # the velocity cap, counted again under its lock
+                form.appeal.add_error(None, refused)
+        if appeal is not None:
             submitted = request.session.get(SUBMITTED_SESSION_KEY, [])
             request.session[SUBMITTED_SESSION_KEY] = [*submitted, appeal.reference][-SUBMITTED_REMEMBERED:]
             if wants_json:  # the page's upload script: it navigates there itself

@@ -4,12 +4,14 @@ appears. It routes the appeal: the "High risk" queue and, from RISK_HIGH_THRESHO
 approve it (Appeal.needs_second_approval). The velocity cap refuses a new appeal before anything is
 stored (`appeal_velocity_check`, called by the appeal form, which the API uses too)."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,6 +100,32 @@ def appeal_velocity_check(*, id_number: str, contact_phone: str, contact_email: 
     for appeals in matches.values():
         if appeals.values("pk")[:cap].count() >= cap:
             raise ValidationError(velocity_cap_message(cap), code="velocity_cap")
+
+
+def appeal_velocity_lock(*, id_number: str, contact_phone: str, contact_email: str, device_ids) -> None:
+    """`appeal_velocity_check` under transaction-scoped locks on each key the new appeal names (PostgreSQL
+    advisory locks, taken in one order so that two submissions cannot deadlock): a concurrent
+    submission for the same ID number, phone, e-mail or device waits until this one commits, then
+    counts it. Call it in the transaction that creates the appeal. (SQLite, the first-run database,
+    writes one transaction at a time.)"""
+    if connection.vendor == "postgresql":
+        id_hmac = id_number_hmac(id_number) if len(id_number or "") > 4 else ""
+        keys = [f"id:{id_hmac}", f"phone:{contact_phone}", f"email:{(contact_email or '').lower()}"]
+        keys += [f"device:{device}" for device in device_ids if device]
+        locks = sorted({_lock_key(key) for key in keys if not key.endswith(":")})
+        if locks:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(key) FROM (SELECT key FROM unnest(%s::bigint[]) AS key ORDER BY key) AS ordered",
+                    [locks],
+                )
+    appeal_velocity_check(id_number=id_number, contact_phone=contact_phone, contact_email=contact_email, device_ids=device_ids)
+
+
+def _lock_key(key: str) -> int:
+    """A signed 64-bit advisory lock number for a velocity key, in this application's own space."""
+    digest = hashlib.blake2b(f"supportdesk.velocity:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass

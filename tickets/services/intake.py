@@ -23,7 +23,7 @@ from tickets.models import (
     RechargeRecord,
 )
 from tickets.outbox.services import outbox_deliver, outbox_enqueue_unrendered
-from tickets.risk.services import appeal_risk_score
+from tickets.risk.services import appeal_risk_score, appeal_velocity_lock
 
 FOLLOW_UP_TASK = "tickets.tasks.appeal_submitted"  # services/tasks.py; the name queued messages carry
 
@@ -43,8 +43,18 @@ def appeal_submit(
 
     The request publishes one task, after commit (`appeal_submitted_follow_up` in the worker): it
     queues the files' processing and renders and sends the acknowledgement. If the broker is down, the
-    beat sweeps do both once it is back (the outbox row and the pending evidence are committed)."""
+    beat sweeps do both once it is back (the outbox row and the pending evidence are committed).
+
+    The velocity cap is counted again here, under locks on the appeal's ID number, phone, e-mail and
+    device IDs (`appeal_velocity_lock`): two appeals sent at once for the same person cannot both pass
+    the form's check. Past the cap it raises ValidationError and nothing is stored."""
     with evidence_files_cleanup() as stored_names, transaction.atomic():
+        appeal_velocity_lock(
+            id_number=id_number,
+            contact_phone=fields.get("contact_phone", ""),
+            contact_email=fields.get("contact_email", ""),
+            device_ids=[row.get("device_id", "") for row in device_rows],
+        )
         appeal = _appeal_create(appeal_type=appeal_type, fields=fields, id_number=id_number, ip=ip)
         RechargeRecord.objects.bulk_create(RechargeRecord(appeal=appeal, **row) for row in recharge_rows)
         LoginDeviceRecord.objects.bulk_create(LoginDeviceRecord(appeal=appeal, **row) for row in device_rows)
