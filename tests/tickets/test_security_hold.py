@@ -289,7 +289,12 @@ def test_an_objection_stops_the_release_and_hands_the_appeal_to_the_supervisors(
     assert HoldNotice.objects.get(value=BACKUP).objected_at is None
 
     event = appeal.events.get(kind="hold_objection")
-    assert (event.public, event.actor_label, event.from_state, event.to_state) == (False, "registered_contact", "approved", "escalated")
+    assert (event.public, event.actor_label, event.from_state, event.to_state) == (
+        False,
+        "registered_contact",
+        "approved",
+        "escalated",
+    )
     assert OWNER in event.comment
     assert integration_types(appeal) == ["appeal.decided", "appeal.held", "appeal.hold_objected"]
 
@@ -314,6 +319,32 @@ def test_an_objection_stops_the_release_and_hands_the_appeal_to_the_supervisors(
         assert release_sweep() == []
     assert snapshot(appeal) == before
     assert "appeal.released" not in integration_types(appeal)
+
+
+def test_the_objection_form_works_as_a_browser_sends_it_with_its_csrf_token(appeal_types, staff):
+    from django.test import Client
+
+    appeal = approve(filed(appeal_types, staff), staff)
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    path = objection_path(notices_to()[OWNER])
+    assert browser.post(path, {"note": "no token"}).status_code == 403
+    assert Appeal.objects.get(pk=appeal.pk).fulfilment == "held"
+    page = browser.get(path).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = browser.post(path, {"csrfmiddlewaretoken": token, "note": ""})
+    assert STOPPED_PAGE in response.content.decode()
+    assert Appeal.objects.get(pk=appeal.pk).fulfilment == "not_released"
+
+
+def test_a_note_too_long_is_refused_on_the_page_and_stops_nothing(en_client, appeal_types, staff):
+    appeal = approve(filed(appeal_types, staff), staff)
+    path = objection_path(notices_to()[OWNER])
+    before = snapshot(appeal)
+    response = en_client.post(path, {"note": "x" * 1001})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'data-objection="ask"' in page and "It was not me: stop it" in page and "1000" in page
+    assert snapshot(appeal) == before
 
 
 def test_after_an_objection_two_people_must_decide_whatever_the_score(appeal_types, staff):
