@@ -15,7 +15,7 @@ from django_ratelimit.decorators import ratelimit
 from evidence.access import appellant_grant
 from supportdesk.client import client_ip, client_ip_key
 from supportdesk.ratelimits import attempt_count, attempts_used_up
-from tickets.models import Appeal, AppealEvent, AppealState, FulfilmentState
+from tickets.models import Appeal, AppealEvent, AppealState
 from tickets.portal.forms import (
     AppealSubmissionForm,
     AppellantEvidenceForm,
@@ -39,6 +39,7 @@ from tickets.services.hold import (
     ObjectionLinkInvalid,
     account_masked,
     hold_objection_record,
+    objection_link_state,
     objection_notice_read,
 )
 from tickets.services.intake import appeal_submit
@@ -260,14 +261,8 @@ def hold_objection(request, token: str):
         done = hold_objection_record(notice=notice, note=form.cleaned_data["note"], ip=client_ip(request))
         context = {"outcome": done.outcome, "appeal": done.appeal, "notice": done.notice}
         return render(request, "tickets/hold_objection.html", {**context, "account": account_masked(appeal.account_identifier)})
-    if notice.objected_at is not None or (appeal.takeover_suspected and appeal.hold_number == notice.hold):
-        outcome = "already"
-    elif appeal.fulfilment != FulfilmentState.HELD or appeal.hold_number != notice.hold:
-        outcome = "ended"
-    else:
-        outcome = "ask"
     context = {
-        "outcome": outcome,
+        "outcome": objection_link_state(appeal=appeal, notice=notice),
         "appeal": appeal,
         "notice": notice,
         "form": form,

@@ -176,19 +176,32 @@ class Objection:
     notice: HoldNotice
 
 
+def objection_link_state(*, appeal: Appeal, notice: HoldNotice) -> str:
+    """What the notice's link can do now: `ask` (its hold goes on), `already` (its hold was stopped) or
+    `ended` (its hold was released, or a later approval started another hold with links of its own).
+    The takeover flag outlives the hold it was raised in, so only the hold's own outcome counts: after
+    a hold, the appeal is either released or, stopped, back to not released."""
+    if appeal.hold_number != notice.hold:
+        return "ended"
+    if appeal.fulfilment == FulfilmentState.HELD:
+        return "ask"
+    if appeal.takeover_suspected and appeal.fulfilment == FulfilmentState.NOT_RELEASED:
+        return "already"
+    return "ended"
+
+
 @transaction.atomic
 def hold_objection_record(*, notice: HoldNotice, note: str = "", ip: str | None = None) -> Objection:
     """A registered contact says they did not ask for this. Stops the release once; every later use of
     any link for this hold changes nothing more."""
     notice = HoldNotice.objects.select_for_update().get(pk=notice.pk)
     appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=notice.appeal_id)
-    same_hold = appeal.hold_number == notice.hold
-    if appeal.fulfilment != FulfilmentState.HELD or not same_hold:
-        stopped_before = same_hold and appeal.takeover_suspected and appeal.objected_at is not None
-        if stopped_before and notice.objected_at is None:  # another contact stopped it: theirs is noted too
+    state = objection_link_state(appeal=appeal, notice=notice)
+    if state != "ask":
+        if state == "already" and notice.objected_at is None:  # another contact stopped it: theirs is noted too
             notice.objected_at, notice.objection_note, notice.objection_ip = timezone.now(), note[:OBJECTION_NOTE_MAX_CHARS], ip
             notice.save(update_fields=["objected_at", "objection_note", "objection_ip"])
-        return Objection("already" if stopped_before else "ended", appeal, notice)
+        return Objection(state, appeal, notice)
     note = (note or "").strip()[:OBJECTION_NOTE_MAX_CHARS]
     from_state = appeal.state
     appeal.escalate_suspected_takeover()
