@@ -10,10 +10,10 @@ waited for by polling, never by sleeping.
 - The honest appellant: approved by two people → held, no objection; two release sweeps at once at
   the hold's end → released exactly once, and the status page said when and then that it was.
 
-The form's bad inputs of the issue are tested where their code is: the velocity cap (a clear
-refusal, nothing stored, files included) in test_risk.py, a fresh-photo code from another form in
-test_fresh_photo_code.py, and the objection link's (tampered, expired, used twice) in
-test_security_hold.py."""
+Of the issue's bad inputs, a fresh-photo code taken from another form is sent here too, by a script
+over HTTP, with the files on disk checked; the velocity cap (a clear refusal, nothing stored, files
+included) is in test_risk.py, the other refused codes in test_fresh_photo_code.py, and the objection
+link's (tampered, expired, used twice) in test_security_hold.py."""
 
 import io
 import json
@@ -38,7 +38,7 @@ from tests.concurrency import at_once
 from tests.faults import wait_until
 from tests.integrations.conftest import Receiver
 from tests.tickets.factories import AgentFactory, SupervisorFactory, submission
-from tickets.models import Appeal, AppealEvent, AppealType
+from tickets.models import Appeal, AppealEvent, AppealType, OutboundEmail
 from tickets.services.hold import appeal_registered_contacts_add, release_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server and the worker see committed rows only
@@ -59,7 +59,7 @@ class Browser:
     """A browser on the live server: its own cookies (session, CSRF) and its own client address,
     which the proxy in front of the site gives in X-Real-IP (RATELIMIT_IP_META_KEY)."""
 
-    opened: list["Browser"] = []  # closed by the `site` fixture: each keeps a server thread and its database connection
+    opened: list["Browser"] = []  # closed after each test: each keeps a server thread and its database connection
 
     def __init__(self, base_url: str, ip: str = "127.0.0.1"):
         self.base_url = base_url
@@ -133,7 +133,12 @@ def site(live_server, settings, celery_worker, smtp_server, appeal_types):
     address from X-Real-IP (so each browser here is its own address to the rate limits and signals)."""
     settings.SITE_URL = live_server.url
     settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
-    yield live_server.url
+    return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _browsers_closed():
+    yield
     while Browser.opened:
         Browser.opened.pop().session.close()
 
@@ -155,19 +160,28 @@ def platform(site, settings):
 # --- Filing and deciding, as the pages do it.
 
 
-def appeal_file(browser: Browser, type_code: str, *, photos: dict | None = None, **fields) -> Appeal:
-    """Open the form (its CSRF token and fresh-photo code), file it with its files (multipart), and
-    return the appeal the confirmation page names."""
+def form_send(browser: Browser, type_code: str, *, token: str = "", photos: dict | None = None, **fields):
+    """Open the form (its CSRF token and fresh-photo code) and send it with its files (multipart),
+    with the code's token the page gave unless another `token`. Returns the answer and the code shown."""
     appeal_type = AppealType.objects.get(code=type_code)
     form = reverse("tickets:new", args=[type_code])
     page = browser.get(form)
     assert page.status_code == 200
-    token = re.search(r'name="fresh_photo_token" value="([^"]+)"', page.text).group(1)
+    token = token or fresh_photo_token(page.text)
     code = re.search(r"data-fresh-photo-code[^>]*>([A-Z0-9]+)<", page.text).group(1)
     data = submission(appeal_type, fresh_photo_token=token, **fields)
     uploads = {name: (f.name, f.read(), f.content_type) for name, f in data.items() if isinstance(f, UploadedFile)}
     uploads.update({f"evidence_{kind}": (f"{kind}.jpg", content, "image/jpeg") for kind, content in (photos or {}).items()})
-    response = browser.submit(form, page.text, {k: v for k, v in data.items() if k not in uploads}, uploads)
+    return browser.submit(form, page.text, {k: v for k, v in data.items() if k not in uploads}, uploads), code
+
+
+def fresh_photo_token(page: str) -> str:
+    return re.search(r'name="fresh_photo_token" value="([^"]+)"', page).group(1)
+
+
+def appeal_file(browser: Browser, type_code: str, **fields) -> Appeal:
+    """File the form; the appeal its confirmation page names."""
+    response, code = form_send(browser, type_code, **fields)
     assert response.status_code == 200 and "/appeals/submitted/" in response.url, response.text[:3000]
     appeal = Appeal.objects.get(reference=response.url.rstrip("/").rsplit("/", 1)[1])
     assert appeal.fresh_photo_code == code  # the code the appellant wrote on the paper in the photo
@@ -209,7 +223,8 @@ def approved_by_two_people(agent: Browser, supervisor: Browser, appeal: Appeal) 
     console_act(agent, appeal, "propose_approval", code_matches="on", comment="ID and records check out.")
     assert Appeal.objects.get(pk=appeal.pk).state == "pending_approval"
     refused = console_act(agent, appeal, "second_approve", code_matches="on")
-    assert Appeal.objects.get(pk=appeal.pk).state == "pending_approval"  # not the one who proposed it
+    assert "You proposed this approval: a different supervisor must give the second approval." in refused
+    assert Appeal.objects.get(pk=appeal.pk).state == "pending_approval"
     console_act(supervisor, appeal, "second_approve", code_matches="on")
     return Appeal.objects.get(pk=appeal.pk)
 
@@ -249,7 +264,9 @@ def test_a_scripted_takeover_scores_high_needs_two_people_is_held_and_the_owner_
         created_at=last_month, state="approved", closed_at=last_month + timedelta(days=2), fulfilment="done"
     )
 
-    # This month the leaked ID number and photo are tried on three other accounts...
+    # This month the leaked ID number and photo are tried on three other accounts... (The same-photo
+    # and same-ID-number signals count appeals for other accounts: the owner's own earlier appeal,
+    # for the same account, is not one of them.)
     attacker = Browser(site, ATTACKER_IP)
     for number, account in enumerate(("zw_pay_2020", "zhangwei_game", "zw1988_shop"), start=1):
         appeal_file(
@@ -317,6 +334,7 @@ def test_a_scripted_takeover_scores_high_needs_two_people_is_held_and_the_owner_
     # The owner's registered address gets the notice, by SMTP, with its one-click link.
     notice = mail(smtp_server, OWNER_EMAIL, "Someone asked to change your account")
     assert OWNER_ACCOUNT not in text_of(notice)  # masked: the notice does not teach the account to a reader
+    assert f"takes effect on {timezone.localtime(attack.hold_until):%Y-%m-%d %H:%M} (Beijing time)" in text_of(notice)
     link = link_in(notice, "/appeals/hold/")
     owner_browser = Browser(site, OWNER_DEVICE_IP)
     # Opening it (as a mail scanner would) changes nothing: the page asks.
@@ -335,8 +353,9 @@ def test_a_scripted_takeover_scores_high_needs_two_people_is_held_and_the_owner_
     assert attack.needs_second_approval  # two people decide it again
 
     # The supervisors are alerted, the appellant is told only that the review continues.
-    alert = mail(smtp_server, supervisor_user.email, "Suspected takeover")
-    assert attack.reference in alert["Subject"] and OWNER_EMAIL in text_of(alert)
+    for user in (supervisor_user, agent_user):
+        alert = mail(smtp_server, user.email, "Suspected takeover")
+        assert attack.reference in alert["Subject"] and OWNER_EMAIL in text_of(alert)
     continues = mail(smtp_server, ATTACKER_EMAIL, "the review continues")
     assert OWNER_EMAIL not in text_of(continues) and "takeover" not in text_of(continues).lower()
     wait_until(lambda: heard(receiver, attack.reference)[-1:] == ["appeal.hold_objected"], 30, "hold_objected")
@@ -405,3 +424,22 @@ def test_an_honest_appeal_is_held_then_released_exactly_once_by_two_sweeps_at_on
     assert 'data-fulfilment="released"' in released
     assert "Your approved request has been passed to the platform to carry out." in released
     assert "Your approval takes effect on" not in released
+
+
+# --- A bad input of the form that only a script sends.
+
+
+def test_a_fresh_photo_code_from_another_form_is_refused_and_nothing_is_stored(live_server, appeal_types, evidence_root):
+    """A script opens one form and sends its code with another type's form (a photo prepared once, for
+    any form): refused with a clear message, nothing kept, not even the files on disk. (The code
+    tampered with, expired or used twice: test_fresh_photo_code.py.)"""
+    browser = Browser(live_server.url, ATTACKER_IP)
+    other_form = fresh_photo_token(browser.get(reverse("tickets:new", args=["account_recovery"])).text)
+    response, _code = form_send(browser, "realname_unbind", token=other_form, contact_email=ATTACKER_EMAIL)
+    assert response.status_code == 400
+    assert "This photo code was issued for another form. Use the code shown on this form and take the photo again." in (
+        response.text
+    )
+    assert fresh_photo_token(response.text) != other_form  # a new code of this form, to take the photo with
+    assert not Appeal.objects.exists() and not Evidence.objects.exists() and not OutboundEmail.objects.exists()
+    assert not [path for path in evidence_root.rglob("*") if path.is_file()]
