@@ -33,7 +33,9 @@ def test_the_appellants_own_address_is_refused_with_the_message_shown_and_nothin
     response = post_appeal(client, appeal_type, submission(appeal_type, account_email=own))
 
     assert response.status_code == 400
-    assert OWN_REFUSED in response.content.decode()
+    page = response.content.decode()
+    assert OWN_REFUSED in page
+    assert page.split('name="account_email"', 1)[0].rsplit("<details", 1)[1].startswith(" open>")  # unfolded
     assert_nothing_stored(evidence_root)
 
 
@@ -67,11 +69,13 @@ def test_without_it_the_appeal_has_no_registered_contact(client, appeal_types, s
 def test_the_form_asks_it_in_english_and_chinese(client, appeal_types):
     url = reverse("tickets:new", args=["phone_rebind"])
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'name="account_email"' in english
+    # Folded under one line, as the optional files are: most appellants write from the account's address.
+    assert "<details>" in english.split("Is the account registered with another e-mail address?", 1)[0][-120:]
+    assert 'maxlength="254"' in english.split('name="account_email"', 1)[1].split(">", 1)[0]
     assert "E-mail address registered on the account" in english
     assert "Only if it is not the address above." in english
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "账户绑定的邮箱" in chinese and "仅当与上面的邮箱不同时填写" in chinese
+    assert "账户绑定的是另一个邮箱？" in chinese and "账户绑定的邮箱" in chinese and "仅当与上面的邮箱不同时填写" in chinese
 
 
 def test_the_brief_form_of_an_emergency_freeze_does_not_ask_it(client, appeal_types):

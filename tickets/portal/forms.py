@@ -95,6 +95,7 @@ class AppealForm(forms.ModelForm):
     account_email = forms.EmailField(
         label=gettext_lazy("E-mail address registered on the account"),
         required=False,
+        max_length=254,  # as contact_email
         help_text=gettext_lazy(
             "Only if it is not the address above. Before a change to the account takes effect, we may write to "
             "this address so that the account's owner can stop a change they did not ask for."
