@@ -97,6 +97,11 @@ MATRIX = {
         lambda w: (reverse("api:fulfilment-report", args=[w["a"].reference]), {"outcome": "done"}),
         dict.fromkeys(ROLES, 401),
     ),
+    "api:registered-contacts": (
+        "post",
+        lambda w: (reverse("api:registered-contacts", args=[w["a"].reference]), {}),
+        dict.fromkeys(ROLES, 401),
+    ),
     "api:event-list": ("get", lambda w: (reverse("api:event-list"), {}), dict.fromkeys(ROLES, 401)),
     "api:fresh-photo-code": (
         "post",

@@ -17,7 +17,8 @@ def test_the_api_docs_render_under_the_csp(live_server, watched, screenshot):
     page.wait_for_selector(".opblock-summary-path >> text=/api/v1/appeals/")
     page.locator(".opblock-summary", has_text="/api/v1/events/").first.click()
     page.wait_for_selector(".opblock-body .parameters")
-    assert page.locator(".opblock").count() == 5  # file, status, report fulfilment, events, fresh-photo code
+    # file, status, report fulfilment, registered contacts, events, fresh-photo code
+    assert page.locator(".opblock").count() == 6
     assert page.locator(".opblock-summary-path", has_text="/api/v1/fresh-photo-codes/").count() == 1
     screenshot(page, "api-01-docs")
     watched.check()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from integrations.models import IdempotencyRecord, Integration
 
@@ -28,7 +30,8 @@ def idempotency_key_from(request) -> str:
 
 
 def request_fingerprint(request) -> str:
-    """A hash of what was sent: the fields, and each file's name and SHA-256 (computed as it arrived)."""
+    """A hash of what was sent: the fields, and each file's name and SHA-256 (computed as it arrived);
+    for a JSON body, the decoded body (a multipart request hashes as it always did)."""
     files = {
         name: [
             (uploaded.name, getattr(uploaded, "sha256", None) or _sha256(uploaded)) for uploaded in request.FILES.getlist(name)
@@ -36,6 +39,8 @@ def request_fingerprint(request) -> str:
         for name in request.FILES
     }
     sent = {"path": request.path, "fields": sorted(request.POST.lists()), "files": sorted(files.items())}
+    if request.content_type.startswith("application/json"):
+        sent["json"] = request.data
     return hashlib.sha256(json.dumps(sent, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -76,3 +81,23 @@ def idempotent(
             return status, body, False
     replay = idempotency_replay(integration=integration, key=key, fingerprint=fingerprint)
     return (*replay, True)
+
+
+class IdempotentPostView(APIView):
+    """A POST safe to retry with an `Idempotency-Key`: a retry gets the first answer (header
+    `Idempotent-Replayed: true`) before anything is read again. `prepare` validates the request (a
+    refusal stores nothing, so its retry is validated again) and returns what to run once per key."""
+
+    def prepare(self, request, **kwargs) -> Callable[[], tuple[int, dict]]:
+        raise NotImplementedError
+
+    def post(self, request, **kwargs):
+        integration = request.auth.integration
+        key = idempotency_key_from(request)
+        fingerprint = request_fingerprint(request) if key else ""
+        replay = idempotency_replay(integration=integration, key=key, fingerprint=fingerprint) if key else None
+        if replay is not None:
+            return Response(replay[1], status=replay[0], headers={"Idempotent-Replayed": "true"})
+        create = self.prepare(request, **kwargs)
+        code, body, replayed = idempotent(integration=integration, key=key, fingerprint=fingerprint, create=create)
+        return Response(body, status=code, headers={"Idempotent-Replayed": "true"} if replayed else None)

@@ -8,6 +8,10 @@ from integrations.models import IntegrationEvent
 from tickets.models import Appeal, AppealEvent, AppealState, EvidenceKind, FulfilmentState
 from tickets.services.fulfilment import DETAIL_MAX_CHARS
 
+CONTACT_KINDS = ("email", "phone")
+MAX_REGISTERED_CONTACTS = 20
+CONTACTS_EXAMPLE = '[{"kind": "email", "value": "a@example.com"}, {"kind": "phone", "value": "13800138000"}]'
+
 
 class _AppealCreateFields(serializers.Serializer):
     """The multipart body of `POST /api/v1/appeals/`, documented for the schema. The fields are the
@@ -31,8 +35,12 @@ class _AppealCreateFields(serializers.Serializer):
     )
     registered_contacts = serializers.CharField(
         required=False,
-        help_text='JSON: the account\'s contacts as the platform holds them, e.g. [{"kind": "email", "value": "a@example.com"}, '
-        '{"kind": "phone", "value": "13800138000"}].',
+        help_text=f"JSON: the account's contacts as the platform holds them, e.g. {CONTACTS_EXAMPLE}.",
+    )
+    account_email = serializers.EmailField(
+        required=False,
+        help_text="The e-mail address registered on the account as the appellant names it, if not `contact_email` "
+        "(kept as a registered contact of source `appellant`).",
     )
     fresh_photo_token = serializers.CharField(
         required=False,
@@ -66,6 +74,31 @@ class FreshPhotoCodeSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(help_text="The appeal must be filed before this time.")
 
 
+class RegisteredContactSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=CONTACT_KINDS)
+    value = serializers.CharField(help_text="An e-mail address, or a phone number (digits, spaces, +, -, parentheses).")
+
+
+class RegisteredContactsRequestSerializer(serializers.Serializer):
+    """The body of `POST /api/v1/appeals/<reference>/registered-contacts/`, for the schema: it is checked
+    by the same rules as `registered_contacts` of an appeal filed through the API."""
+
+    registered_contacts = RegisteredContactSerializer(many=True, min_length=1, max_length=MAX_REGISTERED_CONTACTS)
+
+
+class RegisteredContactsAddedSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    contacts = serializers.IntegerField(
+        help_text="How many registered contacts the appeal holds now: the platform's and the one the appellant named."
+    )
+    told_now = serializers.IntegerField(
+        help_text="How many were e-mailed now: the new addresses, while the approval is held (0 otherwise)."
+    )
+    hold_until = serializers.DateTimeField(
+        allow_null=True, help_text="While the approval is held: when it is released unless a contact objects."
+    )
+
+
 class AppealCreatedSerializer(serializers.Serializer):
     reference = serializers.CharField()
     type = serializers.CharField(source="appeal_type.code")
@@ -89,7 +122,8 @@ class AppealStatusSerializer(AppealCreatedSerializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     fulfilment = serializers.ChoiceField(
         choices=FulfilmentState.choices,
-        help_text="Carrying out an approval: not_released, released (awaiting your report), done or failed.",
+        help_text="Carrying out an approval: not_released, held (a security hold: released when it ends unless a "
+        "registered contact objects), released (awaiting your report), done or failed.",
     )
     released_at = serializers.DateTimeField(allow_null=True, help_text="When the approval was released to the platform.")
     fulfilment_reported_at = serializers.DateTimeField(allow_null=True, help_text="When the platform last reported.")

@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
@@ -20,17 +20,21 @@ from rest_framework.views import APIView
 from integrations.models import Scope
 from integrations.selectors import integration_event_page
 from tickets.fresh_photo import fresh_photo_code_issue
+from tickets.models import Appeal, FulfilmentState
 from tickets.portal.forms import AppealSubmissionForm
 from tickets.selectors import appeal_for_integration, appeal_type_get_active
 from tickets.services.errors import WorkflowError
 from tickets.services.fulfilment import appeal_fulfilment_report
+from tickets.services.hold import appeal_registered_contacts_add
 from tickets.services.intake import appeal_submit
 
 from . import schema  # noqa: F401 - registers the API key's security scheme
 from .errors import Conflict, error_responses
-from .idempotency import HEADER, idempotency_key_from, idempotency_replay, idempotent, request_fingerprint
+from .idempotency import HEADER, IdempotentPostView
 from .permissions import HasScope
 from .serializers import (
+    CONTACT_KINDS,
+    MAX_REGISTERED_CONTACTS,
     AppealCreatedSerializer,
     AppealStatusSerializer,
     AppealSubmissionSerializer,
@@ -39,31 +43,40 @@ from .serializers import (
     FulfilmentReportSerializer,
     IntegrationEventPageSerializer,
     IntegrationEventSerializer,
+    RegisteredContactsAddedSerializer,
+    RegisteredContactsRequestSerializer,
 )
 
-CONTACT_KINDS = ("email", "phone")
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{2,30}")
-MAX_REGISTERED_CONTACTS = 20
 EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX = 50, 200
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Makes a retry safe (≤ 255 characters)."
+)
+
+
+def _contacts_refused(message=None) -> ValidationError:
+    message = message or _('A JSON list of at most %(n)d {"kind": "email" or "phone", "value": "…"}.') % {
+        "n": MAX_REGISTERED_CONTACTS
+    }
+    return ValidationError({"registered_contacts": [message]})
 
 
 def registered_contacts_parse(raw: str) -> list[dict]:
-    """The account's contacts as the platform holds them: a JSON list of {"kind", "value"}."""
+    """The account's contacts as the platform holds them: a JSON list of {"kind", "value"} (a multipart
+    field of `POST /api/v1/appeals/`)."""
     if not raw:
         return []
-    refused = ValidationError(
-        {
-            "registered_contacts": [
-                _('A JSON list of at most %(n)d {"kind": "email" or "phone", "value": "…"}.') % {"n": MAX_REGISTERED_CONTACTS}
-            ]
-        }
-    )
     try:
         contacts = json.loads(raw)
     except ValueError:
-        raise refused from None
+        raise _contacts_refused() from None
+    return registered_contacts_check(contacts)
+
+
+def registered_contacts_check(contacts) -> list[dict]:
+    """The same list already decoded (the JSON body of the registered-contacts endpoint)."""
     if not isinstance(contacts, list) or len(contacts) > MAX_REGISTERED_CONTACTS:
-        raise refused
+        raise _contacts_refused()
     for contact in contacts:
         if not (
             isinstance(contact, dict)
@@ -72,8 +85,29 @@ def registered_contacts_parse(raw: str) -> list[dict]:
             and isinstance(contact["value"], str)
             and _contact_valid(contact["kind"], contact["value"])
         ):
-            raise refused
+            raise _contacts_refused()
     return contacts
+
+
+def registered_contacts_given(*, appeal: Appeal, data) -> list[dict]:
+    """The contacts in the body of the registered-contacts endpoint, each once. Refused as a whole
+    (nothing stored) when malformed or empty, or when the appeal would then hold more than
+    MAX_REGISTERED_CONTACTS (a concurrent request may pass the count by a few: it bounds, it does not
+    count exactly)."""
+    given = registered_contacts_check(data.get("registered_contacts") if isinstance(data, dict) else None)
+    if not given:
+        raise _contacts_refused(_("Give at least one contact."))
+    unique = {}
+    for contact in given:
+        unique.setdefault((contact["kind"], contact["value"].lower()), contact)
+    held = appeal.registered_contacts or []
+    known = {(c.get("kind"), str(c.get("value", "")).lower()) for c in held if isinstance(c, dict)}
+    if len(held) + len(unique.keys() - known) > MAX_REGISTERED_CONTACTS:
+        raise _contacts_refused(
+            _("An appeal holds at most %(n)d registered contacts; this one holds %(held)d.")
+            % {"n": MAX_REGISTERED_CONTACTS, "held": len(held)}
+        )
+    return list(unique.values())
 
 
 def _contact_valid(kind: str, value: str) -> bool:
@@ -107,11 +141,8 @@ def _appeal_type_or_400(code: str):
         raise ValidationError({"appeal_type": [_("No active appeal type has this code.")]}) from None
 
 
-class AppealCreateView(APIView):
-    permission_classes = [HasScope(Scope.APPEALS_WRITE)]
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="appeal_create",
         summary="File an appeal",
         description=(
@@ -122,20 +153,15 @@ class AppealCreateView(APIView):
             "request is refused (422)."
         ),
         request={"multipart/form-data": AppealSubmissionSerializer},
-        parameters=[
-            OpenApiParameter(
-                HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Makes a retry safe (≤ 255 characters)."
-            )
-        ],
+        parameters=[IDEMPOTENCY_HEADER],
         responses={201: AppealCreatedSerializer, **error_responses(400, 401, 403, 413, 415, 422, 429)},
     )
-    def post(self, request):
-        integration = request.auth.integration
-        key = idempotency_key_from(request)
-        fingerprint = request_fingerprint(request) if key else ""
-        replay = idempotency_replay(integration=integration, key=key, fingerprint=fingerprint) if key else None
-        if replay is not None:
-            return Response(replay[1], status=replay[0], headers={"Idempotent-Replayed": "true"})
+)
+class AppealCreateView(IdempotentPostView):
+    permission_classes = [HasScope(Scope.APPEALS_WRITE)]
+    parser_classes = [MultiPartParser]
+
+    def prepare(self, request):
         appeal_type = _appeal_type_or_400(request.POST.get("appeal_type", ""))
         contacts = registered_contacts_parse(request.POST.get("registered_contacts", ""))
         form = AppealSubmissionForm(
@@ -145,10 +171,14 @@ class AppealCreateView(APIView):
             raise ValidationError(form.errors_by_input_name())
 
         def create() -> tuple[int, dict]:
+            fields = form.appeal_fields
+            # The platform's contacts, then the address the appellant named (`account_email`) unless it is one of them.
+            platform = {(c["kind"], c["value"].lower()) for c in contacts}
+            named = [c for c in fields.get("registered_contacts", []) if (c["kind"], c["value"].lower()) not in platform]
             try:
                 appeal = appeal_submit(
                     appeal_type=appeal_type,
-                    fields={**form.appeal_fields, "integration": integration, "registered_contacts": contacts},
+                    fields={**fields, "integration": request.auth.integration, "registered_contacts": [*contacts, *named]},
                     id_number=form.appeal.cleaned_data["id_number"],
                     recharge_rows=form.recharge_rows,
                     device_rows=form.device_rows,
@@ -159,8 +189,7 @@ class AppealCreateView(APIView):
                 raise ValidationError({"__all__": refused.messages}) from refused
             return status.HTTP_201_CREATED, AppealCreatedSerializer(appeal, context={"request": request}).data
 
-        code, body, replayed = idempotent(integration=integration, key=key, fingerprint=fingerprint, create=create)
-        return Response(body, status=code, headers={"Idempotent-Replayed": "true"} if replayed else None)
+        return create
 
 
 class FreshPhotoCodeView(APIView):
@@ -266,3 +295,42 @@ class FulfilmentReportView(APIView):
             raise Conflict(detail=exc.message) from exc
         appeal = appeal_for_integration(integration=request.auth.integration, reference=reference)
         return Response(AppealStatusSerializer(appeal, context={"request": request}).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="registered_contacts_add",
+        summary="Give an appeal's registered contacts",
+        description=(
+            "Scope `appeals:write`. The account's contacts as the platform holds them, for an appeal filed on the "
+            "public form (heard of through `appeal.submitted`), or more of them for one filed through the API: the "
+            "same format and rules as `registered_contacts` there, at least one, at most "
+            f"{MAX_REGISTERED_CONTACTS} per appeal. A contact the appeal already holds is kept once. While the "
+            "approval is held (`appeal.held`), each new e-mail address is told at once and may stop the release; "
+            "sent again, it tells no one. Only the integration's own appeals, and those of the public form if it "
+            "receives them (404 for any other). With an `Idempotency-Key`, a retry gets the first answer (header "
+            "`Idempotent-Replayed: true`); the same key with another request is refused (422)."
+        ),
+        request=RegisteredContactsRequestSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: RegisteredContactsAddedSerializer, **error_responses(400, 401, 403, 404, 415, 422, 429)},
+    )
+)
+class RegisteredContactsView(IdempotentPostView):
+    permission_classes = [HasScope(Scope.APPEALS_WRITE)]
+
+    def prepare(self, request, reference: str):
+        appeal = appeal_for_integration(integration=request.auth.integration, reference=reference)
+        contacts = registered_contacts_given(appeal=appeal, data=request.data)
+
+        def add() -> tuple[int, dict]:
+            added, told = appeal_registered_contacts_add(appeal=appeal, contacts=contacts)
+            answer = {
+                "reference": added.reference,
+                "contacts": len(added.registered_contacts),
+                "told_now": told,
+                "hold_until": added.hold_until if added.fulfilment == FulfilmentState.HELD else None,
+            }
+            return status.HTTP_200_OK, RegisteredContactsAddedSerializer(answer).data
+
+        return add

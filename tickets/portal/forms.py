@@ -90,6 +90,18 @@ class AppealForm(forms.ModelForm):
         help_text=gettext_lazy("Used only to check your identity. We never store it in full."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    # The security hold (tickets/services/hold.py) writes to it before a risky change takes effect, so
+    # that the account's owner can stop a change they did not ask for.
+    account_email = forms.EmailField(
+        label=gettext_lazy("E-mail address registered on the account"),
+        required=False,
+        max_length=254,  # as contact_email
+        help_text=gettext_lazy(
+            "Only if it is not the address above. Before a change to the account takes effect, we may write to "
+            "this address so that the account's owner can stop a change they did not ask for."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
 
     class Meta:
         model = Appeal
@@ -146,7 +158,9 @@ class AppealForm(forms.ModelForm):
         elif appeal_type.id_number_rule == IdNumberRule.OPTIONAL:
             id_field.required = False
         if appeal_type.brief_form:
-            # A freeze must be asked for in under a minute: one optional line instead of the letter.
+            # A freeze must be asked for in under a minute: one optional line instead of the letter, and
+            # no old address (a freeze is never held: no one would be written to).
+            del self.fields["account_email"]
             del self.fields["letter_steps_taken"]
             del self.fields["letter_request"]
             self.fields["letter_background"] = forms.CharField(
@@ -186,6 +200,22 @@ class AppealForm(forms.ModelForm):
         if code:
             return FreshPhotoCode(code=code, token=self.data["fresh_photo_token"], expires_at=None)
         return fresh_photo_code_issue(appeal_type=self.appeal_type)
+
+    def clean(self):
+        cleaned = super().clean()
+        named, own = cleaned.get("account_email", ""), cleaned.get("contact_email", "")
+        if named and own and named.lower() == own.lower():
+            self.add_error(
+                "account_email",
+                ValidationError(
+                    _(
+                        "This is the address above, where we reach you. Give the account's address only if it is a "
+                        "different one; otherwise leave this empty."
+                    ),
+                    code="account_email_own",
+                ),
+            )
+        return cleaned
 
     def clean_id_number(self) -> str:
         number = id_number_normalise(self.cleaned_data.get("id_number", ""))
@@ -466,6 +496,9 @@ class AppealSubmissionForm:
             fields["consent_text"] = str(self.appeal.fields["consent_id_images"].label)
         if self.appeal.cleaned_data.get("fresh_photo_token"):
             fields["fresh_photo_code"] = self.appeal.cleaned_data["fresh_photo_token"]
+        if self.appeal.cleaned_data.get("account_email"):
+            named = {"kind": "email", "value": self.appeal.cleaned_data["account_email"], "source": "appellant"}
+            fields["registered_contacts"] = [named]
         return fields
 
     @staticmethod

@@ -20,7 +20,13 @@ from .conftest import api_key_issue
 def test_the_schema_validates_without_warnings(db, tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     text = (tmp_path / "schema.yaml").read_text()
-    for path in ("/api/v1/appeals/:", "/api/v1/appeals/{reference}/:", "/api/v1/events/:", "/api/v1/fresh-photo-codes/:"):
+    for path in (
+        "/api/v1/appeals/:",
+        "/api/v1/appeals/{reference}/:",
+        "/api/v1/appeals/{reference}/registered-contacts/:",
+        "/api/v1/events/:",
+        "/api/v1/fresh-photo-codes/:",
+    ):
         assert path in text
     assert "ApiKey:" in text
 
