@@ -5,7 +5,7 @@ The agent's and supervisor's workflow actions (`services.agent.ACTIONS`) share o
 `appeal_action_event`: the actions are a table, each event's kind is its action's name, and they
 differ only in what the table says (public or not)."""
 
-from django.utils import formats, timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from .models import Appeal, AppealEvent
@@ -15,7 +15,8 @@ ACCOUNT_OWNER = "registered_contact"  # the account's registered contact, throug
 
 
 def _local(moment) -> str:
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
+    """A moment as the appellant's pages write it: Beijing time (the site's zone), `2026-12-01 14:02`."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _evidence_label(evidence) -> str:
@@ -192,12 +193,14 @@ def appeal_released_events(*, appeals: list[Appeal]) -> list[AppealEvent]:
 
 
 def appeal_held_event(*, appeal: Appeal, notified: int) -> AppealEvent:
-    """The approval waits out a security hold (public: the appellant's page says when it takes effect)."""
-    comment = gettext("It takes effect on %(when)s unless the account's registered contacts stop it.") % {
-        "when": _local(appeal.hold_until)
-    }
-    if notified:
-        comment += " " + gettext("Registered contacts told: %(count)d.") % {"count": notified}
+    """The approval waits out a security hold (public: the appellant's timeline says when it takes effect,
+    in their language, whoever approved it)."""
+    with translation.override(appeal.language or None):
+        comment = gettext("It takes effect on %(when)s unless the account's registered contacts stop it.") % {
+            "when": _local(appeal.hold_until)
+        }
+        if notified:
+            comment += " " + gettext("Registered contacts told: %(count)d.") % {"count": notified}
     return _create(appeal=appeal, kind=AppealEvent.Kind.HOLD, actor_label=SYSTEM, comment=comment, public=True)
 
 

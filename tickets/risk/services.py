@@ -116,7 +116,8 @@ def appeal_velocity_lock(*, id_number: str, contact_phone: str, contact_email: s
         if locks:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT pg_advisory_xact_lock(key) FROM (SELECT key FROM unnest(%s::bigint[]) AS key ORDER BY key) AS ordered",
+                    "SELECT pg_advisory_xact_lock(key) "
+                    "FROM (SELECT key FROM unnest(%s::bigint[]) AS key ORDER BY key) AS ordered",
                     [locks],
                 )
     appeal_velocity_check(id_number=id_number, contact_phone=contact_phone, contact_email=contact_email, device_ids=device_ids)
