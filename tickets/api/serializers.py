@@ -2,6 +2,7 @@
 contact details, ID characters, letter or evidence."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from integrations.models import IntegrationEvent
@@ -125,9 +126,16 @@ class AppealStatusSerializer(AppealCreatedSerializer):
         help_text="Carrying out an approval: not_released, held (a security hold: released when it ends unless a "
         "registered contact objects), released (awaiting your report), done or failed.",
     )
+    hold_until = serializers.SerializerMethodField(help_text="While the approval is held: when it is released.")
     released_at = serializers.DateTimeField(allow_null=True, help_text="When the approval was released to the platform.")
     fulfilment_reported_at = serializers.DateTimeField(allow_null=True, help_text="When the platform last reported.")
     events = PublicEventSerializer(source="public_events", many=True)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_hold_until(self, appeal) -> str | None:
+        if appeal.fulfilment != FulfilmentState.HELD or appeal.hold_until is None:
+            return None
+        return serializers.DateTimeField().to_representation(appeal.hold_until)
 
 
 class FulfilmentReportSerializer(serializers.Serializer):

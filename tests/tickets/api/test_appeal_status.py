@@ -1,10 +1,14 @@
 """`GET /api/v1/appeals/<reference>/`: an appeal's public status, for the integration that filed it only."""
 
+import time_machine
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from integrations.models import Integration
-from tests.tickets.factories import AppealFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, verify_required_evidence
 from tickets.events import appeal_submitted_event
+from tickets.services.agent import appeal_propose_approval, appeal_second_approve
+from tickets.services.hold import release_sweep
 
 from .conftest import api_key_issue, assert_error
 
@@ -42,3 +46,21 @@ def test_a_portal_appeal_only_for_an_integration_that_receives_them(api, integra
     integration.receives_portal_appeals = True
     integration.save()
     assert api(key).get(detail(portal.reference)).status_code == 200
+
+
+def test_a_held_approval_says_when_it_is_released_and_a_released_one_does_not(api, api_key, integration, appeal_types):
+    agent, supervisor = AgentFactory(), SupervisorFactory()
+    appeal = AppealFactory(integration=integration, state="in_review", assignee=agent)
+    verify_required_evidence(appeal, by=agent)
+    appeal_propose_approval(appeal=appeal, actor=agent, code_matches=True)
+    appeal_second_approve(appeal=appeal, actor=supervisor, code_matches=True)
+    appeal.refresh_from_db()
+
+    held = api(api_key).get(detail(appeal.reference)).json()
+    assert held["fulfilment"] == "held"
+    assert parse_datetime(held["hold_until"]) == appeal.hold_until and held["released_at"] is None
+
+    with time_machine.travel(appeal.hold_until):
+        release_sweep()
+    released = api(api_key).get(detail(appeal.reference)).json()
+    assert released["fulfilment"] == "released" and released["hold_until"] is None and released["released_at"]
