@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from evidence.processing import evidence_process
 from evidence.validation import evidence_sniff
 from tickets.fresh_photo import fresh_photo_code_issue, fresh_photo_code_required
+from tickets.id_numbers import ID_CHECK, ID_WEIGHTS
 from tickets.models import Appeal, AppealType
 from tickets.portal.forms import ID_IMAGE_KINDS, consent_text
 from tickets.services.agent import appeal_act, appeal_escalate, appeal_reject, appeal_request_info, evidence_set_verified
@@ -33,6 +34,13 @@ def _card_image(label: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return SimpleUploadedFile(f"{label}.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def _demo_id_number(number: int) -> str:
+    """A well-formed ID number of its own for each demo appellant (one shared by all would reach the
+    velocity cap, and flag every demo appeal as the same person's)."""
+    body = f"11010519491231{number:03d}"
+    return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
 def _file(appeal_type: AppealType, number: int) -> Appeal:
@@ -66,7 +74,7 @@ def _file(appeal_type: AppealType, number: int) -> Appeal:
         },
         id_number=""
         if appeal_type.id_number_rule == "optional"
-        else ("002X" if appeal_type.id_number_rule == "last4" else "11010519491231002X"),
+        else (_demo_id_number(number)[-4:] if appeal_type.id_number_rule == "last4" else _demo_id_number(number)),
         recharge_rows=[
             {
                 "order_number": f"DEMO-{number:04d}",
