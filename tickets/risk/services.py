@@ -174,6 +174,25 @@ def _photo_signals(appeal: Appeal) -> list[Found]:
     return list({f.kind: f for f in reversed(found)}.values())
 
 
+OTHER_CONTACT_WINDOW = timedelta(days=365)
+
+
+def _other_contact(appeal: Appeal) -> list[Found]:
+    """Another appeal for the same account, within a year either way, from a different contact e-mail:
+    the owner and someone else claiming one account (the same-photo and same-ID-number signals look
+    only at other accounts, so the owner's own leaked photo sent for the owner's account is caught here)."""
+    if not appeal.account_identifier:
+        return []
+    around = Q(created_at__gte=appeal.created_at - OTHER_CONTACT_WINDOW, created_at__lte=appeal.created_at + OTHER_CONTACT_WINDOW)
+    others = (
+        Appeal.objects.exclude(pk=appeal.pk)
+        .filter(around, account_identifier__iexact=appeal.account_identifier)
+        .exclude(contact_email__iexact=appeal.contact_email)
+    )
+    references, count = nearest_in_time(appeal, others)
+    return [Found(RiskSignal.OTHER_CONTACT, references, count)] if references else []
+
+
 def risk_signals_find(appeal: Appeal) -> list[Found]:
     """Every signal present on this appeal (its evidence prefetched helps; it is read once)."""
     found = [Found(s.kind, s.references, s.count) for s in fraud_signals(appeal)]
@@ -186,6 +205,7 @@ def risk_signals_find(appeal: Appeal) -> list[Found]:
     if appeal.submitted_ip and device_ips and appeal.submitted_ip not in device_ips:
         found.append(Found(RiskSignal.ADDRESS_NOT_DEVICE, [], 0, appeal.submitted_ip))
     found += _photo_signals(appeal)
+    found += _other_contact(appeal)
     if EvidenceKind.ID_HANDHELD in appeal.appeal_type.required_evidence and not appeal.fresh_photo_code:
         # Filed before codes, or without one: a handheld photo that may be an old, leaked one.
         found.append(Found(RiskSignal.FRESH_PHOTO_CODE_MISSING, []))
