@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from supportdesk.queueing import delay_on_commit
 from tickets.id_numbers import id_number_hmac
 from tickets.models import (
     OPEN_STATES,
@@ -59,6 +60,44 @@ def risk_weights() -> dict[str, int]:
     weights = {str(kind): points for kind, points in RISK_DEFAULT_WEIGHTS.items()}
     weights.update(RiskWeight.objects.values_list("signal", "weight"))
     return weights
+
+
+REWEIGH_TASK = "tickets.tasks.risk_weights_reapply"  # risk/tasks.py; the name queued messages carry
+REWEIGH_BATCH = 1000
+
+
+def risk_weights_changed() -> None:
+    """A supervisor changed a signal's points in the admin: the open appeals' stored scores are
+    recomputed with the new weights by a task, after the change commits."""
+    delay_on_commit(REWEIGH_TASK)
+
+
+def risk_weights_reapply(*, batch: int = REWEIGH_BATCH) -> int:
+    """Give every open appeal's stored signals their current points, and its score their sum (capped at
+    100), in batches of `batch` rows (one read and one UPDATE each). The signals themselves are not
+    looked for again: that is `appeal_risk_score`, run as evidence and related appeals change.
+    Returns how many scores changed."""
+    weights, changed, after = risk_weights(), 0, 0
+    while True:
+        rows = list(
+            Appeal.objects.filter(state__in=OPEN_STATES, pk__gt=after)
+            .exclude(risk_signals=[])
+            .order_by("pk")
+            .only("pk", "risk_score", "risk_signals")[:batch]
+        )
+        if not rows:
+            return changed
+        after = rows[-1].pk
+        updated = []
+        for appeal in rows:
+            signals = [{**item, "points": weights.get(item.get("kind"), 0)} for item in appeal.risk_signals]
+            signals.sort(key=lambda item: -item["points"])
+            score = min(100, sum(item["points"] for item in signals))
+            if score != appeal.risk_score or signals != appeal.risk_signals:
+                appeal.risk_score, appeal.risk_signals = score, signals
+                updated.append(appeal)
+        Appeal.objects.bulk_update(updated, ["risk_score", "risk_signals"])
+        changed += len(updated)
 
 
 def _velocity_matches(*, id_hmac: str, phone: str, email: str, device_ids, appeals) -> dict[str, object]:
