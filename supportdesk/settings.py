@@ -193,6 +193,7 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "integrations.tasks.webhook_deliver_pending": (240, 300),  # stops taking deliveries after WEBHOOK_SWEEP_BUDGET
     "tickets.tasks.fulfilment_overdue_sweep": (240, 300),  # batched over the overdue releases
     "tickets.tasks.release_sweep": (240, 300),  # batched over the holds that ended
+    "tickets.tasks.risk_weights_reapply": (600, 660),  # every open appeal's stored score, in batches
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files

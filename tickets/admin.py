@@ -13,6 +13,7 @@ from .models import (
     RechargeRecord,
     RiskWeight,
 )
+from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
 
@@ -119,10 +120,22 @@ class AppealAdmin(admin.ModelAdmin):
 @admin.register(RiskWeight)
 class RiskWeightAdmin(admin.ModelAdmin):
     """The points each signal adds to the risk score; a new score uses them at once (a signal with no
-    row here counts its default)."""
+    row here counts its default), and the open appeals' scores are recomputed with them by a task."""
 
     list_display = ("signal", "weight")
     list_editable = ("weight",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        risk_weights_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        risk_weights_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        risk_weights_changed()
 
 
 @admin.register(OutboundEmail)

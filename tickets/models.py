@@ -1028,6 +1028,7 @@ class RiskSignal(models.TextChoices):
     PHOTO_EDITED = "photo_edited", _("A photo's metadata names editing software")
     PHOTO_TIME = "photo_time", _("A photo's capture time does not fit")
     FRESH_PHOTO_CODE_MISSING = "fresh_photo_code_missing", _("No fresh-photo code for the handheld photo")
+    OTHER_CONTACT = "other_contact", _("Another appeal for this account from a different e-mail in 12 months")
 
 
 # The points each signal adds when no weight is set in the admin (also the seeded weights).
@@ -1046,6 +1047,7 @@ RISK_DEFAULT_WEIGHTS = {
     RiskSignal.PHOTO_EDITED: 30,
     RiskSignal.PHOTO_TIME: 15,
     RiskSignal.FRESH_PHOTO_CODE_MISSING: 25,
+    RiskSignal.OTHER_CONTACT: 25,
 }
 
 

@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 OWNER = "zhang.wei@example.com"
 
 
-def test_the_hold_on_the_status_page_the_owners_objection_and_the_console(live_server, watched, browser, appeal_types, screenshot):
+def test_the_hold_on_the_status_page_the_owners_objection_and_the_console(
+    live_server, watched, browser, appeal_types, screenshot
+):
     agent, supervisor = AgentFactory(username="agent_hold"), SupervisorFactory(username="supervisor_hold")
     appeal = AppealFactory(
         language="zh-hans",

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from supportdesk.queueing import delay_on_commit
 from tickets.id_numbers import id_number_hmac
 from tickets.models import (
     OPEN_STATES,
@@ -59,6 +60,44 @@ def risk_weights() -> dict[str, int]:
     weights = {str(kind): points for kind, points in RISK_DEFAULT_WEIGHTS.items()}
     weights.update(RiskWeight.objects.values_list("signal", "weight"))
     return weights
+
+
+REWEIGH_TASK = "tickets.tasks.risk_weights_reapply"  # risk/tasks.py; the name queued messages carry
+REWEIGH_BATCH = 1000
+
+
+def risk_weights_changed() -> None:
+    """A supervisor changed a signal's points in the admin: the open appeals' stored scores are
+    recomputed with the new weights by a task, after the change commits."""
+    delay_on_commit(REWEIGH_TASK)
+
+
+def risk_weights_reapply(*, batch: int = REWEIGH_BATCH) -> int:
+    """Give every open appeal's stored signals their current points, and its score their sum (capped at
+    100), in batches of `batch` rows (one read and one UPDATE each). The signals themselves are not
+    looked for again: that is `appeal_risk_score`, run as evidence and related appeals change.
+    Returns how many scores changed."""
+    weights, changed, after = risk_weights(), 0, 0
+    while True:
+        rows = list(
+            Appeal.objects.filter(state__in=OPEN_STATES, pk__gt=after)
+            .exclude(risk_signals=[])
+            .order_by("pk")
+            .only("pk", "risk_score", "risk_signals")[:batch]
+        )
+        if not rows:
+            return changed
+        after = rows[-1].pk
+        updated = []
+        for appeal in rows:
+            signals = [{**item, "points": weights.get(item.get("kind"), 0)} for item in appeal.risk_signals]
+            signals.sort(key=lambda item: -item["points"])
+            score = min(100, sum(item["points"] for item in signals))
+            if score != appeal.risk_score or signals != appeal.risk_signals:
+                appeal.risk_score, appeal.risk_signals = score, signals
+                updated.append(appeal)
+        Appeal.objects.bulk_update(updated, ["risk_score", "risk_signals"])
+        changed += len(updated)
 
 
 def _velocity_matches(*, id_hmac: str, phone: str, email: str, device_ids, appeals) -> dict[str, object]:
@@ -174,6 +213,25 @@ def _photo_signals(appeal: Appeal) -> list[Found]:
     return list({f.kind: f for f in reversed(found)}.values())
 
 
+OTHER_CONTACT_WINDOW = timedelta(days=365)
+
+
+def _other_contact(appeal: Appeal) -> list[Found]:
+    """Another appeal for the same account, within a year either way, from a different contact e-mail:
+    the owner and someone else claiming one account (the same-photo and same-ID-number signals look
+    only at other accounts, so the owner's own leaked photo sent for the owner's account is caught here)."""
+    if not appeal.account_identifier:
+        return []
+    around = Q(created_at__gte=appeal.created_at - OTHER_CONTACT_WINDOW, created_at__lte=appeal.created_at + OTHER_CONTACT_WINDOW)
+    others = (
+        Appeal.objects.exclude(pk=appeal.pk)
+        .filter(around, account_identifier__iexact=appeal.account_identifier)
+        .exclude(contact_email__iexact=appeal.contact_email)
+    )
+    references, count = nearest_in_time(appeal, others)
+    return [Found(RiskSignal.OTHER_CONTACT, references, count)] if references else []
+
+
 def risk_signals_find(appeal: Appeal) -> list[Found]:
     """Every signal present on this appeal (its evidence prefetched helps; it is read once)."""
     found = [Found(s.kind, s.references, s.count) for s in fraud_signals(appeal)]
@@ -186,6 +244,7 @@ def risk_signals_find(appeal: Appeal) -> list[Found]:
     if appeal.submitted_ip and device_ips and appeal.submitted_ip not in device_ips:
         found.append(Found(RiskSignal.ADDRESS_NOT_DEVICE, [], 0, appeal.submitted_ip))
     found += _photo_signals(appeal)
+    found += _other_contact(appeal)
     if EvidenceKind.ID_HANDHELD in appeal.appeal_type.required_evidence and not appeal.fresh_photo_code:
         # Filed before codes, or without one: a handheld photo that may be an old, leaked one.
         found.append(Found(RiskSignal.FRESH_PHOTO_CODE_MISSING, []))
