@@ -4,7 +4,8 @@ The data is a realistic mix (types, states, ages, assignees, events, evidence ro
 `generate_appeals`. Set BENCH_SIZES (e.g. "10000,100000") to run a subset. Measured: the default
 queue (page 1), its page 1,001 (where the queue is that long: the cursor is read from the data, as
 following "Next page" 1,000 times would give it), a filtered queue that fills its 50 rows, the open
-queue sorted by risk score and the "High risk" queue, a search, and one appeal's page. Over real HTTP: bench_console_http.py."""
+queue sorted by risk score and the "High risk" queue (page 1, and page 1,001 or the High risk queue's
+last full page, against page 1), a search, and one appeal's page. Over real HTTP: bench_console_http.py."""
 
 import os
 import statistics
@@ -12,6 +13,7 @@ import time
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import connection
 from django.template import Template
 from django.test.utils import CaptureQueriesContext, _TestState
@@ -94,12 +96,31 @@ def report(record, name: str, size: int, figures: dict, *, p95_target=None, quer
     record(f"{label}: server / raw SQL", figures["p50"] / max(figures["raw_p50"], 0.001), "x", target=ratio_target)
 
 
-def deep_cursor(page: int, size: int = 50) -> str | None:
-    """The `after` cursor of the all-open queue's page `page`, read from the data (what following
-    "Next page" page - 1 times would give), or None when the queue is shorter."""
-    ordered = Appeal.objects.filter(state__in=OPEN_STATES, sla_due_at__isnull=False).order_by("sla_due_at", "pk")
-    last = ordered.values_list("sla_due_at", "pk")[(page - 1) * size - 1 : (page - 1) * size]
+def deep_cursor(page: int, size: int = 50, *, field: str = "sla_due_at", descending: bool = False, **filters) -> str | None:
+    """The `after` cursor of an open queue's page `page` (by default the all-open queue, nearest SLA
+    first), read from the data (what following "Next page" page - 1 times would give), or None when
+    the queue is shorter."""
+    order = "-" if descending else ""
+    ordered = Appeal.objects.filter(state__in=OPEN_STATES, **{f"{field}__isnull": False}, **filters).order_by(
+        f"{order}{field}", f"{order}pk"
+    )
+    last = ordered.values_list(field, "pk")[(page - 1) * size - 1 : (page - 1) * size]
     return _cursor_encode(*last[0]) if last else None
+
+
+def deepest_page(page: int, size: int = 50, **filters) -> int:
+    """`page`, or the last full page of the open appeals matching `filters` when there are fewer."""
+    return max(1, min(page, Appeal.objects.filter(state__in=OPEN_STATES, **filters).count() // size))
+
+
+def report_deep(record, client, name: str, size: int, params: dict, page: int, cursor: str) -> None:
+    """Page `page` of a queue against its page 1, asked for the same way: only the cursor differs."""
+    queue = reverse("desk:queue")
+    first = measure(client, f"{queue}?{urlencode(params)}", rows=50)
+    deep = measure(client, f"{queue}?{urlencode({**params, 'after': cursor})}", rows=50)
+    report(record, f"{name} page {page:,}", size, deep, queries_target=10)
+    record(f"{name} page {page:,} @ {size:,}: p50 ÷ page 1 p50", deep["p50"] / first["p50"], "x", target=1.5)
+    record(f"{name} page {page:,} @ {size:,}: raw SQL ÷ page 1 raw SQL", deep["raw_p50"] / first["raw_p50"], "x", target=1.5)
 
 
 def test_console_at_scale(record, client):
@@ -141,19 +162,23 @@ def test_console_at_scale(record, client):
             queries_target=10,
             ratio_target=3,
         )
-        for name, params in (
-            ("/desk/ sorted by risk score (50 rows)", {"queue": "open", "sort": "risk"}),
-            ("/desk/ High risk queue (50 rows)", {"queue": "high_risk"}),
+        high = {"risk_score__gte": settings.RISK_HIGH_THRESHOLD}
+        for name, params, deep_page, filters in (
+            ("/desk/ sorted by risk score", {"queue": "open", "sort": "risk"}, DEEP_PAGE, {}),
+            # The High risk queue is shorter (one open appeal in twenty): its last full page, up to 1,001.
+            ("/desk/ High risk queue", {"queue": "high_risk"}, deepest_page(DEEP_PAGE, **high), high),
         ):
             report(
                 record,
-                name,
+                f"{name} (50 rows)",
                 size,
                 measure(client, f"{queue}?{urlencode(params)}", rows=50),
                 p95_target=25,
                 queries_target=10,
                 ratio_target=3,
             )
+            if deep_page > 1 and (cursor := deep_cursor(deep_page, field="risk_score", descending=True, **filters)):
+                report_deep(record, client, name, size, params, deep_page, cursor)
         searched = f"{queue}?queue=open&appeal_type={sample.appeal_type_id}&q={sample.contact_email.upper()}"
         report(record, "/desk/ filtered + searched", size, measure(client, searched), queries_target=10)
         report(

@@ -8,7 +8,10 @@ with `git archive` into a temporary folder and started from there with the same 
 environment. The two servers take turns (new, old, new, old) so a change in the machine's load
 falls on both. Besides requests per second, each turn reads the CPU seconds gunicorn spent
 (bench/processes.py) and the connections PostgreSQL saw opened: figures that do not depend on what
-else the machine runs."""
+else the machine runs. Each turn then serves, from this code only (the baseline has neither), the
+open queue sorted by risk score (page 1 and page 1,001) and the "High risk" queue (page 1 and its
+last full page, up to 1,001), each held to the default queue's target: ≥ 1.7× the baseline's
+default queue."""
 
 import http.client
 import io
@@ -18,11 +21,14 @@ import tarfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from bench.bench_console import DEEP_PAGE, deep_cursor, deepest_page
 from bench.processes import web_and_services
 from tests.faults import ROOT
 from tests.servers import Gunicorn
@@ -54,14 +60,14 @@ def database_sessions() -> int:
         return cursor.fetchone()[0]
 
 
-def load(port: int, cookie: str, seconds: float) -> tuple[int, list[int]]:
-    """CLIENTS keep-alive connections asking for /desk/ for `seconds`: (pages served, failures)."""
+def load(port: int, cookie: str, seconds: float, path: str = "/desk/") -> tuple[int, list[int]]:
+    """CLIENTS keep-alive connections asking for `path` for `seconds`: (pages served, failures)."""
     done, failures, stop_at = [0] * CLIENTS, [], time.monotonic() + seconds
 
     def client(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while time.monotonic() < stop_at:
-            conn.request("GET", "/desk/", headers={"Cookie": f"sessionid={cookie}"})
+            conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
             response = conn.getresponse()
             body = response.read()
             if response.status == 200 and b"data-appeal=" in body:
@@ -93,25 +99,41 @@ def test_console_over_http_against_the_baseline(record, tmp_path, monkeypatch):
     client.force_login(SupervisorFactory(username="bench_http_supervisor"))
     cookie = client.cookies["sessionid"].value
 
+    # The queue sorted by risk score (page 1, page 1,001) and the High risk queue exist in this code
+    # only: each is held to the default queue's target against the baseline's default queue.
+    high_risk = {"risk_score__gte": settings.RISK_HIGH_THRESHOLD}
+    extra = {"sorted by risk score": {"queue": "open", "sort": "risk"}}
+    if cursor := deep_cursor(DEEP_PAGE, field="risk_score", descending=True):
+        extra[f"sorted by risk score, page {DEEP_PAGE:,}"] = {"queue": "open", "sort": "risk", "after": cursor}
+    extra["High risk queue"] = {"queue": "high_risk"}
+    last = deepest_page(DEEP_PAGE, **high_risk)
+    if last > 1 and (cursor := deep_cursor(last, field="risk_score", descending=True, **high_risk)):
+        extra[f"High risk queue, page {last:,}"] = {"queue": "high_risk", "after": cursor}
+
     baseline = extract(BASELINE, tmp_path / "baseline")
     for logs in ("new-logs", "baseline-logs"):
         (tmp_path / logs).mkdir()
-    served = {"new": [0, 0.0], "old": [0, 0.0]}
+    served: dict[str, list] = {}
     cpu, sessions = {}, {}
     with Gunicorn(tmp_path / "new-logs") as new, Gunicorn(tmp_path / "baseline-logs", root=baseline) as old:
         servers = {"new": new, "old": old}
+        # Each turn: this code, the baseline, then this code's risk queues.
+        runs = [("new", new, "/desk/"), ("old", old, "/desk/")]
+        runs += [(name, new, f"/desk/?{urlencode(params)}") for name, params in extra.items()]
         for server in servers.values():  # warm up: imports, templates, cached reference data
             count, failures = load(server.port, cookie, 2)
             assert failures == [] and count, server.logs()
         for _ in range(TURNS):
-            for name, server in servers.items():
+            for name, server, path in runs:
                 meter = web_and_services(server.process.pid)
                 meter.start()
                 sessions_before, started = database_sessions(), time.monotonic()
-                count, failures = load(server.port, cookie, SECONDS)
-                served[name][1] += time.monotonic() - started
+                count, failures = load(server.port, cookie, SECONDS, path)
+                elapsed = time.monotonic() - started
                 assert failures == [], (name, failures[:5], server.logs()[-2000:])
-                served[name][0] += count
+                totals = served.setdefault(name, [0, 0.0])
+                totals[0] += count
+                totals[1] += elapsed
                 web = meter.stop()["web"]
                 time.sleep(1.5)  # backends report their session counts at most once a second
                 cpu[name] = cpu.get(name, 0.0) + web
@@ -139,3 +161,14 @@ def test_console_over_http_against_the_baseline(record, tmp_path, monkeypatch):
         record(
             f"/desk/ over HTTP @ {SIZE:,}: database connections opened per request ({name})", sessions[name] / served[name][0], ""
         )
+    for name in extra:
+        label = f"/desk/ {name} over HTTP @ {SIZE:,}"
+        record(f"{label}: requests/s, this code", rate[name], "/s", note=note)
+        record(
+            f"{label}: baseline default queue req/s ÷ this req/s",
+            rate["old"] / rate[name],
+            "x",
+            target=round(1 / 1.7, 3),
+            note=f"{rate[name] / rate['old']:.2f}× the baseline's default queue",
+        )
+        record(f"{label}: web CPU per request", 1000 * cpu[name] / served[name][0], "ms")

@@ -8,7 +8,9 @@ appeals take minutes, not hours. Elsewhere (SQLite) only the appeals are inserte
 import random
 import secrets
 from datetime import timedelta
+from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -16,8 +18,19 @@ from django.db.models import Count
 from django.utils import timezone
 
 from evidence.models import Evidence
-from tickets.models import DECIDED_STATES, OPEN_STATES, REFERENCE_ALPHABET, Appeal, AppealEvent, AppealState, AppealType
+from tickets.models import (
+    DECIDED_STATES,
+    OPEN_STATES,
+    REFERENCE_ALPHABET,
+    Appeal,
+    AppealEvent,
+    AppealState,
+    AppealType,
+    FulfilmentState,
+    Risk,
+)
 from tickets.roles import AGENTS
+from tickets.services.hold import hold_hours
 
 BATCH = 50_000
 # A plausible day-to-day mix: most appeals are decided; the open ones spread over the workflow.
@@ -51,6 +64,13 @@ VARYING = {
     "sla_stage": "smallint",
     "escalated_at": "timestamptz",
     "risk_score": "smallint",
+    "fulfilment": "text",
+    "fulfilment_release": "smallint",
+    "released_at": "timestamptz",
+    "fulfilment_reported_at": "timestamptz",
+    "hold_number": "smallint",
+    "hold_started_at": "timestamptz",
+    "hold_until": "timestamptz",
 }
 # How the appeals decided long ago (`decided`) ended: most in time, some after the warning, some
 # after the breach (these were escalated first, if still escalatable then).
@@ -71,8 +91,11 @@ def _agents() -> list[int]:
     return ids
 
 
-def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, open_only: bool, start: int) -> dict[str, list]:
-    """Rows `start`… of the whole run, in this order: the mix (`count`), the due ones, the decided ones."""
+def _columns(
+    *, count: int, due: int, decided: int, held_due: int, now, rng: random.Random, open_only: bool, start: int
+) -> dict[str, list]:
+    """Rows `start`… of the whole run, in this order: the mix (`count`), the due ones, the decided
+    ones, the approvals whose security hold has just ended (`held_due`)."""
     types = list(AppealType.objects.all())
     open_types = types
     if open_only:  # all comfortably inside a 72-hour SLA: only the `due` ones are for the sweep
@@ -88,17 +111,33 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
     decided_states = list(DECIDED_WEIGHTS)
     columns: dict[str, list] = {name: [] for name in VARYING}
     scores = random.Random(start)  # noqa: S311 - its own sequence: the rest of the data is what it was before scores
+    # Its own sequence too, for the fulfilment of approvals and the appeals held for the release sweep.
+    releases = random.Random(f"releases-{start}")  # noqa: S311
+    held_types = [t for t in types if t.risk == Risk.HIGH] or types
     chosen_states = (
         rng.choices(states, weights=weights, k=count)
         + [AppealState.IN_REVIEW] * due
         + rng.choices(decided_states, weights=[DECIDED_WEIGHTS[s] for s in decided_states], k=decided)
+        + [AppealState.APPROVED] * held_due
     )
     for i, state in enumerate(chosen_states):
         serial = start + i
-        is_due, is_decided = count <= i < count + due, i >= count + due
-        appeal_type = types[serial % len(types)] if is_due else rng.choice(types if is_decided else open_types)
+        is_due, is_decided = count <= i < count + due, count + due <= i < count + due + decided
+        is_held_due = i >= count + due + decided
+        score = _risk_score(scores)
+        if is_held_due:
+            appeal_type = held_types[serial % len(held_types)]
+        else:
+            appeal_type = types[serial % len(types)] if is_due else rng.choice(types if is_decided else open_types)
         target = timedelta(hours=appeal_type.sla_hours)
-        if is_due:  # due now: the SLA passed a few minutes ago
+        hold = timedelta(0)
+        if state == AppealState.APPROVED:  # how long the security hold rules held this approval
+            approval = SimpleNamespace(appeal_type=appeal_type, risk_score=score, takeover_suspected=False)
+            hold = timedelta(hours=hold_hours(approval))
+        if is_held_due:  # approved one hold ago and a few minutes, after a review inside the SLA
+            approved = now - hold - timedelta(minutes=releases.randint(1, 60))
+            created = approved - timedelta(minutes=releases.randint(30, int(target.total_seconds() // 60)))
+        elif is_due:  # due now: the SLA passed a few minutes ago
             created = now - target - timedelta(minutes=rng.randint(1, 60))
         elif is_decided:  # filed 1 to 180 days ago: the due time is long past
             created = now - target - timedelta(minutes=rng.randint(24 * 60, 180 * 24 * 60))
@@ -111,25 +150,29 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
         due_at = created + target
         warn_at = due_at - target * 0.25
         closed = escalated = None
-        if state not in OPEN_STATES:
+        if is_held_due:
+            closed = approved
+        elif state not in OPEN_STATES:
             closed = created + timedelta(minutes=rng.randint(10, int(target.total_seconds() // 60 * 1.4) + 10))
         # How far the sweep went: open appeals already past their warning or due time were handled
         # by earlier sweeps (and escalated at the breach); a closed one keeps what the sweep had
         # reached when it was decided.
         stage = 0
-        if is_decided or (state in OPEN_STATES and not is_due):
+        if is_decided or is_held_due or (state in OPEN_STATES and not is_due):
             until = closed or now
             stage = 2 if due_at <= until else (1 if warn_at <= until else 0)
         if stage == 2 and (state == AppealState.ESCALATED or state in DECIDED_STATES):
             escalated = due_at + timedelta(minutes=rng.randint(1, 5))  # by the sweep, at the breach
         elif state == AppealState.ESCALATED:  # by hand, within the last day
             escalated = max(created, now - timedelta(minutes=rng.randint(10, 23 * 60)))
-        assigned = state not in (AppealState.SUBMITTED, AppealState.WITHDRAWN) or rng.random() < 0.1
-        chars = "".join(rng.choices(REFERENCE_ALPHABET, k=8))
+        assigned = state not in (AppealState.SUBMITTED, AppealState.WITHDRAWN) or (
+            releases.random() < 0.1 if is_held_due else rng.random() < 0.1
+        )
+        chars = "".join((releases if is_held_due else rng).choices(REFERENCE_ALPHABET, k=8))
         columns["reference"].append(f"AP-{chars[:4]}-{chars[4:]}")
         columns["appeal_type_id"].append(appeal_type.pk)
         columns["state"].append(str(state))
-        columns["assignee_id"].append(rng.choice(agents) if assigned else None)
+        columns["assignee_id"].append((releases if is_held_due else rng).choice(agents) if assigned else None)
         columns["contact_email"].append(f"user{serial}@example.com")
         columns["contact_phone"].append(f"13{serial:09d}"[-11:])
         columns["registered_phone"].append(f"15{serial:09d}"[-11:])
@@ -140,8 +183,37 @@ def _columns(*, count: int, due: int, decided: int, now, rng: random.Random, ope
         columns["closed_at"].append(closed)
         columns["sla_stage"].append(stage)
         columns["escalated_at"].append(escalated)
-        columns["risk_score"].append(_risk_score(scores))
+        columns["risk_score"].append(score)
+        fulfilment = _fulfilment(state=state, approved=closed, hold=hold, due=is_held_due, now=now, rng=releases)
+        for name, value in fulfilment.items():
+            columns[name].append(value)
     return columns
+
+
+def _fulfilment(*, state: str, approved, hold: timedelta, due: bool, now, rng: random.Random) -> dict:
+    """What became of an approval on the platform's side. A risky one (tickets/services/hold.py
+    `hold_hours`) was held first: it is still held if its hold ends after `now`, or if it is `due`
+    for the release sweep (`held_due`); otherwise the sweep released it when its hold ended. Released
+    within FULFILMENT_OVERDUE_HOURS: most not yet reported; before: carried out (3 % failed)."""
+    row = dict.fromkeys(("released_at", "fulfilment_reported_at", "hold_started_at", "hold_until"))
+    row.update(fulfilment=FulfilmentState.NOT_RELEASED, fulfilment_release=0, hold_number=0)
+    if state != AppealState.APPROVED:
+        return row
+    approved = min(approved, now)
+    if hold:
+        row.update(hold_number=1, hold_started_at=approved, hold_until=approved + hold)
+        if due or approved + hold > now:  # else the release sweep released it when the hold ended
+            row["fulfilment"] = FulfilmentState.HELD
+            return row
+    released = approved + hold
+    row.update(fulfilment_release=1, released_at=released)
+    if released > now - timedelta(hours=settings.FULFILMENT_OVERDUE_HOURS) and rng.random() < 0.6:
+        row["fulfilment"] = FulfilmentState.RELEASED
+        return row
+    reported = min(now, released + timedelta(minutes=rng.randint(1, 240)))
+    failed = rng.random() < 0.03
+    row.update(fulfilment=FulfilmentState.FAILED if failed else FulfilmentState.DONE, fulfilment_reported_at=reported)
+    return row
 
 
 def _risk_score(rng: random.Random) -> int:
@@ -241,6 +313,7 @@ def appeals_generate(
     count: int,
     due: int = 0,
     decided: int = 0,
+    held_due: int = 0,
     now=None,
     seed: int | None = None,
     open_only: bool = False,
@@ -249,20 +322,28 @@ def appeals_generate(
     """`count` appeals in a realistic mix of types, states, ages and assignees (with `open_only`, all
     open and inside their SLA), plus `due` open appeals whose SLA has just passed, plus `decided`
     appeals decided 1 to 180 days ago (their due times long past, each with the SLA stage the sweep
-    had reached by its decision: a production table holds many of these beside the open ones). With
-    `related` (PostgreSQL), each also gets its audit events and evidence rows. Returns appeals inserted."""
+    had reached by its decision: a production table holds many of these beside the open ones), plus
+    `held_due` approvals of a high-risk type whose security hold ended in the last hour (for the
+    release sweep). Approvals that a hold applies to were held: still held when approved less than a
+    hold ago, released (then carried out or failed) otherwise. With `related` (PostgreSQL), each also
+    gets its audit events and evidence rows. Returns appeals inserted."""
     now = now or timezone.now()
     rng = random.Random(seed if seed is not None else secrets.randbits(32))  # noqa: S311 - synthetic data, repeatable by seed
-    inserted, produced, total = 0, 0, count + due + decided
+    inserted, produced, total = 0, 0, count + due + decided + held_due
     while produced < total:
         size = min(BATCH, total - produced)
-        # This batch's share of each kind (the kinds come in order: mix, due, decided).
-        batch_count = max(0, min(produced + size, count) - produced)
-        batch_due = max(0, min(produced + size, count + due) - max(produced, count))
+        # This batch's share of each kind (the kinds come in order: mix, due, decided, held due).
+        shares = []
+        end = 0
+        for kind in (count, due, decided, held_due):
+            start, end = end, end + kind
+            shares.append(max(0, min(produced + size, end) - max(produced, start)))
+        batch_count, batch_due, batch_decided, batch_held_due = shares
         columns = _columns(
             count=batch_count,
             due=batch_due,
-            decided=size - batch_count - batch_due,
+            decided=batch_decided,
+            held_due=batch_held_due,
             now=now,
             rng=rng,
             open_only=open_only,
