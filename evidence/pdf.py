@@ -74,6 +74,12 @@ def _page_size(document, index: int) -> tuple[float, float]:
     return width, height
 
 
+def pdf_first_page_size(source) -> tuple[float, float]:
+    """The first page's width and height in points (1/72 inch)."""
+    with pdf_open(source) as document:
+        return _page_size(document, 0)
+
+
 def pdf_check(data: bytes) -> int:
     """The number of pages of a readable PDF within the page limit; PdfUnreadable otherwise."""
     with pdf_open(data) as document:
@@ -99,3 +105,21 @@ def pdf_render_pages(source) -> Iterator:
             finally:
                 page.close()
             yield image, scale * PDF_POINTS_PER_INCH
+
+
+def pdf_from_images(out, images: list, resolution: float) -> None:
+    """Write a PDF whose pages are `images` (Pillow images, opened lazily so that each is decoded only
+    as it is written) and nothing else: no metadata, no outline, nothing that runs."""
+    images[0].save(
+        out,
+        "PDF",
+        save_all=True,
+        append_images=images[1:],
+        resolution=resolution,
+        title="",
+        author="",
+        subject="",
+        keywords="",
+        creator="",
+        producer="",
+    )

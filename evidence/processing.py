@@ -36,7 +36,7 @@ from tickets.reports.exports import csv_safe
 from tickets.risk.services import appeal_risk_score
 
 from .models import Evidence
-from .pdf import PdfUnreadable, pdf_render_pages
+from .pdf import PdfUnreadable, pdf_from_images, pdf_render_pages
 from .services import evidence_refused_record
 from .storage import evidence_storage
 from .validation import CSV_TYPE, IMAGE_TYPES, PDF_TYPE, csv_decode
@@ -206,19 +206,7 @@ def _pdf_from_images(out, pages: list[str], resolution: float) -> None:
     lazily, so Pillow decodes them one at a time as it writes."""
     images = [Image.open(evidence_storage.path(name)) for name in pages]
     try:
-        images[0].save(
-            out,
-            "PDF",
-            save_all=True,
-            append_images=images[1:],
-            resolution=resolution,
-            title="",
-            author="",
-            subject="",
-            keywords="",
-            creator="",
-            producer="",
-        )
+        pdf_from_images(out, images, resolution)
     finally:
         for image in images:
             image.close()

@@ -5,7 +5,8 @@ closed appeal the supervisors; the appellant whose browser opened a valid tracki
 expires). Everyone else gets the same 404 as for a file that does not exist.
 
 Only what processing made is served, never the uploaded bytes: an image re-encoded without metadata, a
-PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert."""
+PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert.
+Staff see every image (and a PDF's pages) marked with their name and the time (`evidence/watermark.py`)."""
 
 import re
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from .models import Evidence
 from .services import evidence_access_record
 from .storage import evidence_storage
 from .validation import CSV_TYPE, PDF_TYPE
+from .watermark import evidence_for_staff, watermark_text
 
 
 def _reconstructed(evidence: Evidence) -> bool:
@@ -58,15 +60,7 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
     )
     content_type = "image/jpeg" if thumbnail or page is not None else evidence.content_type
     inline = content_type.startswith("image/")
-    if settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:
-        response = HttpResponse(content_type=content_type)
-        response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
-    else:
-        try:
-            handle = evidence_storage.open(name, "rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        response = FileResponse(handle, content_type=content_type)
+    response = _file_response(request, evidence, name, content_type, staff=staff, thumbnail=thumbnail, page=page)
     # Served as what the content sniffing found, never as what the browser claimed; PDFs and CSVs
     # are downloaded, not rendered in the page.
     filename = evidence.original_name
@@ -80,6 +74,24 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+def _file_response(request, evidence: Evidence, name: str, content_type: str, *, staff: bool, thumbnail, page):
+    """Staff get bytes made for them, marked with who they are and when (`evidence/watermark.py`),
+    never a file the proxy sends; the appellant gets the stored file, which nginx may send."""
+    try:
+        if staff:
+            text = watermark_text(user=request.user, appeal=evidence.appeal)
+            marked = evidence_for_staff(evidence=evidence, name=name, text=text, thumbnail=thumbnail, page=page)
+            if marked is not None:
+                return HttpResponse(marked, content_type=content_type)
+        elif settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:
+            response = HttpResponse(content_type=content_type)
+            response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
+            return response
+        return FileResponse(evidence_storage.open(name, "rb"), content_type=content_type)
+    except FileNotFoundError:
+        raise Http404 from None
 
 
 def _quote(name: str) -> str:

@@ -92,9 +92,10 @@ def test_pending_or_refused_files_are_not_served(client, appeal_types):
         assert client.get(reverse("evidence:serve", args=[item.pk])).status_code == 404
 
 
-def test_x_accel_redirect_lets_the_proxy_send_the_file(client, evidence, settings):
+def test_x_accel_redirect_lets_the_proxy_send_the_appellants_file(client, evidence, settings):
+    """Staff are served bytes marked for them (tests/evidence/test_watermark.py), never the proxy's."""
     settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX = "/_evidence/"
-    client.force_login(AgentFactory())
+    open_status_page(client, evidence.appeal)
     response = client.get(reverse("evidence:serve", args=[evidence.pk]))
     assert response["X-Accel-Redirect"] == f"/_evidence/{evidence.file.name}"
     assert response.content == b""
