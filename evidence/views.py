@@ -8,6 +8,7 @@ Only what processing made is served, never the uploaded bytes: an image re-encod
 PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert.
 Staff see every image (and a PDF's pages) marked with their name and the time (`evidence/watermark.py`)."""
 
+import io
 import re
 from urllib.parse import quote
 
@@ -84,7 +85,7 @@ def _file_response(request, evidence: Evidence, name: str, content_type: str, *,
             text = watermark_text(user=request.user, appeal=evidence.appeal)
             marked = evidence_for_staff(evidence=evidence, name=name, text=text, thumbnail=thumbnail, page=page)
             if marked is not None:
-                return HttpResponse(marked, content_type=content_type)
+                return FileResponse(io.BytesIO(marked), content_type=content_type)
         elif settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX:
             response = HttpResponse(content_type=content_type)
             response["X-Accel-Redirect"] = settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name

@@ -112,6 +112,7 @@ def _open_reduced(name: str, max_side: int | None) -> Image.Image:
 def _encoded(image: Image.Image, fmt: str, quality: int) -> bytes:
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")  # processing writes none, but a JPEG has no transparency to keep
+    image.info = {}  # nothing of the source's (an ICC profile, a DPI) is carried by default
     buffer = io.BytesIO()
     image.save(buffer, fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
     return buffer.getvalue()

@@ -54,6 +54,11 @@ def pdf(appeal_types):
     return evidence_process(evidence_id=item.pk)
 
 
+def body(response) -> bytes:
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
 def decoded(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
@@ -80,9 +85,7 @@ def expected_text(user, appeal) -> str:
 
 def staff_get(client, user, url: str) -> bytes:
     client.force_login(user)
-    response = client.get(url)
-    assert response.status_code == 200
-    return response.content
+    return body(client.get(url))
 
 
 def assert_marked_for(served: Image.Image, unmarked: Image.Image, text: str) -> None:
@@ -132,9 +135,8 @@ def test_the_appellant_gets_their_file_unmarked(client, photo):
         (reverse("evidence:serve", args=[photo.pk]), photo.file.name),
         (reverse("evidence:thumbnail", args=[photo.pk]), photo.thumbnail.name),
     ):
-        response = client.get(url)
         with evidence_storage.open(name, "rb") as handle:
-            assert b"".join(response.streaming_content) == handle.read()
+            assert body(client.get(url)) == handle.read()
 
 
 def test_thumbnails_carry_the_mark(client, photo):
@@ -157,7 +159,7 @@ def test_a_pdf_downloaded_by_staff_is_rebuilt_from_marked_pages(client, pdf):
     response = client.get(reverse("evidence:serve", args=[pdf.pk]))
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;")
-    document = pdfium.PdfDocument(response.content)
+    document = pdfium.PdfDocument(body(response))
     assert len(document) == len(pdf.pages)
     with evidence_storage.open(pdf.file.name, "rb") as handle:
         clean = pdfium.PdfDocument(handle.read())
@@ -178,7 +180,7 @@ def test_every_request_is_logged_once_and_keeps_its_private_headers(client, phot
     ]
     for count, url in enumerate(urls, start=1):
         response = client.get(url)
-        assert response.status_code == 200 and response.content
+        assert body(response)
         assert "X-Accel-Redirect" not in response
         assert response["Cache-Control"] == "private, no-store"
         assert response["X-Content-Type-Options"] == "nosniff"
@@ -199,9 +201,8 @@ def test_csv_files_are_text_and_served_to_staff_as_stored(client, appeal_types):
     )
     item = evidence_process(evidence_id=item.pk)
     client.force_login(AgentFactory())
-    response = client.get(reverse("evidence:serve", args=[item.pk]))
     with evidence_storage.open(item.file.name, "rb") as handle:
-        assert b"".join(response.streaming_content) == handle.read()
+        assert body(client.get(reverse("evidence:serve", args=[item.pk]))) == handle.read()
 
 
 def test_a_large_image_is_marked_at_a_bounded_size(client, photo, monkeypatch):
