@@ -8,8 +8,10 @@ paper alike and the document stays legible under it. It is drawn per request on 
 (the re-encoded image, its thumbnail, a PDF's rendered pages), never on the upload, and never stored:
 nothing per viewer is written to disk or to a cache, where it would outlive the retention policy.
 
-- An image file is re-encoded in its own format, at most STAFF_VIEW_MAX_SIDE pixels on its longer side
-  (a JPEG is decoded already reduced, so a 40-megapixel photo never takes 120 MB per request).
+- An image file is re-encoded in its own format, at most STAFF_VIEW_MAX_SIDE pixels on its longer side.
+  A JPEG is decoded already reduced (a 40-megapixel photo: under 100 MB at the peak, not 250); a PNG or
+  WebP has no reduced decoding, so a large one is decoded whole, one at a time per process
+  (bench/bench_watermark.py measures both).
 - A PDF download is rebuilt, as processing builds `.clean.pdf`, from its page images, each marked.
 - A CSV is text: it is served unmarked (there is no image to mark; its download is still logged).
 
@@ -17,9 +19,11 @@ The text is ASCII: the font is the one Pillow carries (Aileron, Latin only), so 
 slim container, which has no fonts installed, and none is fetched at run time. A username the font
 cannot draw is replaced by the account's number."""
 
+import contextlib
 import functools
 import io
 import math
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +41,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 STAFF_VIEW_MAX_SIDE = 3000
 # JPEG/WebP quality as processing encoded each derivative: the file, a PDF page, a thumbnail.
 FILE_QUALITY, PAGE_QUALITY, THUMBNAIL_QUALITY = 90, 85, 80
+# A large PNG or WebP is decoded whole before it is reduced: one such decode per process at a time.
+_whole_decode = threading.Lock()
 ANGLE = 30  # degrees, counter-clockwise
 FILL, OUTLINE = (20, 20, 20, 80), (255, 255, 255, 80)  # RGBA: about a third opaque
 
@@ -94,18 +100,21 @@ def watermark_apply(image: Image.Image, text: str) -> Image.Image:
 
 def _open_reduced(name: str, max_side: int | None) -> Image.Image:
     """Decode a stored derivative, no larger than `max_side` on its longer side. A JPEG is asked to
-    decode already reduced (by 1/2, 1/4 or 1/8: the decoder skips the work), the rest resized after."""
+    decode already reduced (by 1/2, 1/4 or 1/8: the decoder skips the work), the rest resized after:
+    a PNG or WebP is decoded whole (40 megapixels take 160 MB), so one process decodes one at a time."""
     with evidence_storage.open(name, "rb") as handle:
         image = Image.open(handle)
-        if max_side and max(image.size) > max_side:
-            scale = max_side / max(image.size)
-            target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            image.draft(image.mode, target)  # JPEG only; a no-op for the other formats
+        if not max_side or max(image.size) <= max_side:
+            image.load()
+            return image
+        scale = max_side / max(image.size)
+        target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image.draft(image.mode, target)  # JPEG only; a no-op for the other formats
+        whole = max(image.size) > 2 * max_side
+        with _whole_decode if whole else contextlib.nullcontext():
             image.load()
             if image.size != target:
                 image = image.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
-        else:
-            image.load()
     return image
 
 

@@ -8,7 +8,6 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 import time_machine
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from PIL import Image, ImageChops, ImageStat
 
@@ -35,21 +34,22 @@ def frozen():
 @pytest.fixture
 def photo(appeal_types):
     """A photo as processing leaves it: the re-encoded file and its thumbnail."""
-    content = files.photo_bytes(1200, 800, noise_seed=7)
-    item = EvidenceFactory(appeal=AppealFactory(), status="pending", content=content)
-    return evidence_process(evidence_id=item.pk)
+    return processed("id_front", "id_front.jpg", "image/jpeg", files.photo_bytes(1200, 800, noise_seed=7))
 
 
 @pytest.fixture
 def pdf(appeal_types):
+    return processed("carrier_certificate", "certificate.pdf", "application/pdf", files.pdf_with_pages_bytes(2))
+
+
+def processed(kind: str, original_name: str, content_type: str, content: bytes):
     item = EvidenceFactory(
         appeal=AppealFactory(),
-        kind="carrier_certificate",
+        kind=kind,
         status="pending",
-        original_name="certificate.pdf",
-        content_type="application/pdf",
-        content=files.pdf_with_pages_bytes(2),
-        file=ContentFile(files.pdf_with_pages_bytes(2), name="certificate.pdf"),
+        original_name=original_name,
+        content_type=content_type,
+        content=content,
     )
     return evidence_process(evidence_id=item.pk)
 
@@ -190,16 +190,7 @@ def test_every_request_is_logged_once_and_keeps_its_private_headers(client, phot
 
 
 def test_csv_files_are_text_and_served_to_staff_as_stored(client, appeal_types):
-    item = EvidenceFactory(
-        appeal=AppealFactory(),
-        kind="recharge_record",
-        status="pending",
-        original_name="records.csv",
-        content_type="text/csv",
-        content=b"date,amount\n2026-01-02,50\n",
-        file=ContentFile(b"date,amount\n2026-01-02,50\n", name="records.csv"),
-    )
-    item = evidence_process(evidence_id=item.pk)
+    item = processed("recharge_record", "records.csv", "text/csv", b"date,amount\n2026-01-02,50\n")
     client.force_login(AgentFactory())
     with evidence_storage.open(item.file.name, "rb") as handle:
         assert body(client.get(reverse("evidence:serve", args=[item.pk]))) == handle.read()
