@@ -62,10 +62,11 @@ def _font_size(size: tuple[int, int]) -> int:
     return max(11, min(72, round(math.sqrt(size[0] * size[1]) / 30)))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)
 def _tile(text: str, font_size: int) -> tuple[Image.Image, int, int]:
     """The text once, turned ANGLE degrees, on a transparent RGBA tile, and the text's length and
-    height before turning (the same for every request within a minute, so cached)."""
+    height before turning. Cached for the next request of the same viewer and minute (a console page
+    loads its thumbnails together); a few only: the largest tile takes about 9 MB."""
     font = ImageFont.load_default(font_size)
     stroke = max(1, font_size // 12)
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
