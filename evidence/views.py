@@ -77,7 +77,7 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
     return response
 
 
-def _file_response(request, evidence: Evidence, name: str, content_type: str, *, staff: bool, thumbnail, page):
+def _file_response(request, evidence: Evidence, name: str, content_type: str, *, staff: bool, thumbnail: bool, page: int | None):
     """Staff get bytes made for them, marked with who they are and when (`evidence/watermark.py`),
     never a file the proxy sends; the appellant gets the stored file, which nginx may send."""
     try:
