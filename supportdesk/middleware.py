@@ -1,4 +1,5 @@
-"""Request guards that run before any view: body size, malformed paths, and caching of private pages."""
+"""Request guards that run before any view: body size, malformed paths, caching of private pages, and
+the staff sessions' limits (idle timeout, lifetime, "sign out everywhere")."""
 
 import io
 import logging
