@@ -168,3 +168,21 @@ def test_sign_out_everywhere_holds_for_a_session_signed_in_before_it_only(appeal
     assert old.get(QUEUE)["Location"].startswith("/accounts/login/")
     new = signed_in(agent)
     assert new.get(QUEUE).status_code == 200
+
+
+def test_without_the_cache_the_generation_is_read_from_the_database(appeal_types, monkeypatch, caplog):
+    """Redis down: every check reads the database, and sign out everywhere still ends the sessions."""
+    from django.core.cache import cache
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("down")
+
+    agent = AgentFactory()
+    laptop, phone = signed_in(agent), signed_in(agent)
+    for name in ("get", "set", "delete"):
+        monkeypatch.setattr(cache, name, down)
+    assert phone.get(QUEUE).status_code == 200
+    assert laptop.post(reverse("desk:sign_out_everywhere"))["Location"] == reverse("login")
+    assert phone.get(QUEUE)["Location"].startswith("/accounts/login/")
+    assert "Session generation cache unavailable: read from the database" in caplog.text
