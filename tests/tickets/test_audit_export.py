@@ -6,11 +6,13 @@ import csv
 import io
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from evidence.models import EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
@@ -135,6 +137,15 @@ def test_agents_get_403_and_nothing_is_recorded(client, log):
 def test_the_signed_out_are_sent_to_sign_in(client, log):
     response = export(client)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_idle_session_is_sent_to_sign_in_and_nothing_is_exported(client, log, settings):
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        client.force_login(SupervisorFactory())
+        traveller.shift(timedelta(minutes=settings.STAFF_SESSION_IDLE_MINUTES + 1))
+        response = export(client)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/desk/audit/export/")
+    assert not StaffSecurityEvent.objects.exists()
 
 
 @pytest.mark.parametrize(
