@@ -1,17 +1,27 @@
-"""Request guards that run before any view: body size, malformed paths, and caching of private pages."""
+"""Request guards that run before any view: body size, malformed paths, caching of private pages, and
+the staff sessions' limits (idle timeout, lifetime, "sign out everywhere")."""
 
 import io
+import logging
 import tempfile
 
 from csp.constants import SELF, UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.defaults import bad_request
 
 from tickets.api.errors import API_PREFIX, RequestTooLarge, error_json_response
+from tickets.services.staff_sessions import ENDED, IDLE, staff_session_check
+
+logger = logging.getLogger(__name__)
 
 BODY_TOO_LARGE = "supportdesk.body_too_large"
 _CHUNK = 64 * 1024
@@ -130,3 +140,47 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if not report_only and request.path_info.startswith(self.ADMIN_PREFIX):
             parts.replace = {**(parts.replace or {}), "style-src": [SELF, UNSAFE_INLINE]}
         return parts
+
+
+class StaffSessionMiddleware:
+    """Signed-in staff: an idle timeout (STAFF_SESSION_IDLE_MINUTES), an absolute lifetime
+    (STAFF_SESSION_MAX_HOURS) and "sign out everywhere" (tickets/services/staff_sessions.py). A session
+    past either limit, or ended everywhere, is signed out and sent to the sign-in page with a message
+    saying why. Requests without a session cookie, and the appellants' sessions (no user), are left
+    alone; so is the API, which no session authorises."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and not request.path.startswith(API_PREFIX):
+            user = request.user
+            if user.is_authenticated:
+                reason = staff_session_check(request.session, user)
+                if reason is not None:
+                    logout(request)  # a new, empty session: the old one is deleted
+                    messages.info(request, _signed_out_message(reason))
+                    logger.info("Staff session of %s (id %s) ended: %s", user.get_username(), user.pk, reason)
+                    # The sign-in page (and signing out) go on, for an anonymous visitor now.
+                    if request.path not in (reverse("login"), reverse("logout")):
+                        next_page = request.get_full_path() if request.method == "GET" else reverse("desk:queue")
+                        return redirect_to_login(next_page)
+        return self.get_response(request)
+
+
+def _signed_out_message(reason: str) -> str:
+    if reason == IDLE:
+        minutes = settings.STAFF_SESSION_IDLE_MINUTES
+        return ngettext(
+            "You were signed out after %(count)d minute without activity.",
+            "You were signed out after %(count)d minutes without activity.",
+            minutes,
+        ) % {"count": minutes}
+    if reason == ENDED:
+        return _("You were signed out: all your sessions were ended (sign out everywhere).")
+    hours = settings.STAFF_SESSION_MAX_HOURS
+    return ngettext(
+        "You were signed out after %(count)d hour: please sign in again.",
+        "You were signed out after %(count)d hours: please sign in again.",
+        hours,
+    ) % {"count": hours}

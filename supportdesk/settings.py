@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in staff: idle timeout, absolute lifetime, "sign out everywhere" (after auth and messages).
+    "supportdesk.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "supportdesk.middleware.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -325,6 +327,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # staff login throttling: first, so it can refuse early
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Staff sessions (supportdesk.middleware.StaffSessionMiddleware): signed out after this many minutes
+# without a request, and this many hours after signing in, whatever they do.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
+# The audit export (/desk/audit/): at most this many days in one file.
+AUDIT_EXPORT_MAX_DAYS = env.int("AUDIT_EXPORT_MAX_DAYS", default=366)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

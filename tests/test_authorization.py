@@ -51,6 +51,17 @@ MATRIX = {
     ),
     "desk:queue": ("get", lambda w: (reverse("desk:queue"), {}), STAFF_ONLY),
     "desk:metrics": ("get", lambda w: (reverse("desk:metrics"), {}), {**STAFF_ONLY, "agent": 403}),
+    "desk:audit": ("get", lambda w: (reverse("desk:audit"), {}), {**STAFF_ONLY, "agent": 403}),
+    "desk:audit_export": (
+        "get",
+        lambda w: (
+            reverse("desk:audit_export"),
+            {"since": "2026-11-01", "until": "2026-11-30", "what": "access", "format": "csv"},
+        ),
+        {**STAFF_ONLY, "agent": 403},
+    ),
+    # Ends every session of the one who asks, this one too: back to the sign-in page (tests/test_staff_sessions.py).
+    "desk:sign_out_everywhere": ("post", lambda w: (reverse("desk:sign_out_everywhere"), {}), dict.fromkeys(ROLES, LOGIN)),
     "desk:appeal": ("get", lambda w: (reverse("desk:appeal", args=[w["a"].reference]), {}), STAFF_ONLY),
     "desk:records_csv": ("get", lambda w: (reverse("desk:records_csv", args=[w["a"].reference]), {}), STAFF_ONLY),
     "desk:bulk": ("post", lambda w: (reverse("desk:bulk"), {"action": "claim", "references": [w["a"].reference]}), STAFF_POST),

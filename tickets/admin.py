@@ -1,7 +1,11 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from evidence.models import Evidence
+from supportdesk.client import client_ip
 
 from .models import (
     Appeal,
@@ -16,6 +20,7 @@ from .models import (
 from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
+from .services.staff_sessions import staff_sign_out_everywhere
 
 
 @admin.register(AppealType)
@@ -151,3 +156,31 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # View only: saving the form would write the whole row back over a delivery in progress.
         return False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Django's user admin, with "sign out everywhere" for the selected users (a lost laptop, a leaver)."""
+
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(description=_("Sign out everywhere (end every session of the selected users)"), permissions=["change"])
+    def sign_out_everywhere(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            staff_sign_out_everywhere(user=user, actor=request.user, ip_address=client_ip(request))
+        count = len(users)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d user signed out everywhere.",
+                "%(count)d users signed out everywhere.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -15,7 +15,9 @@ class TicketsConfig(AppConfig):
         from importlib import import_module
 
         from .reference import connect_signals
+        from .services.staff_sessions import connect_signals as connect_staff_session_signals
 
         connect_signals()
+        connect_staff_session_signals()
         for package in TASK_PACKAGES:
             import_module(f"{package}.tasks")

@@ -8,7 +8,7 @@ differ only in what the table says (public or not)."""
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from .models import Appeal, AppealEvent
+from .models import Appeal, AppealEvent, StaffSecurityEvent
 
 APPELLANT, SYSTEM, PLATFORM = "appellant", "system", "platform"  # `AppealEvent.actor_label` when no user acted
 ACCOUNT_OWNER = "registered_contact"  # the account's registered contact, through a hold notice's link
@@ -308,4 +308,21 @@ def evidence_purged_event(*, evidence) -> AppealEvent:
         actor_label=SYSTEM,
         comment=_evidence_label(evidence),
         public=False,
+    )
+
+
+# The staff's own events (not an appeal's): listed by the audit export (what=staff).
+
+
+def staff_signed_out_everywhere_event(*, user, actor, ip_address: str | None) -> StaffSecurityEvent:
+    """Every session of `user` ended, by `actor` (the user, from the console, or an administrator)."""
+    return StaffSecurityEvent.objects.create(
+        kind=StaffSecurityEvent.Kind.SIGN_OUT_EVERYWHERE, user=user, actor=actor, ip_address=ip_address
+    )
+
+
+def audit_exported_event(*, actor, detail: str, ip_address: str | None) -> StaffSecurityEvent:
+    """A supervisor or administrator exported part of the audit log (`detail`: what, format, dates)."""
+    return StaffSecurityEvent.objects.create(
+        kind=StaffSecurityEvent.Kind.AUDIT_EXPORT, actor=actor, detail=detail[:255], ip_address=ip_address
     )

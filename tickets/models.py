@@ -874,7 +874,8 @@ class AppealEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["appeal", "created_at"])]
+        # The second: the audit export reads every appeal's events by date range (tickets/reports/audit.py).
+        indexes = [models.Index(fields=["appeal", "created_at"]), models.Index(fields=["created_at", "id"])]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
@@ -1064,3 +1065,39 @@ class RiskWeight(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_signal_display()}: {self.weight}"
+
+
+class StaffSessionGeneration(models.Model):
+    """A staff member's session generation: each sign-in stores it in the session, "sign out everywhere"
+    increments it, and the staff-session middleware ends every session that carries an older number.
+    It works with any session backend (nothing needs to find the user's sessions). No row: generation 0."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.generation}"
+
+
+class StaffSecurityEvent(models.Model):
+    """The staff's own audit trail, beside the appeals' (AppealEvent): sessions ended everywhere and
+    audit exports. Listed by the audit export (what=staff)."""
+
+    class Kind(models.TextChoices):
+        SIGN_OUT_EVERYWHERE = "sign_out_everywhere", _("Signed out everywhere")
+        AUDIT_EXPORT = "audit_export", _("Audit log exported")
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Who acted, and whom it concerned (the same person when one signs oneself out).
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

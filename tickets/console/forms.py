@@ -1,6 +1,10 @@
 """Forms of the agent console."""
 
+from datetime import datetime, time, timedelta
+
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import AppealState, Outcome, Risk
@@ -78,3 +82,47 @@ class ReleaseAgainForm(forms.Form):
     """Release a failed fulfilment to the platform again, with an optional note (staff only)."""
 
     comment = forms.CharField(required=False, max_length=TEXT_MAX_CHARS)
+
+
+class AuditExportForm(forms.Form):
+    """The audit export's choices: dates are Beijing days, both included."""
+
+    since = forms.DateField(label=_("From"), input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=_("Until (included)"), input_formats=["%Y-%m-%d"], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    what = forms.ChoiceField(
+        label=_("What"),
+        choices=[
+            ("access", _("Evidence access log")),
+            ("events", _("Appeal events")),
+            ("staff", _("Staff security events")),
+        ],
+    )
+    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("json", "JSON")])
+
+    @property
+    def max_days(self) -> int:
+        return settings.AUDIT_EXPORT_MAX_DAYS
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until:
+            if until < since:
+                raise forms.ValidationError(_("The end date is before the start date."), code="inverted")
+            days = settings.AUDIT_EXPORT_MAX_DAYS
+            if (until - since).days + 1 > days:
+                raise forms.ValidationError(
+                    _("At most %(days)d days can be exported at a time: choose a shorter range."),
+                    code="too_long",
+                    params={"days": days},
+                )
+        return cleaned
+
+    def moments(self) -> tuple[datetime, datetime]:
+        """The range as [start, end): from the first day's midnight to the day after the last, Beijing time."""
+        zone = timezone.get_default_timezone()
+        start = datetime.combine(self.cleaned_data["since"], time.min, tzinfo=zone)
+        end = datetime.combine(self.cleaned_data["until"] + timedelta(days=1), time.min, tzinfo=zone)
+        return start, end

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
@@ -19,10 +20,12 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from evidence.access import evidence_visible_to_staff
+from supportdesk.client import client_ip
 from tickets.console.forms import (
     QUEUE_SORTS,
     TEXT_MAX_CHARS,
     ActionForm,
+    AuditExportForm,
     BulkForm,
     CommentForm,
     OutcomeForm,
@@ -34,6 +37,7 @@ from tickets.fresh_photo import appeal_needs_code_match
 from tickets.labels import staff_state_choices, staff_state_label
 from tickets.models import DECIDED_STATES, AppealState, FulfilmentState, Outcome, Risk, RiskSignal, evidence_kind_label
 from tickets.reference import agents_cached, appeal_types_cached
+from tickets.reports.audit import AUDIT_ROWS, audit_csv_lines, audit_export_record, audit_json_lines
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
 from tickets.reports.metrics import metrics_compute
@@ -66,6 +70,7 @@ from tickets.services.agent import (
 from tickets.services.errors import WorkflowError
 from tickets.services.fulfilment import appeal_release_again, may_release_again
 from tickets.services.outcome import appeal_outcome_record
+from tickets.services.staff_sessions import staff_sign_out_everywhere
 
 PAGE_SIZES = ("25", "50", "100", "200")
 
@@ -467,4 +472,54 @@ def appeal_records_csv(request, reference: str):
     appeal = access_appeal(user=request.user, reference=reference, with_page=False)
     response = StreamingHttpResponse(records_csv_lines(appeal), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{appeal.reference}-records.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request):
+    """End every session of the signed-in user, this one included (a stolen cookie stops working too)."""
+    user = request.user
+    staff_sign_out_everywhere(user=user, actor=user, ip_address=client_ip(request))
+    logout(request)
+    messages.success(request, _("You were signed out everywhere: every session of your account has ended."))
+    return redirect("login")
+
+
+def _supervisor_required(request) -> None:
+    if not is_supervisor(request.user):
+        raise PermissionDenied
+
+
+@agent_required
+def audit(request):
+    """The audit export's form: supervisors and administrators."""
+    _supervisor_required(request)
+    today = timezone.localdate()
+    form = AuditExportForm(initial={"since": today.replace(day=1), "until": today, "what": "access", "format": "csv"})
+    return render(request, "desk/audit.html", {"form": form})
+
+
+AUDIT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
+
+
+@agent_required
+def audit_export(request):
+    """The evidence access log, the appeals' events or the staff's security events for a range of days,
+    streamed (tickets/reports/audit.py). A bad choice: the form again with its message, status 400."""
+    _supervisor_required(request)
+    form = AuditExportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "desk/audit.html", {"form": form}, status=400)
+    what, file_format = form.cleaned_data["what"], form.cleaned_data["format"]
+    since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+    audit_export_record(
+        actor=request.user, what=what, file_format=file_format, since=since, until=until, ip_address=client_ip(request)
+    )
+    start, end = form.moments()
+    rows = AUDIT_ROWS[what](start=start, end=end)
+    lines = audit_csv_lines(what, rows) if file_format == "csv" else audit_json_lines(rows)
+    response = StreamingHttpResponse(lines, content_type=AUDIT_CONTENT_TYPES[file_format])
+    filename = f"supportdesk-{what}-{since.isoformat()}-{until.isoformat()}.{file_format}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
