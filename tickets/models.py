@@ -426,6 +426,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # A registered contact objected during a hold: the release was stopped and supervisors decide again.
     takeover_suspected = models.BooleanField(_("suspected takeover"), default=False, editable=False)
     objected_at = models.DateTimeField(_("objected at"), null=True, blank=True, editable=False)
+    # Signed into every tracking link and into each browser's grant (tickets/tracking.py,
+    # evidence/access.py): "sign out other devices" bumps it, and every older link and grant stops working.
+    tracking_generation = models.PositiveIntegerField(_("tracking links generation"), default=0, editable=False)
 
     objects = AppealQuerySet.as_manager()
 
@@ -860,6 +863,9 @@ class AppealEvent(models.Model):
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
         FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
         OUTCOME = "outcome", _("Outcome recorded")
+        DATA_DOWNLOADED = "data_downloaded", _("Your data downloaded")
+        ID_IMAGES_DELETED = "id_images_deleted", _("Identity-document images deleted at your request")
+        TRACKING_LINKS_REVOKED = "tracking_links_revoked", _("Other devices signed out")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

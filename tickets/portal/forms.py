@@ -547,6 +547,13 @@ class WithdrawForm(forms.Form):
         with_length_limit(self.fields["comment"])
 
 
+class IdImagesDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=gettext_lazy("Yes, delete my identity-document images. This cannot be undone."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that your images should be deleted.")},
+    )
+
+
 class AppellantEvidenceForm(forms.Form):
     """The appellant's answer (provide_info) or reopening (reopen): a message and new files."""
 
