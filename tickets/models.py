@@ -283,6 +283,22 @@ class Outcome(models.TextChoices):
     FALSE_ALARM = "false_alarm", _("False alarm")
 
 
+# What the appellant writes on the appeal form (tickets/portal/forms.py), also what their data
+# download gives back (tickets/services/rights.py).
+APPELLANT_FIELDS = (
+    "contact_email",
+    "contact_phone",
+    "language",
+    "account_identifier",
+    "registered_phone",
+    "new_phone",
+    "device_model",
+    "letter_background",
+    "letter_steps_taken",
+    "letter_request",
+)
+
+
 class Appeal(ConcurrentTransitionMixin, models.Model):
     class Language(models.TextChoices):
         ZH_HANS = "zh-hans", "简体中文"

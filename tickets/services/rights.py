@@ -19,7 +19,7 @@ from evidence.models import Evidence
 from evidence.retention import evidence_files_purge
 from evidence.storage import evidence_storage
 from tickets.events import appeal_data_downloaded_event, appeal_id_images_deleted_event, appeal_tracking_links_revoked_event
-from tickets.models import CLOSED_STATES, Appeal, AppealState, EvidenceKind, FulfilmentState
+from tickets.models import APPELLANT_FIELDS, CLOSED_STATES, Appeal, AppealState, EvidenceKind, FulfilmentState
 from tickets.outbox.services import appellant_email_enqueue
 from tickets.reports.exports import csv_safe, records_csv_lines
 from tickets.selectors import evidence_views_for_appellant
@@ -93,23 +93,9 @@ def appeal_id_images_delete(*, appeal: Appeal) -> list[Evidence]:
 
 # --- Download my data ------------------------------------------------------------------------------
 
-# What the appellant gave us and what we decided, as they gave and saw it: no internal fields (risk,
-# assignee, notes, addresses), no staff names.
-APPEAL_FIELDS = (
-    "reference",
-    "contact_email",
-    "contact_phone",
-    "language",
-    "account_identifier",
-    "registered_phone",
-    "new_phone",
-    "device_model",
-    "id_number_last4",
-    "letter_background",
-    "letter_steps_taken",
-    "letter_request",
-    "consent_text",
-)
+# What the appellant gave us (the form's fields) and what we decided, as they gave and saw it: no
+# internal fields (risk, assignee, notes, addresses), no staff names.
+APPEAL_FIELDS = ("reference", *APPELLANT_FIELDS, "id_number_last4", "consent_text")
 
 
 def _iso(moment) -> str:
