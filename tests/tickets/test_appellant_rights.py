@@ -327,3 +327,15 @@ def test_after_retention_the_link_shows_the_page_but_serves_no_files(appeal_type
         page = browser.get(status_url(appeal)).content.decode()
         assert "deleted after the retention period" in page and serve not in page
         assert browser.get(serve).status_code == 404
+
+
+def test_a_grant_stored_before_link_generations_holds_until_the_first_sign_out(appeal_types, client):
+    appeal = AppealFactory()
+    evidence = EvidenceFactory(appeal=appeal)
+    session = client.session
+    session["tracked_appeals"] = {appeal.reference: int((timezone.now() + timedelta(days=1)).timestamp())}
+    session.save()
+    serve = reverse("evidence:serve", args=[evidence.pk])
+    assert client.get(serve).status_code == 200  # a bare expiry reads as generation 0
+    opened(appeal).post(action_url("tickets:status_sign_out_others", appeal))
+    assert client.get(serve).status_code == 404
