@@ -46,6 +46,8 @@ class Evidence(models.Model):
     processing_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     # Retention: the files are deleted; the fingerprints (SHA-256, pHash) and the audit trail stay.
     purged_at = models.DateTimeField(_("files deleted at"), null=True, blank=True)
+    # Deleted before the retention period ended because the appellant asked (from the status page).
+    purged_on_request = models.BooleanField(_("deleted at the appellant's request"), default=False)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     verified_by = models.ForeignKey(

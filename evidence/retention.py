@@ -40,11 +40,18 @@ def evidence_purge_expired(*, now=None, limit: int = 1000) -> int:
             )
             if evidence is None:
                 continue
-            names = evidence.stored_names()
-            evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
-            evidence.purged_at = now
-            evidence.save(update_fields=["file", "thumbnail", "pages", "purged_at"])
+            evidence_files_purge(evidence=evidence, now=now)
             evidence_purged_event(evidence=evidence)
-            transaction.on_commit(lambda names=names: [evidence_storage.delete(n) for n in names])
             purged += 1
     return purged
+
+
+def evidence_files_purge(*, evidence: Evidence, now, on_request: bool = False) -> None:
+    """Delete the stored copies of one evidence row, locked by the caller inside its transaction: the
+    row stays with its fingerprints, its access log and the appeal's events; the files go once the
+    transaction commits. `on_request`: the appellant asked (tickets/services/rights.py), not retention."""
+    names = evidence.stored_names()
+    evidence.file.name, evidence.thumbnail.name, evidence.pages = "", "", []
+    evidence.purged_at, evidence.purged_on_request = now, on_request
+    evidence.save(update_fields=["file", "thumbnail", "pages", "purged_at", "purged_on_request"])
+    transaction.on_commit(lambda: [evidence_storage.delete(n) for n in names])

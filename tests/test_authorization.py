@@ -29,6 +29,13 @@ STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator"
 # Appeal A is open and unassigned: every agent may triage it. (Other worlds: test_evidence_access_matrix.)
 APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 200, "supervisor": 200, "administrator": 200}
 
+APPELLANT_A_ONLY = {**dict.fromkeys(ROLES, 403), "appellant_a": 200}
+
+
+def _status_action(world, route: str) -> str:
+    return reverse(route, args=[tracking_token_make(world["a"].reference)])
+
+
 # route name -> (method, how to build the URL and body from the world, expected answer per role)
 MATRIX = {
     "tickets:home": ("get", lambda w: (reverse("tickets:home"), {}), ALL_200),
@@ -42,6 +49,21 @@ MATRIX = {
     "tickets:track": ("get", lambda w: (reverse("tickets:track"), {}), ALL_200),
     # The signed link is the capability: whoever holds it sees that appeal.
     "tickets:status": ("get", lambda w: (reverse("tickets:status", args=[tracking_token_make(w["a"].reference)]), {}), ALL_200),
+    # The appellant's rights: the link and the grant it gave this browser, POST only; anyone else (a
+    # staff member, another appeal's appellant, no browser grant) gets 403 (tests/tickets/test_appellant_rights.py).
+    "tickets:status_data": ("post", lambda w: (_status_action(w, "tickets:status_data"), {}), APPELLANT_A_ONLY),
+    # Appeal A is open: the deletion is refused with a message.
+    "tickets:status_delete_id_images": (
+        "post",
+        lambda w: (_status_action(w, "tickets:status_delete_id_images"), {"confirm": "on"}),
+        {**APPELLANT_A_ONLY, "appellant_a": MOVED},
+    ),
+    # To the status page, under a link of the new generation.
+    "tickets:status_sign_out_others": (
+        "post",
+        lambda w: (_status_action(w, "tickets:status_sign_out_others"), {}),
+        {**APPELLANT_A_ONLY, "appellant_a": MOVED},
+    ),
     # A hold notice's signed link is the capability, whoever holds it; without one, nobody gets in
     # (a valid link: tests/tickets/test_security_hold*.py).
     "tickets:hold_objection": (
@@ -187,7 +209,7 @@ def test_authorization_matrix(world, route, role):
 
 # Who sees an appeal's identity documents, world by world: the assignee and supervisors on an open
 # appeal, every agent while an open appeal is unassigned (triage), supervisors only once it is decided
-# or closed; the appellant holding the tracking link always.
+# or closed; the appellant holding the tracking link until the appeal is withdrawn.
 FILE_ROLES = ("anonymous", "appellant", "other_appellant", "agent", "other_agent", "supervisor", "administrator")
 FILE_WORLDS = {
     # world -> (appeal state, who holds it, roles answered 200; everyone else gets 404)
@@ -197,7 +219,8 @@ FILE_WORLDS = {
     "escalated_held_by_agent": ("escalated", "agent", {"appellant", "agent", "supervisor", "administrator"}),
     "approved_held_by_agent": ("approved", "agent", {"appellant", "supervisor", "administrator"}),
     "rejected_unassigned": ("rejected", None, {"appellant", "supervisor", "administrator"}),
-    "withdrawn_unassigned": ("withdrawn", None, {"appellant", "supervisor", "administrator"}),
+    # Withdrawal ends what the link may do: the status page still opens, its files do not.
+    "withdrawn_unassigned": ("withdrawn", None, {"supervisor", "administrator"}),
 }
 FILE_CASES = [
     (world, role, route) for world in FILE_WORLDS for role in FILE_ROLES for route in ("evidence:serve", "evidence:thumbnail")

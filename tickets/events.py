@@ -67,6 +67,32 @@ def appeal_tracking_link_event(*, appeal: Appeal) -> AppealEvent:
     return _create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINK, actor_label=APPELLANT, public=False)
 
 
+# The appellant's rights, from the status page (tickets/services/rights.py): public, so that the
+# appellant sees on the timeline what was done with the link, whoever held it.
+
+
+def appeal_data_downloaded_event(*, appeal: Appeal) -> AppealEvent:
+    """The appellant downloaded their data (the appeal, its records and files, as a zip)."""
+    return _create(appeal=appeal, kind=AppealEvent.Kind.DATA_DOWNLOADED, actor_label=APPELLANT, public=True)
+
+
+def appeal_id_images_deleted_event(*, appeal: Appeal, deleted: list) -> AppealEvent:
+    """The appellant had the identity-document images deleted (`deleted`: the evidence rows, whose
+    fingerprints stay)."""
+    return _create(
+        appeal=appeal,
+        kind=AppealEvent.Kind.ID_IMAGES_DELETED,
+        actor_label=APPELLANT,
+        comment=", ".join(_evidence_label(evidence) for evidence in deleted),
+        public=True,
+    )
+
+
+def appeal_tracking_links_revoked_event(*, appeal: Appeal) -> AppealEvent:
+    """The appellant signed out other devices: older tracking links and their browsers' grants stop working."""
+    return _create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINKS_REVOKED, actor_label=APPELLANT, public=True)
+
+
 # Staff and system events.
 
 

@@ -283,6 +283,22 @@ class Outcome(models.TextChoices):
     FALSE_ALARM = "false_alarm", _("False alarm")
 
 
+# What the appellant writes on the appeal form (tickets/portal/forms.py), also what their data
+# download gives back (tickets/services/rights.py).
+APPELLANT_FIELDS = (
+    "contact_email",
+    "contact_phone",
+    "language",
+    "account_identifier",
+    "registered_phone",
+    "new_phone",
+    "device_model",
+    "letter_background",
+    "letter_steps_taken",
+    "letter_request",
+)
+
+
 class Appeal(ConcurrentTransitionMixin, models.Model):
     class Language(models.TextChoices):
         ZH_HANS = "zh-hans", "简体中文"
@@ -426,6 +442,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # A registered contact objected during a hold: the release was stopped and supervisors decide again.
     takeover_suspected = models.BooleanField(_("suspected takeover"), default=False, editable=False)
     objected_at = models.DateTimeField(_("objected at"), null=True, blank=True, editable=False)
+    # Signed into every tracking link and into each browser's grant (tickets/tracking.py,
+    # evidence/access.py): "sign out other devices" bumps it, and every older link and grant stops working.
+    tracking_generation = models.PositiveIntegerField(_("tracking links generation"), default=0, editable=False)
 
     objects = AppealQuerySet.as_manager()
 
@@ -860,6 +879,9 @@ class AppealEvent(models.Model):
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
         FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
         OUTCOME = "outcome", _("Outcome recorded")
+        DATA_DOWNLOADED = "data_downloaded", _("Your data downloaded")
+        ID_IMAGES_DELETED = "id_images_deleted", _("Identity-document images deleted at your request")
+        TRACKING_LINKS_REVOKED = "tracking_links_revoked", _("Other devices signed out")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from evidence.models import Evidence
+from evidence.models import Evidence, EvidenceAccess
 
 from .models import (
     CLOSED_STATES,
@@ -29,8 +29,8 @@ from .models import (
     RechargeRecord,
 )
 from .reference import appeal_types_cached
-from .roles import is_agent, is_supervisor
-from .tracking import TrackingLink, tracking_token_open
+from .roles import SUPERVISORS, is_agent, is_supervisor
+from .tracking import TrackingLink, TrackingLinkRevoked, tracking_token_open
 
 DUE_SOON = timedelta(hours=12)
 
@@ -335,8 +335,9 @@ def appeal_for_submitter(*, submitted: list[str], reference: str) -> Appeal:
 
 def appeal_for_tracking_token(*, token: str) -> tuple[Appeal, TrackingLink]:
     """The appeal a signed tracking link opens, with what its status page shows (its files and public
-    events, as `public_events`). Raises TrackingLinkExpired or TrackingLinkInvalid for a bad link,
-    404 when its appeal no longer exists."""
+    events, as `public_events`). Raises TrackingLinkExpired or TrackingLinkInvalid for a bad link
+    (TrackingLinkRevoked, an expired one, for a link older than the appeal's last "sign out other
+    devices"), 404 when its appeal no longer exists."""
     link = tracking_token_open(token)
     appeal = (
         Appeal.objects.select_related("appeal_type")
@@ -349,7 +350,61 @@ def appeal_for_tracking_token(*, token: str) -> tuple[Appeal, TrackingLink]:
     )
     if appeal is None:
         raise Http404
+    if link.generation != appeal.tracking_generation:
+        raise TrackingLinkRevoked  # made before the appellant signed out other devices
     return appeal, link
+
+
+@dataclass(frozen=True)
+class FileView:
+    """Views of one file by one kind of viewer within one minute (the file, its thumbnail, its pages
+    folded together), as the appellant is shown them: by role, never by name."""
+
+    at: object  # the minute's first view (a datetime)
+    viewer: str  # a key of VIEWER_LABELS
+    count: int
+
+    @property
+    def viewer_label(self) -> str:
+        return str(VIEWER_LABELS[self.viewer])
+
+
+VIEWER_LABELS = {
+    "appellant": _("You"),
+    "agent": _("An agent"),
+    "supervisor": _("A supervisor"),
+    "staff": _("A former staff member"),  # the user was deleted since: the log keeps the view
+}
+# The most recent views listed per file (the page and the download say how many more there were).
+FILE_VIEWS_SHOWN = 50
+
+
+def evidence_views_for_appellant(*, appeal: Appeal) -> dict:
+    """{evidence id: [FileView, newest first]} from the evidence access log, for the appeal's status
+    page and data download: who viewed which file when, by role only (agent, supervisor, the appellant).
+    One query; a supervisor is a member of the supervisors group or a superuser (tickets/roles.py)."""
+    supervisor = Exists(get_user_model().groups.through.objects.filter(user_id=OuterRef("user_id"), group__name=SUPERVISORS))
+    rows = (
+        EvidenceAccess.objects.filter(evidence__appeal=appeal)
+        .annotate(supervisor=supervisor)
+        .order_by("-created_at", "-pk")
+        .values_list("evidence_id", "created_at", "by_appellant", "user_id", "user__is_superuser", "supervisor")
+    )
+    views: dict = {}
+    for evidence_id, at, by_appellant, user_id, superuser, in_group in rows.iterator(chunk_size=2000):
+        if by_appellant:
+            viewer = "appellant"
+        elif user_id is None:
+            viewer = "staff"
+        else:
+            viewer = "supervisor" if superuser or in_group else "agent"
+        listed = views.setdefault(evidence_id, [])
+        last = listed[-1] if listed else None
+        if last is not None and last.viewer == viewer and last.at - at < timedelta(minutes=1):
+            listed[-1] = FileView(at=last.at, viewer=viewer, count=last.count + 1)
+        else:
+            listed.append(FileView(at=at, viewer=viewer, count=1))
+    return views
 
 
 @dataclass

@@ -18,14 +18,22 @@ class TrackingLinkExpired(TrackingLinkInvalid):
     pass
 
 
-def tracking_token_make(reference: str) -> str:
-    return signing.dumps({"r": reference}, salt=SALT, compress=True)
+class TrackingLinkRevoked(TrackingLinkExpired):
+    """Made before the appellant signed out other devices: it reads as expired (ask for a new one)."""
+
+
+def tracking_token_make(reference: str, generation: int = 0) -> str:
+    """`generation`: the appeal's `tracking_generation` when the link is made (left out while 0, so
+    links made before generations existed read as generation 0)."""
+    payload = {"r": reference, "g": generation} if generation else {"r": reference}
+    return signing.dumps(payload, salt=SALT, compress=True)
 
 
 @dataclass(frozen=True)
 class TrackingLink:
     reference: str
     expires_at: datetime
+    generation: int = 0
 
 
 def tracking_token_open(token: str) -> TrackingLink:
@@ -40,9 +48,12 @@ def tracking_token_open(token: str) -> TrackingLink:
         raise TrackingLinkInvalid from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("r"), str):
         raise TrackingLinkInvalid
+    generation = payload.get("g", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise TrackingLinkInvalid
     # The signature checked out, so the timestamp (the middle of `payload:timestamp:signature`) is ours.
     signed_at = datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=UTC)
-    return TrackingLink(reference=payload["r"], expires_at=signed_at + max_age)
+    return TrackingLink(reference=payload["r"], expires_at=signed_at + max_age, generation=generation)
 
 
 def tracking_token_read(token: str) -> str:
@@ -50,6 +61,6 @@ def tracking_token_read(token: str) -> str:
     return tracking_token_open(token).reference
 
 
-def tracking_url(reference: str) -> str:
-    path = reverse("tickets:status", kwargs={"token": tracking_token_make(reference)})
+def tracking_url(reference: str, generation: int = 0) -> str:
+    path = reverse("tickets:status", kwargs={"token": tracking_token_make(reference, generation)})
     return f"{settings.SITE_URL}{path}"

@@ -3,11 +3,13 @@ are in the first box, the kind of file most likely asked for is already chosen, 
 up with the page's upload script (progress, then back to the status page). Any console error, failed
 request or CSP violation fails the test."""
 
+import zipfile
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.models import Evidence
+from evidence.models import Evidence, EvidenceAccess
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
@@ -84,4 +86,46 @@ def test_a_carried_out_unbind_reads_done_on_a_phone_in_chinese(live_server, watc
     assert zh("Your real-name verification has been unbound: the unbind has been carried out.") in done.inner_text()
     assert "Unbound on the platform." not in page.content()  # the platform's detail is for the agents
     screenshot(page, "status-03-fulfilment-done")
+    watched.check()
+
+
+def test_the_appellants_rights_on_a_phone(live_server, watched, appeal_types, tmp_path, screenshot):
+    """A decided appeal: who viewed each file (by role), the data download, deleting the ID images and
+    signing out other devices, all from the bottom of the status page, in Chinese, with no sideways scroll."""
+    agent = AgentFactory(username="agent_zhang")
+    appeal = AppealFactory(language="zh-hans", state="approved", closed_at=timezone.now(), assignee=agent)
+    front = EvidenceFactory(appeal=appeal, kind="id_front")
+    EvidenceAccess.objects.create(evidence=front, user=agent)
+    page = watched.page
+    page.goto(live_server.url + reverse("tickets:status", args=[tracking_token_make(appeal.reference)]))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+    views = page.locator(f"#evidence-{front.pk} details[data-file-views]")
+    views.locator("summary").click()
+    assert zh("An agent") in views.inner_text() and "agent_zhang" not in page.content()
+    screenshot(page, "status-04-who-viewed")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name=zh("Download my data")).click()
+    saved = tmp_path / "data.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert "files/01-id_front.jpg" in archive.namelist()
+
+    form = page.locator("form[data-id-images-form]")
+    form.locator("input[name=confirm]").check()
+    form.get_by_role("button", name=zh("Delete my images")).click()
+    page.wait_for_selector("[data-id-images-none]")
+    assert zh("Your identity-document images have been deleted. We have sent you a confirmation e-mail.") in page.content()
+    screenshot(page, "status-05-id-images-deleted")
+
+    page.get_by_role("button", name=zh("Sign out other devices")).click()
+    page.wait_for_load_state()
+    appeal.refresh_from_db()
+    assert appeal.tracking_generation == 1
+    assert page.url == live_server.url + reverse("tickets:status", args=[tracking_token_make(appeal.reference, 1)])
+    assert (
+        zh("Other devices are signed out: older links to this page no longer work. Bookmark this page to come back to it.")
+        in page.content()
+    )
     watched.check()

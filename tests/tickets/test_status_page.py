@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.models import Evidence
+from evidence.models import Evidence, EvidenceAccess
 from evidence.validation import evidence_sniff
 from tests import files
 from tests.evidence.factories import EvidenceFactory
@@ -423,13 +423,18 @@ def test_awaiting_information_without_a_written_question_points_to_the_email(cli
 
 
 @pytest.mark.parametrize("size", [3, 12])
-def test_status_page_runs_the_same_4_queries_however_many_files_and_events(client, appeal_types, django_assert_num_queries, size):
-    appeal = appeal_worked_on(size=size, agent=AgentFactory(), supervisor=SupervisorFactory())
+def test_status_page_runs_the_same_5_queries_however_many_files_and_events(client, appeal_types, django_assert_num_queries, size):
+    agent, supervisor = AgentFactory(), SupervisorFactory()
+    appeal = appeal_worked_on(size=size, agent=agent, supervisor=supervisor)
     for _ in range(size):  # refused and not yet replaced: each shows its replacement form
         EvidenceFactory(appeal=appeal, kind="id_handheld", status="rejected", status_reason="Blurred.")
+    for evidence in appeal.evidence.all():  # each viewed by staff of both roles and by the appellant
+        for viewer in (agent, supervisor, None):
+            EvidenceAccess.objects.create(evidence=evidence, user=viewer, by_appellant=viewer is None)
     url = status_url(appeal)
     client.get(url)
-    # The appeal with its type, its files, its public events; the session (the link's grant). An N+1
-    # (a query per file or event, or per refused file's replacement form) fails here.
-    with django_assert_num_queries(4):
+    # The appeal with its type, its files, its public events; who viewed the files (by role); the
+    # session (the link's grant). An N+1 (a query per file, event or view, or per refused file's
+    # replacement form) fails here.
+    with django_assert_num_queries(5):
         assert client.get(url).status_code == 200

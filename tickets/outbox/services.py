@@ -72,12 +72,12 @@ def appellant_email_enqueue(*, appeal: Appeal, template: str, **context) -> Outb
         to=appeal.contact_email,
         language=appeal.language,
         appeal=appeal,
-        context={"tracking_url": tracking_url(appeal.reference), **context},
+        context={"tracking_url": tracking_url(appeal.reference, appeal.tracking_generation), **context},
     )
 
 
 def _acknowledgement_context(appeal: Appeal) -> dict:
-    return {"tracking_url": tracking_url(appeal.reference), "evidence": list(appeal.evidence.all())}
+    return {"tracking_url": tracking_url(appeal.reference, appeal.tracking_generation), "evidence": list(appeal.evidence.all())}
 
 
 # E-mails whose whole context comes from their appeal: the request that causes one writes only the row,

@@ -22,7 +22,7 @@ from tickets.fresh_photo import (
     fresh_photo_code_required,
 )
 from tickets.id_numbers import id_number_normalise, id_number_validate
-from tickets.models import Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
+from tickets.models import APPELLANT_FIELDS, Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
 from tickets.risk.services import appeal_velocity_check
 
 from .records_csv import DEVICE_COLUMNS, RECHARGE_COLUMNS, records_parse_csv
@@ -105,18 +105,7 @@ class AppealForm(forms.ModelForm):
 
     class Meta:
         model = Appeal
-        fields = [
-            "contact_email",
-            "contact_phone",
-            "language",
-            "account_identifier",
-            "registered_phone",
-            "new_phone",
-            "device_model",
-            "letter_background",
-            "letter_steps_taken",
-            "letter_request",
-        ]
+        fields = list(APPELLANT_FIELDS)
         widgets = {
             "contact_email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "contact_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
@@ -545,6 +534,13 @@ class WithdrawForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         with_length_limit(self.fields["comment"])
+
+
+class IdImagesDeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=gettext_lazy("Yes, delete my identity-document images. This cannot be undone."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that your images should be deleted.")},
+    )
 
 
 class AppellantEvidenceForm(forms.Form):

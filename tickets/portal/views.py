@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from evidence.access import appellant_grant
+from evidence.access import appellant_grant, appellant_grant_held
 from supportdesk.client import client_ip, client_ip_key
 from supportdesk.ratelimits import attempt_count, attempts_used_up
 from tickets.models import Appeal, AppealEvent, AppealState
@@ -21,10 +21,18 @@ from tickets.portal.forms import (
     AppellantEvidenceForm,
     EvidenceReplaceForm,
     HoldObjectionForm,
+    IdImagesDeleteForm,
     TrackForm,
     WithdrawForm,
 )
-from tickets.selectors import appeal_for_submitter, appeal_for_tracking_token, appeal_type_get_active, appeal_type_list_active
+from tickets.selectors import (
+    FILE_VIEWS_SHOWN,
+    appeal_for_submitter,
+    appeal_for_tracking_token,
+    appeal_type_get_active,
+    appeal_type_list_active,
+    evidence_views_for_appellant,
+)
 from tickets.services.appellant import (
     appeal_may_reopen,
     appeal_provide_info,
@@ -43,7 +51,14 @@ from tickets.services.hold import (
     objection_notice_read,
 )
 from tickets.services.intake import appeal_submit
-from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid
+from tickets.services.rights import (
+    appeal_data_export,
+    appeal_id_images_delete,
+    appeal_tracking_links_revoke,
+    id_images_delete_refusal,
+    id_images_left,
+)
+from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid, tracking_token_make, tracking_token_open
 
 from .state_explained import appeal_state_explained
 
@@ -154,28 +169,34 @@ def _complaint_text() -> str:
 
 def _evidence_rows(appeal: Appeal, data, files, replacing: str) -> list[tuple]:
     """Each file with, under a refused one not yet replaced (while the appeal is open), the form that
-    replaces it. Only the form that was posted is bound."""
+    replaces it (only the form that was posted is bound), and who viewed it (by role, newest first)."""
     items = list(appeal.evidence.all())
     replaced = {item.replaces_id for item in items if item.replaces_id}
+    views = evidence_views_for_appellant(appeal=appeal)
     rows = []
     for item in items:
         form = None
         if appeal.is_open and item.status == "rejected" and item.pk not in replaced:
             bound = str(item.pk) == replacing
             form = EvidenceReplaceForm(data if bound else None, files if bound else None, appeal=appeal, evidence=item)
-        rows.append((item, form, item.pk in replaced))
+        rows.append((item, form, item.pk in replaced, views.get(item.pk, [])))
     return rows
+
+
+def _link_refused(request, refused: TrackingLinkInvalid):
+    """The page for a link that does not open its appeal: expired (or made before "sign out other
+    devices") 410, otherwise 404."""
+    expired = isinstance(refused, TrackingLinkExpired)
+    return render(request, "tickets/link_invalid.html", {"expired": expired}, status=410 if expired else 404)
 
 
 @require_http_methods(["GET", "POST"])
 def appeal_status(request, token: str):
     try:
         appeal, link = appeal_for_tracking_token(token=token)
-    except TrackingLinkExpired:
-        return render(request, "tickets/link_invalid.html", {"expired": True}, status=410)
-    except TrackingLinkInvalid:
-        return render(request, "tickets/link_invalid.html", {"expired": False}, status=404)
-    appellant_grant(request, appeal.reference, link.expires_at)
+    except TrackingLinkInvalid as refused:
+        return _link_refused(request, refused)
+    appellant_grant(request, appeal.reference, link.expires_at, link.generation)
     # The answer form names its step "answer": a control named "action" would hide the form's own
     # action (its URL) from the upload script, which reads `form.action`.
     action = (request.POST.get("action") or request.POST.get("answer")) if request.method == "POST" else None
@@ -212,7 +233,7 @@ def appeal_status(request, token: str):
         return redirect("tickets:status", token=token)
     if answering_by_script:
         return JsonResponse({"errors": evidence_form.errors_by_input_name()}, status=400)
-    replace_form = next((form for _item, form, _done in evidence_rows if form is not None and form.is_bound), None)
+    replace_form = next((form for _item, form, _done, _views in evidence_rows if form is not None and form.is_bound), None)
     if action == "replace" and replace_form is None:
         messages.error(request, _("This file can no longer be replaced. Here is where your appeal stands now."))
         return redirect("tickets:status", token=token)
@@ -226,11 +247,18 @@ def appeal_status(request, token: str):
         return redirect("tickets:status", token=token)
     context = {
         "appeal": appeal,
+        "token": token,
         "withdraw_form": withdraw_form,
         "evidence_form": evidence_form,
         "can_reopen": can_reopen,
         "evidence_rows": evidence_rows,
-        "refused_to_replace": sum(form is not None for _item, form, _done in evidence_rows),
+        "refused_to_replace": sum(form is not None for _item, form, _done, _views in evidence_rows),
+        "file_views_shown": FILE_VIEWS_SHOWN,
+        # The appellant's rights: what the last section offers or says it cannot do yet.
+        "id_images_left": id_images_left(appeal=appeal),
+        "id_images_refusal": id_images_delete_refusal(appeal=appeal),
+        "id_images_form": IdImagesDeleteForm(),
+        "files_served": appeal.state != AppealState.WITHDRAWN,
         "complaint_text": _complaint_text() if appeal.is_open and appeal.sla_breached else "",
         # What the agent asked, shown with the answer form at the top of the page.
         "info_request": next((e for e in reversed(appeal.public_events) if e.kind == AppealEvent.Kind.REQUEST_INFO), None)
@@ -242,6 +270,68 @@ def appeal_status(request, token: str):
     context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question))
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)
+
+
+def _appeal_for_rights(request, token: str) -> Appeal:
+    """The appeal of one of the status page's rights actions: its link must be valid and of the
+    appeal's current generation (else TrackingLinkInvalid), and this browser must hold the grant that
+    link gave it (else 403): a request forged elsewhere, or from a browser signed out, changes nothing."""
+    appeal, _link = appeal_for_tracking_token(token=token)
+    if not appellant_grant_held(request, appeal):
+        raise PermissionDenied
+    return appeal
+
+
+@require_http_methods(["POST"])
+def appeal_data_download(request, token: str):
+    """Download my data: a zip of the appeal, its records, its public timeline and its processed files.
+    POST, so that no link prefetcher or mail scanner builds one."""
+    try:
+        appeal = _appeal_for_rights(request, token)
+    except TrackingLinkInvalid as refused:
+        return _link_refused(request, refused)
+    archive = appeal_data_export(appeal=appeal)
+    filename = f"{appeal.reference}-my-data.zip"
+    response = FileResponse(archive, as_attachment=True, filename=filename, content_type="application/zip")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["POST"])
+def id_images_delete(request, token: str):
+    """Delete my ID images, once the appeal is decided, withdrawn or closed and not under legal hold."""
+    try:
+        appeal = _appeal_for_rights(request, token)
+    except TrackingLinkInvalid as refused:
+        return _link_refused(request, refused)
+    if not IdImagesDeleteForm(request.POST).is_valid():
+        messages.error(request, _("Nothing was deleted: tick the box to confirm that your images should be deleted."))
+        return redirect(reverse("tickets:status", args=[token]) + "#your-rights")
+    try:
+        appeal_id_images_delete(appeal=appeal)
+    except WorkflowError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("Your identity-document images have been deleted. We have sent you a confirmation e-mail."))
+    return redirect(reverse("tickets:status", args=[token]) + "#your-rights")
+
+
+@require_http_methods(["POST"])
+def other_devices_sign_out(request, token: str):
+    """Sign out other devices: every older link and the browsers that opened one lose the appeal;
+    this browser gets a link of the new generation (and its grant), and goes there."""
+    try:
+        appeal = _appeal_for_rights(request, token)
+    except TrackingLinkInvalid as refused:
+        return _link_refused(request, refused)
+    appeal = appeal_tracking_links_revoke(appeal=appeal)
+    fresh = tracking_token_make(appeal.reference, appeal.tracking_generation)
+    appellant_grant(request, appeal.reference, tracking_token_open(fresh).expires_at, appeal.tracking_generation)
+    messages.success(
+        request,
+        _("Other devices are signed out: older links to this page no longer work. Bookmark this page to come back to it."),
+    )
+    return redirect("tickets:status", token=fresh)
 
 
 @require_http_methods(["GET", "POST"])
