@@ -223,3 +223,35 @@ def test_a_grant_opens_only_that_appeal(client, held_by_someone_else, appeal_typ
     state_reason(client, held_by_someone_else.appeal)
     assert client.get(reverse("evidence:serve", args=[held_by_someone_else.pk])).status_code == 200
     assert client.get(reverse("evidence:serve", args=[other.pk])).status_code == 404
+
+
+def test_the_reason_form_its_messages_the_timeline_and_the_digest_are_fully_chinese(appeal_types, settings):
+    from django.test import Client
+
+    from tests.test_zh_rendering import english_sentences, untranslated, visible_text
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    sentences = english_sentences()
+    SupervisorFactory()
+    open_appeal = AppealFactory(state="in_review", assignee=AgentFactory())
+    decided = AppealFactory(state="approved", closed_at=MORNING)
+    for appeal in (open_appeal, decided):
+        EvidenceFactory(appeal=appeal)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(AgentFactory())
+    texts = {}
+    with time_machine.travel(MORNING, tick=False):
+        texts["form"] = page(client, open_appeal)
+        assert "您为什么需要查看这些文件？" in texts["form"]
+        texts["empty"] = state_reason(client, open_appeal, reason="").content.decode()
+        texts["oversize"] = state_reason(client, open_appeal, reason="长" * 301).content.decode()
+        texts["decided"] = page(client, decided)
+        texts["refused"] = state_reason(client, decided).content.decode()
+        texts["granted"] = state_reason(client, open_appeal, reason="核对重复举报").content.decode()
+        assert "理由已记录" in texts["granted"] and "核对重复举报（可查看文件至 2026-11-02 11:00）" in texts["granted"]
+    with time_machine.travel(NEXT_NIGHT, tick=False):
+        evidence_reason_digest_send()
+    email = OutboundEmail.objects.get(template="evidence_reason_digest")
+    texts.update(subject=email.subject, body_text=email.body_text, body_html=email.body_html)
+    problems = {name: found for name, text in texts.items() if (found := untranslated(visible_text(text), sentences))}
+    assert problems == {}
