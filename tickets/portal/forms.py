@@ -72,13 +72,13 @@ def with_length_limit(field: forms.Field) -> None:
 def consent_text() -> str:
     """Says exactly who sees the files (the need-to-know rule of evidence/access.py)."""
     return _(
-        "I agree that %(site_name)s processes the images of my identity document, and every other file I "
-        "send with this appeal (all of them are personal data), to verify my identity for this appeal "
-        "only. They are stored privately. While the appeal is open they are seen by the agent handling "
-        "it, whoever proposes or gives its approval, and the supervisors; any other staff member must "
-        "first state a reason, which is recorded and reported to the supervisors, and may then see them "
-        "for %(minutes)d minutes. Once the appeal is decided, withdrawn or closed, only the supervisors "
-        "may see them, also after stating a reason. They are deleted %(days)d days after the decision."
+        "I agree that %(site_name)s processes the images of my identity document and the other files I send "
+        "with this appeal (all personal data) to verify my identity for this appeal only, stored privately. "
+        "While the appeal is open, the agent handling it, whoever proposes or gives its approval, and the "
+        "supervisors see them; other staff must first state a reason (recorded and reported to the "
+        "supervisors) and may then see them for %(minutes)d minutes. Once it is decided, withdrawn or "
+        "closed, only supervisors may see them, after stating a reason. They are deleted %(days)d days "
+        "after the decision."
     ) % {
         "site_name": site_name_for(),
         "minutes": settings.EVIDENCE_REASON_GRANT_MINUTES,
