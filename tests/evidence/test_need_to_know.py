@@ -118,6 +118,19 @@ def test_the_digest_sent_twice_the_same_day_sends_once(appeal_types):
     assert EvidenceReasonDigest.objects.get().reasons == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_digest_runs_at_once_send_once(appeal_types):
+    from tests.concurrency import at_once
+
+    SupervisorFactory(email="sup@example.com")
+    EvidenceAccessReason.objects.create(
+        appeal=AppealFactory(), user=AgentFactory(), reason="Check.", created_at=MORNING, expires_at=MORNING
+    )
+    results = at_once(lambda: evidence_reason_digest_send(day=MORNING.date()))
+    assert sorted(results) == [0, 1]
+    assert OutboundEmail.objects.filter(to="sup@example.com").count() == 1
+
+
 def test_the_digest_lists_only_its_day_and_sends_nothing_for_a_day_without_reasons(appeal_types):
     SupervisorFactory()
     appeal = AppealFactory()
