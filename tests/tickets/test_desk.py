@@ -396,9 +396,18 @@ def test_console_shows_files_only_to_those_who_may_open_them(agent_client, agent
     assert 'data-evidence-status="not-available"' in html and "Not available to you" in html
     assert reverse("evidence:serve", args=[item.pk]) not in html
 
+    # Need-to-know: an unassigned appeal's files too are shown to an agent only once they stated a reason.
     unassigned = AppealFactory(state="submitted")
     item = EvidenceFactory(appeal=unassigned)
     html = _console(agent_client, unassigned)
+    assert reverse("evidence:serve", args=[item.pk]) not in html and "Why do you need to see these documents?" in html
+    agent_client.post(reverse("desk:evidence_reason", args=[unassigned.reference]), {"reason": "Sorting the queue."})
+    html = _console(agent_client, unassigned)
+    assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
+
+    held = AppealFactory(state="in_review", assignee=agent)
+    item = EvidenceFactory(appeal=held)
+    html = _console(agent_client, held)
     assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
 
 

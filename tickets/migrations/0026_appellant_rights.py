@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0024_risk_signal_other_contact"),
+        ("tickets", "0025_staff_sessions_audit"),
     ]
 
     operations = [
