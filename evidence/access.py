@@ -1,31 +1,66 @@
 """Who may see an appeal's evidence files: the access decision behind `/evidence/<uuid>/`.
 
-Identity documents are seen only by those who must see them (until need-to-know access with logged
-reasons replaces this rule):
-- on an open appeal: its assignee and the supervisors; while nobody holds it, any agent (triage);
-- on a decided, withdrawn or closed appeal: the supervisors only;
+Need-to-know. Every evidence file is personal data (identity documents above all, but also photos,
+records and certificates), so one rule covers them all:
+- on an open appeal, its assignee, the agent who proposed its approval, whoever approved it (an
+  approval undone by a registered contact's objection reopens it), and the supervisors see its files;
+  any other agent first states a reason (`evidence/reasons.py`), which lets them see that appeal's
+  files for EVIDENCE_REASON_GRANT_MINUTES;
+- on a decided, withdrawn or closed appeal, only the supervisors, and they too state a reason first;
 - the appellant, through the browser session that opened a valid tracking link for that appeal
   (`appellant_grant`), until that link expires, the appellant signs out other devices (a newer link
-  generation), or the appeal is withdrawn."""
+  generation), or the appeal is withdrawn.
+Every reason is stored, written on the appeal's timeline and listed in the supervisors' daily digest.
+The consent text (tickets/portal/forms.py `consent_text`) says exactly this."""
 
 from datetime import UTC, datetime
 
 from django.utils import timezone as django_timezone
 
-from tickets.models import AppealState
+from tickets.models import AppealEvent, AppealState
 from tickets.roles import is_agent, is_supervisor
+
+from .models import EvidenceAccessReason
 
 TRACKED_SESSION_KEY = "tracked_appeals"
 MAX_GRANTS = 20
+APPROVALS = (AppealEvent.Kind.APPROVE, AppealEvent.Kind.SECOND_APPROVE)
+
+
+def evidence_seen_without_reason(*, user, appeal) -> bool:
+    """Those who see an open appeal's files as part of their work: no reason asked."""
+    if not is_agent(user) or not appeal.is_open:
+        return False
+    if is_supervisor(user) or user.pk in (appeal.assignee_id, appeal.proposed_by_id):
+        return True
+    return _approved_by(appeal, user)
+
+
+def _approved_by(appeal, user) -> bool:
+    prefetched = getattr(appeal, "_prefetched_objects_cache", {}).get("events")
+    if prefetched is not None:  # the console's appeal page holds its events already: no query
+        return any(event.actor_id == user.pk and event.kind in APPROVALS for event in prefetched)
+    return AppealEvent.objects.filter(appeal=appeal, actor=user, kind__in=APPROVALS).exists()
+
+
+def evidence_reason_allowed(*, user, appeal) -> bool:
+    """Who may state a reason to see the files: any agent on an open appeal, supervisors on any appeal."""
+    return is_supervisor(user) or (is_agent(user) and appeal.is_open)
+
+
+def evidence_reason_granted_until(*, user, appeal) -> datetime | None:
+    """Until when a reason this user stated lets them see the appeal's files; None: no such reason."""
+    if not evidence_reason_allowed(user=user, appeal=appeal):
+        return None
+    grants = EvidenceAccessReason.objects.filter(appeal=appeal, user=user, expires_at__gt=django_timezone.now())
+    return grants.order_by("-expires_at").values_list("expires_at", flat=True).first()
 
 
 def evidence_visible_to_staff(*, user, appeal) -> bool:
     """Whether this console user may open the appeal's evidence files (and see their thumbnails)."""
-    if is_supervisor(user):
+    if evidence_seen_without_reason(user=user, appeal=appeal):
         return True
-    if not is_agent(user) or not appeal.is_open:
-        return False
-    return appeal.assignee_id is None or appeal.assignee_id == user.pk
+    return evidence_reason_granted_until(user=user, appeal=appeal) is not None
 
 
 def appellant_grant(request, reference: str, expires_at: datetime, generation: int = 0) -> None:

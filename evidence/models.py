@@ -101,3 +101,38 @@ class EvidenceAccess(models.Model):
     def __str__(self) -> str:
         who = "appellant" if self.by_appellant else f"user {self.user_id}"
         return f"{who} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# The longest reason a staff member may give to see an appeal's evidence files (evidence/access.py).
+EVIDENCE_REASON_MAX_CHARS = 300
+
+
+class EvidenceAccessReason(models.Model):
+    """Need-to-know (evidence/access.py): a staff member who is not among those who see an appeal's
+    files stated why they must, which lets them see those files until `expires_at`
+    (EVIDENCE_REASON_GRANT_MINUTES after). Kept for the audit and listed in the supervisors' daily digest."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="evidence_reasons")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=EVIDENCE_REASON_MAX_CHARS)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["appeal", "user", "expires_at"], name="evidence_reason_grant")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class EvidenceReasonDigest(models.Model):
+    """The supervisors' daily digest of the reasons given: one row per (Beijing) day it covers, written
+    with its e-mails, so that a second run for the same day sends nothing."""
+
+    day = models.DateField(unique=True)
+    reasons = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}"

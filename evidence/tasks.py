@@ -5,7 +5,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
-from . import processing, retention
+from . import processing, reasons, retention
 
 
 @shared_task(
@@ -44,3 +44,9 @@ def evidence_orphans_sweep() -> int:
     from .orphans import evidence_orphans_sweep as orphans_sweep
 
     return orphans_sweep()
+
+
+@shared_task(ignore_result=True)
+def evidence_reason_digest() -> int:
+    """The supervisors' daily digest of the reasons stated to see evidence (beat, hourly; sent once a day)."""
+    return reasons.evidence_reason_digest_send()

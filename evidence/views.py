@@ -1,8 +1,9 @@
 """`/evidence/<uuid>/` (its thumbnail, and `?page=N` for a PDF's rendered pages): a processed evidence
 file, streamed after an access check that is logged. Who is allowed is decided in `evidence/access.py`
-(on an open appeal its assignee, the supervisors, and any agent while nobody holds it; on a decided or
-closed appeal the supervisors; the appellant whose browser opened a valid tracking link, until it
-expires). Everyone else gets the same 404 as for a file that does not exist.
+(need-to-know: on an open appeal its assignee, proposer, approvers and the supervisors, anyone else on
+the staff after stating a reason; on a decided or closed appeal the supervisors, after stating a reason;
+the appellant whose browser opened a valid tracking link, until it expires). Everyone else gets the
+same 404 as for a file that does not exist.
 
 Only what processing made is served, never the uploaded bytes: an image re-encoded without metadata, a
 PDF as its pages rendered to images and a PDF rebuilt from them, a CSV with its formulas made inert.

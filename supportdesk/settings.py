@@ -200,6 +200,7 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
     "evidence.tasks.evidence_purge_expired": (600, 660),  # deletes up to 1000 files
     "evidence.tasks.evidence_orphans_sweep": (1500, 1800),  # walks the whole evidence directory
+    "evidence.tasks.evidence_reason_digest": (120, 180),  # one day's reasons, one e-mail per supervisor
 }
 CELERY_TASK_ANNOTATIONS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in CELERY_TASK_TIME_LIMITS.items()
@@ -243,6 +244,12 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-orphans-sweep": {
         "task": "evidence.tasks.evidence_orphans_sweep",
         "schedule": 6 * 60 * 60,
+    },
+    # The supervisors' daily digest of the reasons given to see evidence: yesterday's (Beijing time),
+    # once per day (a second run sends nothing); hourly, so that a beat down at midnight still sends it.
+    "evidence-reason-digest": {
+        "task": "evidence.tasks.evidence_reason_digest",
+        "schedule": 60 * 60,
     },
 }
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
@@ -384,6 +391,9 @@ EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=180)
 # Behind nginx, let it send the file: the view checks access, then answers with this internal prefix
 # (an `internal;` location aliased to EVIDENCE_ROOT). Empty: Django streams the file itself.
 EVIDENCE_X_ACCEL_REDIRECT_PREFIX = env("EVIDENCE_X_ACCEL_REDIRECT_PREFIX", default="")
+# Need-to-know (evidence/access.py): a staff member who states a reason to see an appeal's files may
+# see them for this many minutes.
+EVIDENCE_REASON_GRANT_MINUTES = env.int("EVIDENCE_REASON_GRANT_MINUTES", default=60)
 # Perceptual-hash distance (bits of 64) under which two photos count as the same photo.
 EVIDENCE_SAME_PHOTO_DISTANCE = env.int("EVIDENCE_SAME_PHOTO_DISTANCE", default=6)
 EVIDENCE_MAX_IMAGE_BYTES = 10 * 1024 * 1024

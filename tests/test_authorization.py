@@ -26,8 +26,9 @@ STAFF_ONLY = {
     "administrator": 200,
 }
 STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator": MOVED}
-# Appeal A is open and unassigned: every agent may triage it. (Other worlds: test_evidence_access_matrix.)
-APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 200, "supervisor": 200, "administrator": 200}
+# Appeal A is open and unassigned: an agent must state a reason first (need-to-know); the supervisors see
+# it. (Other worlds, and with a reason: test_evidence_access_matrix.)
+APPEAL_A_FILE = {"anonymous": 404, "appellant_a": 200, "appellant_b": 404, "agent": 404, "supervisor": 200, "administrator": 200}
 
 APPELLANT_A_ONLY = {**dict.fromkeys(ROLES, 403), "appellant_a": 200}
 
@@ -105,6 +106,13 @@ MATRIX = {
     "desk:verify": (
         "post",
         lambda w: (reverse("desk:verify", args=[w["a"].reference, w["evidence"].pk]), {"verified": "1"}),
+        STAFF_POST,
+    ),
+    # Need-to-know: an agent states why they must see appeal A's files (the supervisors, who see them
+    # already, are told so); tests/evidence/test_need_to_know.py.
+    "desk:evidence_reason": (
+        "post",
+        lambda w: (reverse("desk:evidence_reason", args=[w["a"].reference]), {"reason": "Checking a duplicate report."}),
         STAFF_POST,
     ),
     "evidence:serve": ("get", lambda w: (reverse("evidence:serve", args=[w["evidence"].pk]), {}), APPEAL_A_FILE),
@@ -207,51 +215,135 @@ def test_authorization_matrix(world, route, role):
         assert response.status_code == want
 
 
-# Who sees an appeal's identity documents, world by world: the assignee and supervisors on an open
-# appeal, every agent while an open appeal is unassigned (triage), supervisors only once it is decided
-# or closed; the appellant holding the tracking link until the appeal is withdrawn.
-FILE_ROLES = ("anonymous", "appellant", "other_appellant", "agent", "other_agent", "supervisor", "administrator")
+# Who sees an appeal's evidence files, world by world (need-to-know, evidence/access.py): on an open
+# appeal its assignee, the agent who proposed its approval, whoever approved it, and the supervisors;
+# any other agent once they stated a reason (still valid); on a decided, withdrawn or closed appeal the
+# supervisors only, and they too after stating a reason; the appellant holding the tracking link, until
+# the appeal is withdrawn (withdrawal ends what the link may do: the status page opens, its files do not).
+# Each world is tried without and with a valid reason stated by every staff member, on the file, its
+# thumbnail, and a PDF's download, page image and thumbnail.
+FILE_ROLES = (
+    "anonymous",
+    "appellant",
+    "other_appellant",
+    "agent",
+    "other_agent",
+    "proposer",
+    "approver",
+    "supervisor",
+    "administrator",
+)
+AGENTS = {"agent", "other_agent", "proposer", "approver"}
+SUPERVISORS = {"supervisor", "administrator"}
+OPEN_WITH_REASON = {"appellant"} | SUPERVISORS | AGENTS
 FILE_WORLDS = {
-    # world -> (appeal state, who holds it, roles answered 200; everyone else gets 404)
-    "open_unassigned": ("submitted", None, {"appellant", "agent", "other_agent", "supervisor", "administrator"}),
-    "open_held_by_agent": ("in_review", "agent", {"appellant", "agent", "supervisor", "administrator"}),
-    "awaiting_held_by_other": ("awaiting_info", "other_agent", {"appellant", "other_agent", "supervisor", "administrator"}),
-    "escalated_held_by_agent": ("escalated", "agent", {"appellant", "agent", "supervisor", "administrator"}),
-    "approved_held_by_agent": ("approved", "agent", {"appellant", "supervisor", "administrator"}),
-    "rejected_unassigned": ("rejected", None, {"appellant", "supervisor", "administrator"}),
-    # Withdrawal ends what the link may do: the status page still opens, its files do not.
-    "withdrawn_unassigned": ("withdrawn", None, {"supervisor", "administrator"}),
+    # world -> (appeal state, who holds it, who proposed its approval, who approved it,
+    #           roles answered 200 without a reason, and with one; everyone else gets 404)
+    "open_unassigned": ("submitted", None, None, None, {"appellant"} | SUPERVISORS, OPEN_WITH_REASON),
+    "open_held_by_agent": ("in_review", "agent", None, None, {"appellant", "agent"} | SUPERVISORS, OPEN_WITH_REASON),
+    "awaiting_held_by_other": (
+        "awaiting_info",
+        "other_agent",
+        None,
+        None,
+        {"appellant", "other_agent"} | SUPERVISORS,
+        OPEN_WITH_REASON,
+    ),
+    "pending_approval_proposed": (
+        "pending_approval",
+        "other_agent",
+        "proposer",
+        None,
+        {"appellant", "other_agent", "proposer"} | SUPERVISORS,
+        OPEN_WITH_REASON,
+    ),
+    # An approval undone by the registered contact's objection: open again, and its approver still sees it.
+    "escalated_after_approval": (
+        "escalated",
+        "other_agent",
+        None,
+        "approver",
+        {"appellant", "other_agent", "approver"} | SUPERVISORS,
+        OPEN_WITH_REASON,
+    ),
+    # Decided or closed: a reason stated while it was open no longer opens it to an agent.
+    "approved_held_by_agent": ("approved", "agent", "proposer", "approver", {"appellant"}, {"appellant"} | SUPERVISORS),
+    "rejected_unassigned": ("rejected", None, None, None, {"appellant"}, {"appellant"} | SUPERVISORS),
+    "withdrawn_unassigned": ("withdrawn", None, None, None, set(), SUPERVISORS),
 }
 FILE_CASES = [
-    (world, role, route) for world in FILE_WORLDS for role in FILE_ROLES for route in ("evidence:serve", "evidence:thumbnail")
+    (world, role, reason) for world in FILE_WORLDS for role in FILE_ROLES for reason in ("without_reason", "with_reason")
 ]
 
 
+def _pdf_with_a_page(appeal):
+    """A processed PDF as `evidence/views.py` serves it: rebuilt (`.clean.pdf`), with a rendered page."""
+    from evidence.storage import evidence_storage
+
+    page = evidence_storage.save("pages/page-1.jpg", ContentFile(files.photo_bytes(90, 120)))
+    clean = evidence_storage.save("pages/document.clean.pdf", ContentFile(files.pdf_bytes()))
+    return EvidenceFactory(
+        appeal=appeal,
+        kind="carrier_certificate",
+        content_type="application/pdf",
+        original_name="certificate.pdf",
+        file=clean,
+        thumbnail=page,
+        pages=[page],
+    )
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(("world", "role", "route"), FILE_CASES, ids=[f"{w}-{r}-{u}" for w, r, u in FILE_CASES])
-def test_evidence_access_matrix(appeal_types, world, role, route):
+@pytest.mark.parametrize(("world", "role", "reason"), FILE_CASES, ids=[f"{w}-{r}-{x}" for w, r, x in FILE_CASES])
+def test_evidence_access_matrix(appeal_types, world, role, reason):
+    from datetime import timedelta
+
     from django.utils import timezone
 
-    state, holder, allowed = FILE_WORLDS[world]
+    from evidence.models import EvidenceAccessReason
+    from tickets.events import appeal_action_event
+
+    state, holder, proposer, approver, without, with_reason = FILE_WORLDS[world]
     people = {
         "agent": AgentFactory(),
         "other_agent": AgentFactory(),
+        "proposer": AgentFactory(),
+        "approver": AgentFactory(),
         "supervisor": SupervisorFactory(),
         "administrator": UserFactory(is_staff=True, is_superuser=True),
     }
     appeal = AppealFactory(
         state=state,
         assignee=people[holder] if holder else None,
-        closed_at=None if state in ("submitted", "in_review", "awaiting_info", "escalated") else timezone.now(),
+        proposed_by=people[proposer] if proposer else None,
+        closed_at=None
+        if state in ("submitted", "in_review", "awaiting_info", "pending_approval", "escalated")
+        else timezone.now(),
     )
+    if approver:
+        appeal_action_event(
+            appeal=appeal, actor=people[approver], action="approve", from_state="in_review", comment="", public=True
+        )
+    if reason == "with_reason":  # each stated while the appeal was open, all still valid
+        for person in people.values():
+            EvidenceAccessReason.objects.create(
+                appeal=appeal, user=person, reason="Checking a report.", expires_at=timezone.now() + timedelta(minutes=30)
+            )
     other = AppealFactory()
-    thumbnail = ContentFile(files.photo_bytes(120, 80), name="thumb.jpg")
-    evidence = EvidenceFactory(appeal=appeal, thumbnail=thumbnail)
+    image = EvidenceFactory(appeal=appeal, thumbnail=ContentFile(files.photo_bytes(120, 80), name="thumb.jpg"))
+    pdf = _pdf_with_a_page(appeal)
     client = Client()
     if role in ("appellant", "other_appellant"):
         tracked = appeal if role == "appellant" else other
         assert client.get(reverse("tickets:status", args=[tracking_token_make(tracked.reference)])).status_code == 200
     elif role in people:
         client.force_login(people[role])
-    response = client.get(reverse(route, args=[evidence.pk]))
-    assert response.status_code == (200 if role in allowed else 404)
+    expected = 200 if role in (with_reason if reason == "with_reason" else without) else 404
+    for url in (
+        reverse("evidence:serve", args=[image.pk]),
+        reverse("evidence:thumbnail", args=[image.pk]),
+        reverse("evidence:serve", args=[pdf.pk]),
+        reverse("evidence:serve", args=[pdf.pk]) + "?page=1",
+        reverse("evidence:thumbnail", args=[pdf.pk]),
+    ):
+        assert client.get(url).status_code == expected, url

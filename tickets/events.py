@@ -304,6 +304,13 @@ def evidence_viewed_event(*, evidence, actor) -> AppealEvent:
     )
 
 
+def evidence_reason_stated_event(*, appeal: Appeal, actor, reason: str, expires_at) -> AppealEvent:
+    """A staff member stated why they must see the appeal's evidence files (need-to-know,
+    evidence/access.py); staff only. The sentence is written in their language, like the reason."""
+    text = gettext("%(reason)s (may see the files until %(until)s)") % {"reason": reason, "until": _local(expires_at)}
+    return _create(appeal=appeal, kind=AppealEvent.Kind.EVIDENCE_REASON, actor=actor, comment=text, public=False)
+
+
 def evidence_refused_event(*, evidence, message: str) -> AppealEvent:
     """Processing refused a file: the appellant sees why on the status page."""
     return _create(

@@ -865,6 +865,7 @@ class AppealEvent(models.Model):
         EVIDENCE_VERIFIED = "evidence_verified", _("Evidence verified")
         EVIDENCE_UNVERIFIED = "evidence_unverified", _("Evidence verification withdrawn")
         EVIDENCE_VIEWED = "evidence_viewed", _("Evidence viewed")
+        EVIDENCE_REASON = "evidence_reason", _("Reason given to see the evidence")
         EVIDENCE_REJECTED = "evidence_rejected", _("Evidence refused")
         EVIDENCE_PURGED = "evidence_purged", _("Evidence files deleted (retention)")
         EVIDENCE_REPLACED = "evidence_replaced", _("Refused file replaced by the appellant")

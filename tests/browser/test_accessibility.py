@@ -96,6 +96,23 @@ def test_console_pages_have_no_serious_accessibility_violations(staff_page, live
     assert problems == {}
 
 
+def test_the_evidence_reason_form_works_from_the_keyboard_without_serious_violations(staff_page, live_server, appeal_types):
+    """Need-to-know: an agent who does not hold the appeal states a reason, keyboard only, then sees the files."""
+    appeal = AppealFactory(state="in_review", assignee=AgentFactory())
+    photo = EvidenceFactory(appeal=appeal)
+    page = staff_page(AgentFactory(username="agent_reason"))
+    page.goto(f"{live_server.url}/desk/appeals/{appeal.reference}/")
+    assert page.locator("[data-evidence-reason-form]").is_visible()
+    assert serious_violations(page) == []
+    tab_to(page, "#evidence-reason")
+    page.keyboard.type("核对重复举报")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("[data-evidence-reason-until]").is_visible()
+    assert page.locator(f"#evidence a[href='/evidence/{photo.pk}/']").count() == 1
+    assert serious_violations(page) == []
+
+
 def tab_to(page, selector: str, limit: int = 80) -> None:
     """Press Tab until the element matching `selector` has the focus (reachable by keyboard)."""
     for _ in range(limit):

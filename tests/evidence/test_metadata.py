@@ -12,7 +12,7 @@ from PIL import Image
 from evidence.models import Evidence
 from evidence.processing import evidence_process
 from tests import files
-from tests.tickets.factories import AgentFactory, submission
+from tests.tickets.factories import SupervisorFactory, submission
 from tickets.models import RechargeRecord
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_served_image_and_thumbnail_carry_no_metadata_block(client, appeal_types
     evidence.refresh_from_db()
     assert evidence.status == "ready"
 
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     for url in (reverse("evidence:serve", args=[evidence.pk]), reverse("evidence:thumbnail", args=[evidence.pk])):
         response = client.get(url)
         assert response.status_code == 200
@@ -103,7 +103,7 @@ def test_a_records_csv_is_served_with_its_formulas_made_inert(client, appeal_typ
     assert response.status_code == 302
     assert RechargeRecord.objects.filter(order_number__startswith="TX-F-").count() == 4
     evidence = Evidence.objects.get(content_type="text/csv")
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404  # not before processing
 
     evidence_process(evidence_id=evidence.pk)
@@ -135,7 +135,7 @@ def test_a_gb18030_records_csv_is_served_as_utf8(client, appeal_types):
     )
     evidence = Evidence.objects.get(content_type="text/csv")
     evidence_process(evidence_id=evidence.pk)
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     served = b"".join(client.get(reverse("evidence:serve", args=[evidence.pk])).streaming_content)
     assert list(csv.reader(io.StringIO(served.decode("utf-8-sig")))) == [
         ["订单号", "金额", "币种", "支付时间", "商品"],

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from evidence.models import Evidence
 from evidence.processing import evidence_process
 from tests import files
-from tests.tickets.factories import AgentFactory, submission
+from tests.tickets.factories import SupervisorFactory, submission
 from tickets.models import Appeal, AppealEvent, OutboundEmail, RechargeRecord
 from tickets.tracking import tracking_token_make
 
@@ -98,7 +98,7 @@ def test_a_pdf_with_hidden_scripts_is_served_only_as_images_of_its_pages(
     evidence = Evidence.objects.get(kind="carrier_certificate")
     assert evidence.status == "ready" and len(evidence.pages) == 1
 
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     download = client.get(reverse("evidence:serve", args=[evidence.pk]))
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith("attachment;")
@@ -141,7 +141,7 @@ def test_the_console_shows_a_pdf_as_page_images_with_the_rebuilt_download(en_cli
     post_certificate(en_client, appeal_types, files.pdf_with_pages_bytes(2))
     evidence = Evidence.objects.get(kind="carrier_certificate")
     evidence_process(evidence_id=evidence.pk)
-    en_client.force_login(AgentFactory())
+    en_client.force_login(SupervisorFactory())
     page = en_client.get(reverse("desk:appeal", args=[evidence.appeal.reference])).content.decode()
     serve = reverse("evidence:serve", args=[evidence.pk])
     assert f'src="{reverse("evidence:thumbnail", args=[evidence.pk])}"' in page
@@ -194,7 +194,7 @@ def test_a_stored_pdf_that_cannot_be_rendered_is_refused_with_a_clear_message(
 
     status = en_client.get(reverse("tickets:status", args=[tracking_token_make(evidence.appeal.reference)])).content.decode()
     assert "This PDF is damaged and cannot be read." in status and "Please send a new file." in status
-    en_client.force_login(AgentFactory())
+    en_client.force_login(SupervisorFactory())
     console = en_client.get(reverse("desk:appeal", args=[evidence.appeal.reference])).content.decode()
     assert 'data-evidence-status="rejected"' in console
 
@@ -204,7 +204,7 @@ def test_a_pdf_kept_as_uploaded_by_an_earlier_version_is_not_served(client, appe
     post_certificate(client, appeal_types, files.pdf_bytes())
     Evidence.objects.filter(kind="carrier_certificate").update(status="ready")
     evidence = Evidence.objects.get(kind="carrier_certificate")
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     assert client.get(reverse("evidence:serve", args=[evidence.pk])).status_code == 404
 
 

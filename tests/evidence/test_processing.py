@@ -12,7 +12,7 @@ from PIL import Image
 from evidence.models import Evidence
 from evidence.processing import evidence_process, evidence_process_pending
 from tests import files
-from tests.tickets.factories import AgentFactory, submission
+from tests.tickets.factories import SupervisorFactory, submission
 from tickets.models import Appeal
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +44,7 @@ def test_photo_with_gps_is_served_without_exif_and_upright(client, appeal_types,
     assert (evidence.width, evidence.height) == (800, 1200)  # orientation 6: rotated upright
     assert len(evidence.perceptual_hash) == 16 and evidence.perceptual_hash_bits is not None
 
-    agent = AgentFactory()
-    client.force_login(agent)
+    client.force_login(SupervisorFactory())  # a supervisor sees an open appeal's files without stating a reason
     served = b"".join(client.get(reverse("evidence:serve", args=[evidence.pk])).streaming_content)
     image = Image.open(io.BytesIO(served))
     assert image.size == (800, 1200)
@@ -112,7 +111,7 @@ def test_pdf_with_hidden_javascript_is_rebuilt_from_its_pages_not_refused(
         evidence_process(evidence_id=evidence.pk)
     evidence.refresh_from_db()
     assert evidence.status == "ready" and evidence.file.name.endswith(".clean.pdf") and len(evidence.pages) == 1
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     served = b"".join(client.get(reverse("evidence:serve", args=[evidence.pk])).streaming_content)
     assert served.startswith(b"%PDF-") and b"app.alert" not in served and b"J#61va" not in served
 

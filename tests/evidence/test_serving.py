@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from evidence.models import EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
-from tests.tickets.factories import AgentFactory, AppealFactory, UserFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory
 from tickets.models import AppealEvent
 from tickets.tracking import tracking_token_make
 
@@ -55,6 +55,8 @@ def test_the_appellant_with_a_valid_link_sees_their_file_and_it_is_logged(client
 
 def test_an_agent_sees_the_file_with_private_headers_and_it_is_logged(client, evidence):
     agent = AgentFactory()
+    evidence.appeal.assignee = agent  # the appeal's assignee (need-to-know: evidence/access.py)
+    evidence.appeal.save()
     client.force_login(agent)
     response = client.get(reverse("evidence:serve", args=[evidence.pk]))
     assert response.status_code == 200
@@ -80,7 +82,7 @@ def test_pdfs_are_downloaded_not_rendered(client, appeal_types):
         status="pending",
     )
     evidence_process(evidence_id=pdf.pk)  # served only as rebuilt from its rendered pages
-    client.force_login(AgentFactory())
+    client.force_login(SupervisorFactory())
     response = client.get(reverse("evidence:serve", args=[pdf.pk]))
     assert response["Content-Disposition"] == "attachment; filename*=UTF-8''%E8%AF%81%E6%98%8E.pdf"
 

@@ -18,6 +18,7 @@ from evidence.storage import evidence_storage
 from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory
+from tickets.models import Appeal
 from tickets.tracking import tracking_token_make
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,13 @@ def expected_text(user, appeal) -> str:
     return f"{user.username} · 2026-03-01 10:05 Beijing time · {appeal.reference}"
 
 
+def holder(agent):
+    """The agent holds every appeal of the test (need-to-know: an agent sees the files of the appeals
+    they hold; tests/evidence/test_need_to_know.py covers the others)."""
+    Appeal.objects.update(assignee=agent, state="in_review")
+    return agent
+
+
 def staff_get(client, user, url: str) -> bytes:
     client.force_login(user)
     return body(client.get(url))
@@ -109,13 +117,13 @@ def test_the_mark_names_the_viewer_the_beijing_time_and_the_appeal(appeal_types)
 
 
 def test_staff_see_the_image_with_their_name_and_the_time_over_it(client, photo):
-    agent = AgentFactory(username="agent_lin")
+    agent = holder(AgentFactory(username="agent_lin"))
     served = decoded(staff_get(client, agent, reverse("evidence:serve", args=[photo.pk])))
     assert_marked_for(served, stored(photo.file.name), expected_text(agent, photo.appeal))
 
 
 def test_two_viewers_get_different_bytes_each_with_their_own_name(client, photo):
-    agent, supervisor = AgentFactory(username="agent_lin"), SupervisorFactory(username="lead_wu")
+    agent, supervisor = holder(AgentFactory(username="agent_lin")), SupervisorFactory(username="lead_wu")
     url = reverse("evidence:serve", args=[photo.pk])
     by_agent, by_supervisor = staff_get(client, agent, url), staff_get(client, supervisor, url)
     assert by_agent != by_supervisor
@@ -140,21 +148,21 @@ def test_the_appellant_gets_their_file_unmarked(client, photo):
 
 
 def test_thumbnails_carry_the_mark(client, photo):
-    agent = AgentFactory(username="agent_lin")
+    agent = holder(AgentFactory(username="agent_lin"))
     served = decoded(staff_get(client, agent, reverse("evidence:thumbnail", args=[photo.pk])))
     assert served.size == (480, 320)
     assert_marked_for(served, stored(photo.thumbnail.name), expected_text(agent, photo.appeal))
 
 
 def test_rendered_pdf_pages_carry_the_mark(client, pdf):
-    agent = AgentFactory(username="agent_lin")
+    agent = holder(AgentFactory(username="agent_lin"))
     for number, name in enumerate(pdf.pages, start=1):
         served = decoded(staff_get(client, agent, reverse("evidence:serve", args=[pdf.pk]) + f"?page={number}"))
         assert_marked_for(served, stored(name), expected_text(agent, pdf.appeal))
 
 
 def test_a_pdf_downloaded_by_staff_is_rebuilt_from_marked_pages(client, pdf):
-    agent = AgentFactory(username="agent_lin")
+    agent = holder(AgentFactory(username="agent_lin"))
     client.force_login(agent)
     response = client.get(reverse("evidence:serve", args=[pdf.pk]))
     assert response["Content-Type"] == "application/pdf"
@@ -171,7 +179,7 @@ def test_a_pdf_downloaded_by_staff_is_rebuilt_from_marked_pages(client, pdf):
 
 def test_every_request_is_logged_once_and_keeps_its_private_headers(client, photo, pdf, settings):
     settings.EVIDENCE_X_ACCEL_REDIRECT_PREFIX = "/_evidence/"  # staff bytes are made per viewer: never the proxy's
-    client.force_login(AgentFactory())
+    client.force_login(holder(AgentFactory()))
     urls = [
         reverse("evidence:serve", args=[photo.pk]),
         reverse("evidence:thumbnail", args=[photo.pk]),
@@ -191,14 +199,14 @@ def test_every_request_is_logged_once_and_keeps_its_private_headers(client, phot
 
 def test_csv_files_are_text_and_served_to_staff_as_stored(client, appeal_types):
     item = processed("recharge_record", "records.csv", "text/csv", b"date,amount\n2026-01-02,50\n")
-    client.force_login(AgentFactory())
+    client.force_login(holder(AgentFactory()))
     with evidence_storage.open(item.file.name, "rb") as handle:
         assert body(client.get(reverse("evidence:serve", args=[item.pk]))) == handle.read()
 
 
 def test_a_large_image_is_marked_at_a_bounded_size(client, photo, monkeypatch):
     monkeypatch.setattr(watermark, "STAFF_VIEW_MAX_SIDE", 600)
-    agent = AgentFactory(username="agent_lin")
+    agent = holder(AgentFactory(username="agent_lin"))
     served = decoded(staff_get(client, agent, reverse("evidence:serve", args=[photo.pk])))
     assert served.size == (600, 400)
     unmarked = stored(photo.file.name).resize((600, 400), Image.Resampling.BICUBIC)

@@ -13,13 +13,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def agent_client(client):
-    client.force_login(AgentFactory())
+def agent(db):
+    return AgentFactory()
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
     return client
 
 
-def test_a_processed_csv_file_is_offered_as_a_csv_table_not_as_its_content_type(agent_client, appeal_types, evidence_root):
-    appeal = AppealFactory(appeal_type=appeal_types["realname_unbind"])
+def test_a_processed_csv_file_is_offered_as_a_csv_table_not_as_its_content_type(agent_client, agent, appeal_types, evidence_root):
+    # The agent holds the appeal: they see its files (need-to-know, evidence/access.py).
+    appeal = AppealFactory(appeal_type=appeal_types["realname_unbind"], state="in_review", assignee=agent)
     EvidenceFactory(
         appeal=appeal,
         kind="recharge_record",

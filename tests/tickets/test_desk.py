@@ -1,5 +1,6 @@
 """The agent console over HTTP: access, queues, the appeal page and its actions."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from evidence.models import Evidence, EvidenceAccess
 from tests.evidence.factories import EvidenceFactory
@@ -137,7 +139,9 @@ def test_agent_claims_verifies_and_views_evidence(agent_client, agent, appeal_ty
     assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "private, no-store"
-    assert b"".join(response.streaming_content) == evidence.file.open("rb").read()
+    served, stored = b"".join(response.streaming_content), evidence.file.open("rb").read()
+    # The same photo, marked with the agent's name (tests/evidence/test_watermark.py checks the mark).
+    assert served != stored and Image.open(io.BytesIO(served)).size == Image.open(io.BytesIO(stored)).size
     assert EvidenceAccess.objects.get().user == agent
     assert AppealEvent.objects.filter(appeal=appeal, kind="evidence_viewed", actor=agent).count() == 1
 
@@ -396,9 +400,18 @@ def test_console_shows_files_only_to_those_who_may_open_them(agent_client, agent
     assert 'data-evidence-status="not-available"' in html and "Not available to you" in html
     assert reverse("evidence:serve", args=[item.pk]) not in html
 
+    # Need-to-know: an unassigned appeal's files too are shown to an agent only once they stated a reason.
     unassigned = AppealFactory(state="submitted")
     item = EvidenceFactory(appeal=unassigned)
     html = _console(agent_client, unassigned)
+    assert reverse("evidence:serve", args=[item.pk]) not in html and "Why do you need to see these documents?" in html
+    agent_client.post(reverse("desk:evidence_reason", args=[unassigned.reference]), {"reason": "Sorting the queue."})
+    html = _console(agent_client, unassigned)
+    assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
+
+    held = AppealFactory(state="in_review", assignee=agent)
+    item = EvidenceFactory(appeal=held)
+    html = _console(agent_client, held)
     assert reverse("evidence:serve", args=[item.pk]) in html and "Not available to you" not in html
 
 

@@ -215,7 +215,8 @@ def evidence_verify_all(browser: Browser, appeal: Appeal) -> None:
 def approved_by_two_people(agent: Browser, supervisor: Browser, appeal: Appeal) -> Appeal:
     """The agent claims it, verifies its files and proposes the approval (confirming the code in the
     handheld photo); a different supervisor gives the second approval, confirming it too."""
-    console_act(agent, appeal, "claim")
+    claimed = console_act(agent, appeal, "claim")
+    assert appeal.fresh_photo_code in claimed  # beside the handheld photo, which the agent now sees
     evidence_verify_all(agent, appeal)
     refused = console_act(agent, appeal, "approve", code_matches="on")
     assert "propose the approval; a different supervisor approves it." in refused
@@ -314,7 +315,9 @@ def test_a_scripted_takeover_scores_high_needs_two_people_is_held_and_the_owner_
     for kind, signal in signals.items():
         assert f'data-risk-signal="{kind}"><strong>+{signal["points"]}</strong>' in page
     assert "Disposable e-mail address" in page and "Filed from an address none of the declared devices used" in page
-    assert attack.fresh_photo_code in page
+    # Need-to-know: an agent who does not hold the appeal sees its photos, and the code beside the
+    # handheld one, only after stating a reason (or once they claim it: approved_by_two_people).
+    assert attack.fresh_photo_code not in page and "data-evidence-reason-form" in page
 
     # The platform gives the account's registered contact. (It will do so through the API: another
     # helper is adding that endpoint; until then, its service, which the endpoint calls.)

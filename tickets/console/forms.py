@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from evidence.models import EVIDENCE_REASON_MAX_CHARS
 from tickets.models import AppealState, Outcome, Risk
 from tickets.reference import agents_cached, agents_queryset, appeal_types_cached
 
@@ -58,6 +59,20 @@ class ActionForm(forms.Form):
 class CommentForm(forms.Form):
     text = forms.CharField(label=_("Message"), max_length=TEXT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3}))
     public = forms.BooleanField(label=_("Send to the appellant (public reply)"), required=False)
+
+
+class EvidenceReasonForm(forms.Form):
+    """Need-to-know (evidence/access.py): why this staff member must see the appeal's files."""
+
+    reason = forms.CharField(
+        label=_("Why do you need to see these documents?"),
+        max_length=EVIDENCE_REASON_MAX_CHARS,
+        error_messages={
+            "required": _("Say why you need to see these documents."),
+            "max_length": _("Keep the reason to %(limit_value)d characters (it has %(show_value)d)."),
+        },
+        widget=forms.TextInput(attrs={"maxlength": EVIDENCE_REASON_MAX_CHARS}),
+    )
 
 
 class BulkForm(forms.Form):

@@ -17,5 +17,6 @@ urlpatterns = [
     path("appeals/<str:reference>/comment/", views.appeal_comment_add, name="comment"),
     path("appeals/<str:reference>/release-again/", views.appeal_release_again_view, name="release_again"),
     path("appeals/<str:reference>/outcome/", views.appeal_outcome_view, name="outcome"),
+    path("appeals/<str:reference>/evidence-reason/", views.evidence_reason_add, name="evidence_reason"),
     path("appeals/<str:reference>/evidence/<uuid:evidence_id>/verify/", views.evidence_verify, name="verify"),
 ]

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from evidence.access import evidence_visible_to_staff
+from evidence.access import evidence_reason_allowed, evidence_reason_granted_until, evidence_seen_without_reason
+from evidence.reasons import evidence_reason_grant
 from supportdesk.client import client_ip
 from tickets.console.forms import (
     QUEUE_SORTS,
@@ -28,6 +29,7 @@ from tickets.console.forms import (
     AuditExportForm,
     BulkForm,
     CommentForm,
+    EvidenceReasonForm,
     OutcomeForm,
     QueueFilterForm,
     ReleaseAgainForm,
@@ -245,6 +247,9 @@ def appeal_detail(request, reference: str):
     evidence = list(appeal.evidence.all())
     required = appeal.appeal_type.required_evidence
     actions = appeal_actions_for(appeal=appeal, user=request.user)
+    # Need-to-know: those who see the files as part of their work, or a reason stated, still valid.
+    seen = evidence_seen_without_reason(user=request.user, appeal=appeal)
+    reason_until = None if seen else evidence_reason_granted_until(user=request.user, appeal=appeal)
     context = {
         "appeal": appeal,
         "state_label": staff_state_label(appeal.state),
@@ -268,7 +273,11 @@ def appeal_detail(request, reference: str):
         # What this user may do besides the transitions (the services check the same).
         "can_verify": may_verify(appeal=appeal, user=request.user),
         "can_reply": may_reply(appeal=appeal, user=request.user),
-        "can_view_evidence": evidence_visible_to_staff(user=request.user, appeal=appeal),
+        "can_view_evidence": seen or reason_until is not None,
+        "evidence_reason_until": reason_until,
+        "can_state_reason": not seen and reason_until is None and evidence_reason_allowed(user=request.user, appeal=appeal),
+        "reason_form": EvidenceReasonForm(),
+        "reason_minutes": settings.EVIDENCE_REASON_GRANT_MINUTES,
         "replaced_ids": {item.replaces_id for item in evidence if item.replaces_id},
         "signals": fraud_signals(appeal),
         "risk_lines": risk_explanation(appeal),  # the stored score's explanation, with each signal's points
@@ -363,6 +372,25 @@ def appeal_comment_add(request, reference: str):
     else:
         messages.error(request, " ".join(form.errors.get("text", [])) or _("Write something first."))
     return redirect("desk:appeal", reference=reference)
+
+
+@agent_required
+@require_POST
+def evidence_reason_add(request, reference: str):
+    """Need-to-know: a staff member states why they must see the appeal's files, then sees them."""
+    appeal = access_appeal(user=request.user, reference=reference, with_page=False)
+    form = EvidenceReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("reason", [])))
+        return redirect(reverse("desk:appeal", args=[reference]) + "#evidence")
+    try:
+        grant = evidence_reason_grant(appeal=appeal, user=request.user, reason=form.cleaned_data["reason"])
+    except WorkflowError as exc:
+        messages.error(request, exc.message)
+    else:
+        until = timezone.localtime(grant.expires_at)
+        messages.success(request, _("Reason recorded: you may see these files until %(until)s.") % {"until": f"{until:%H:%M}"})
+    return redirect(reverse("desk:appeal", args=[reference]) + "#evidence")
 
 
 @agent_required

@@ -70,13 +70,20 @@ def with_length_limit(field: forms.Field) -> None:
 
 
 def consent_text() -> str:
+    """Says exactly who sees the files (the need-to-know rule of evidence/access.py)."""
     return _(
-        "I agree that %(site_name)s processes the images of my identity document to verify my identity for "
-        "this appeal only. They are stored privately. While the appeal is open they are seen only by the "
-        "agent handling it and the supervisors (and, until an agent takes it on, by the agents sorting new "
-        "appeals); once it is decided, only by the supervisors. They are deleted %(days)d days after the "
-        "decision."
-    ) % {"site_name": site_name_for(), "days": settings.EVIDENCE_RETENTION_DAYS}
+        "I agree that %(site_name)s processes the images of my identity document and the other files I send "
+        "with this appeal (all personal data) to verify my identity for this appeal only, stored privately. "
+        "While the appeal is open, the agent handling it, whoever proposes or gives its approval, and the "
+        "supervisors see them; other staff must first state a reason (recorded and reported to the "
+        "supervisors) and may then see them for %(minutes)d minutes. Once it is decided, withdrawn or "
+        "closed, only supervisors may see them, after stating a reason. They are deleted %(days)d days "
+        "after the decision."
+    ) % {
+        "site_name": site_name_for(),
+        "minutes": settings.EVIDENCE_REASON_GRANT_MINUTES,
+        "days": settings.EVIDENCE_RETENTION_DAYS,
+    }
 
 
 # The one line a brief form (the emergency freeze) asks instead of the three-part letter.
