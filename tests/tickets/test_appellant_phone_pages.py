@@ -63,7 +63,7 @@ def test_each_landing_button_names_its_appeal_type(client, appeal_types, languag
 @pytest.mark.parametrize(
     ("language", "name", "consent"),
     [
-        ("zh-hans", "申诉服务台", "我同意申诉服务台处理我的身份证件图像"),
+        ("zh-hans", "申诉服务台", "我同意申诉服务台处理我的证件图像"),
         ("en", "SupportDesk", "I agree that SupportDesk processes the images"),
     ],
 )
