@@ -11,6 +11,10 @@ from tickets.models import Appeal, EvidenceKind
 
 from .storage import evidence_upload_to, get_evidence_storage
 
+# What content sniffing calls the two kinds that are served rebuilt (evidence/validation.py uses these).
+PDF_TYPE = "application/pdf"
+CSV_TYPE = "text/csv"
+
 
 class Evidence(models.Model):
     class Status(models.TextChoices):
@@ -77,6 +81,19 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.original_name}"
+
+    @property
+    def processed_copy_ready(self) -> bool:
+        """Processing made the copy that may be given out, never the uploaded bytes: accepted, still kept,
+        and for a PDF rebuilt from its rendered pages, for a CSV neutralised (a row from before either
+        existed is processed again by the sweep, see migration 0004_pdf_pages_csv_processing_attempts)."""
+        if self.status != self.Status.READY or self.purged_at or not self.file.name:
+            return False
+        if self.content_type == PDF_TYPE:
+            return bool(self.pages) and self.file.name.endswith(".clean.pdf")
+        if self.content_type == CSV_TYPE:
+            return self.file.name.endswith(".clean.csv")
+        return True
 
     def stored_names(self) -> list[str]:
         """Every file in evidence storage that belongs to this evidence."""

@@ -17,11 +17,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from .models import CSV_TYPE, PDF_TYPE  # re-exported: the kinds processing rebuilds
 from .pdf import PdfUnreadable, pdf_check
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-PDF_TYPE = "application/pdf"
-CSV_TYPE = "text/csv"
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # Chinese spreadsheet exports are often GBK/GB18030.
 
 # What the upload inputs offer in the file picker: the types `evidence_sniff` and `csv_sniff` accept,

@@ -22,18 +22,7 @@ from .access import evidence_viewer
 from .models import Evidence
 from .services import evidence_access_record
 from .storage import evidence_storage
-from .validation import CSV_TYPE, PDF_TYPE
 from .watermark import evidence_for_staff, watermark_text
-
-
-def _reconstructed(evidence: Evidence) -> bool:
-    """A PDF is served only once rebuilt from its rendered pages, a CSV only once neutralised (a row
-    from before either existed is processed again by the sweep, see migration 0004_pdf_pages_csv_processing_attempts)."""
-    if evidence.content_type == PDF_TYPE:
-        return bool(evidence.pages) and evidence.file.name.endswith(".clean.pdf")
-    if evidence.content_type == CSV_TYPE:
-        return evidence.file.name.endswith(".clean.csv")
-    return True
 
 
 def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = None):
@@ -50,7 +39,7 @@ def _serve(request, evidence_id, *, thumbnail: bool = False, page: int | None = 
         name = evidence.pages[page - 1]
     else:
         name = (evidence.thumbnail if thumbnail else evidence.file).name
-    if evidence.status != Evidence.Status.READY or not name or not _reconstructed(evidence):
+    if not name or not evidence.processed_copy_ready:
         raise Http404  # still being processed, refused, or deleted under the retention policy
     evidence_access_record(
         evidence=evidence,

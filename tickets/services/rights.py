@@ -123,17 +123,6 @@ def _csv(rows: list[list]) -> str:
     return out.getvalue()
 
 
-def _processed_copy(evidence: Evidence) -> bool:
-    """Only what processing made is given out, never the uploaded bytes (as evidence/views.py serves)."""
-    if evidence.status != Evidence.Status.READY or evidence.purged_at or not evidence.file.name:
-        return False
-    if evidence.content_type == "application/pdf":
-        return bool(evidence.pages) and evidence.file.name.endswith(".clean.pdf")
-    if evidence.content_type == "text/csv":
-        return evidence.file.name.endswith(".clean.csv")
-    return True
-
-
 def _file_status(evidence: Evidence, withdrawn: bool) -> str:
     if evidence.purged_at:
         if evidence.purged_on_request:
@@ -141,7 +130,7 @@ def _file_status(evidence: Evidence, withdrawn: bool) -> str:
         return _("deleted after the retention period")
     if evidence.status == Evidence.Status.REJECTED:
         return _("refused: %(reason)s") % {"reason": evidence.status_reason}
-    if not _processed_copy(evidence):
+    if not evidence.processed_copy_ready:
         return _("still being processed")
     if withdrawn:
         return _("not included: the appeal was withdrawn")
