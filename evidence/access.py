@@ -107,9 +107,16 @@ def _appellant_granted(request, appeal) -> bool:
     return appeal.state != AppealState.WITHDRAWN and appellant_grant_held(request, appeal)
 
 
+def _second_factor_used(request) -> bool:
+    """Staff open identity documents only in a session signed in with a second factor (django-otp; the
+    middleware answers first, this holds should it ever be bypassed)."""
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
 def evidence_viewer(request, evidence) -> str | None:
     """ "staff", "appellant", or None (the caller answers 404) for this request and this file."""
-    if evidence_visible_to_staff(user=request.user, appeal=evidence.appeal):
+    if evidence_visible_to_staff(user=request.user, appeal=evidence.appeal) and _second_factor_used(request):
         return "staff"
     if _appellant_granted(request, evidence.appeal):
         return "appellant"

@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    # Staff two-factor (supportdesk/two_factor/): TOTP, recovery codes and passkeys, all django-otp devices.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "csp",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -79,9 +84,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Signed-in staff: idle timeout, absolute lifetime, "sign out everywhere" (after auth and messages).
     "supportdesk.middleware.StaffSessionMiddleware",
+    # Staff without a second factor in this session reach only the two-factor pages (after the above:
+    # an expired session is signed out first).
+    "supportdesk.two_factor.middleware.StaffSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "supportdesk.middleware.ContentSecurityPolicyMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -338,6 +348,24 @@ AUTHENTICATION_BACKENDS = [
 # without a request, and this many hours after signing in, whatever they do.
 STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
 STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
+# Staff two-factor (supportdesk/two_factor/): required for everyone who may use the console, the admin
+# or evidence. Wrong codes: at most this many per user in a window, then the second step waits.
+TWO_FACTOR_FAILURES_PER_USER = env("TWO_FACTOR_FAILURES_PER_USER", default="5/15m")
+TWO_FACTOR_ISSUER = env("TWO_FACTOR_ISSUER", default="SupportDesk")  # the name authenticator apps show
+OTP_TOTP_ISSUER = TWO_FACTOR_ISSUER
+OTP_WEBAUTHN_RP_NAME = TWO_FACTOR_ISSUER
+# Passkeys are bound to a domain (the relying party ID: the site's host name, never an IP address) and
+# accepted from secure origins only (https, or http://localhost): by default the host the page was
+# requested on, and SITE_URL's origin (or http://localhost:8000 for a first `make run`).
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ALLOWED_ORIGINS", default=[])
+OTP_WEBAUTHN_RP_ID_CALLABLE = "supportdesk.two_factor.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "supportdesk.two_factor.passkeys.PasskeyHelper"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = WEBAUTHN_ALLOWED_ORIGINS or (
+    [SITE_URL] if SITE_URL.startswith(("https://", "http://localhost")) else ["http://localhost:8000"]
+)
+# A passkey is a second factor here, after the password: never a sign-in on its own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # The audit export (/desk/audit/): at most this many days in one file.
 AUDIT_EXPORT_MAX_DAYS = env.int("AUDIT_EXPORT_MAX_DAYS", default=366)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

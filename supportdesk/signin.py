@@ -14,6 +14,8 @@ from tickets.portal.views import rate_limited
 
 from .client import client_ip_key
 from .ratelimits import attempt_count, attempts_used_up
+from .two_factor.services import second_factor_required
+from .two_factor.views import second_step_url
 
 GROUP = "staff-sign-in-failures"
 
@@ -39,3 +41,10 @@ class StaffLoginView(auth_views.LoginView):
             for key, rate in _limits():
                 attempt_count(request, group=GROUP, key=key, rate=rate)
         return response
+
+    def get_success_url(self):
+        # Staff go on to their second factor (or enrol one) before anything else opens.
+        next_url = super().get_success_url()
+        if second_factor_required(self.request.user):
+            return second_step_url(self.request.user, next_url)
+        return next_url

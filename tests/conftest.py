@@ -39,6 +39,53 @@ def clean_cache():
     client.flushdb()
 
 
+def second_factor_session(client, user) -> None:
+    """Mark the client's session as signed in with a second factor (a confirmed authenticator app of
+    `user`), as the two-factor step does (django_otp.login)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def one_recovery_code(user) -> str:
+    """A fresh single-use recovery code for `user` (who gets an authenticator app too, so the sign-in
+    goes to the second step rather than to the enrolment)."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Recovery codes", defaults={"confirmed": True})
+    return device.token_set.create(token=StaticToken.random_token()).token
+
+
+@pytest.fixture(autouse=True)
+def force_login_with_second_factor(request, monkeypatch):
+    """`client.force_login` skips the password; for staff it skips the second factor too, so tests
+    about other things sign in as a fully signed-in staff member. Tests of the two-factor step itself
+    are marked `password_only` and get a session signed in with the password alone."""
+    if request.node.get_closest_marker("password_only"):
+        return
+    from django.test.client import ClientMixin
+
+    from supportdesk.two_factor.services import second_factor_required
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if second_factor_required(user):
+            second_factor_session(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
 @pytest.fixture
 def en_client(client):
     """The test client as a browser set to English (Accept-Language: en). A request can still ask for

@@ -25,6 +25,7 @@ STAFF_ONLY = {
     "supervisor": 200,
     "administrator": 200,
 }
+STAFF = ("agent", "supervisor", "administrator")
 STAFF_POST = {**STAFF_ONLY, "agent": MOVED, "supervisor": MOVED, "administrator": MOVED}
 # Appeal A is open and unassigned: an agent must state a reason first (need-to-know); the supervisors see
 # it. (Other worlds, and with a reason: test_evidence_access_matrix.)
@@ -121,6 +122,37 @@ MATRIX = {
     "favicon": ("get", lambda w: (reverse("favicon"), {}), dict.fromkeys(ROLES, MOVED)),  # to the static SVG
     "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
+    # Staff two-factor (tests/test_two_factor.py; a password-only session: test_protected_routes_*).
+    # These staff sessions are signed in with a second factor (tests/conftest.py): the second step
+    # sends them on, and the enrolment page offers to move the app to another phone.
+    "two_factor:verify": ("get", lambda w: (reverse("two_factor:verify"), {}), {**STAFF_ONLY, **dict.fromkeys(STAFF, MOVED)}),
+    "two_factor:setup": ("get", lambda w: (reverse("two_factor:setup"), {}), STAFF_ONLY),
+    "two_factor:recovery_codes": ("get", lambda w: (reverse("two_factor:recovery_codes"), {}), STAFF_ONLY),
+    "two_factor:manage": ("get", lambda w: (reverse("two_factor:manage"), {}), STAFF_ONLY),
+    "two_factor:passkey_remove": ("post", lambda w: (reverse("two_factor:passkey_remove", args=[1]), {}), STAFF_POST),
+    # django-otp-webauthn's JSON ceremonies: signed-in staff only (no passwordless sign-in); without a
+    # ceremony begun in the session, completing one is refused (400).
+    "otp_webauthn:credential-registration-begin": (
+        "post",
+        lambda w: (reverse("otp_webauthn:credential-registration-begin"), {}),
+        {**dict.fromkeys(ROLES, 403), **dict.fromkeys(STAFF, 200)},
+    ),
+    "otp_webauthn:credential-registration-complete": (
+        "post",
+        lambda w: (reverse("otp_webauthn:credential-registration-complete"), {}),
+        {**dict.fromkeys(ROLES, 403), **dict.fromkeys(STAFF, 400)},
+    ),
+    "otp_webauthn:credential-authentication-begin": (
+        "post",
+        lambda w: (reverse("otp_webauthn:credential-authentication-begin"), {}),
+        {**dict.fromkeys(ROLES, 403), **dict.fromkeys(STAFF, 200)},
+    ),
+    "otp_webauthn:credential-authentication-complete": (
+        "post",
+        lambda w: (reverse("otp_webauthn:credential-authentication-complete"), {}),
+        {**dict.fromkeys(ROLES, 403), **dict.fromkeys(STAFF, 400)},
+    ),
+    "otp_webauthn:js-i18n-catalog": ("get", lambda w: (reverse("otp_webauthn:js-i18n-catalog"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
     # The platform API: an API key only (tests/tickets/api/); no session, however privileged, authorises it.
     "api:appeal-create": (

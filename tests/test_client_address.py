@@ -55,4 +55,4 @@ def test_staff_sign_in_lock_out_counts_each_real_client(behind_proxy, appeal_typ
     # The agent, from their own address behind the same proxy, is not locked out by the guesser.
     agent = client_at("203.0.113.20")
     response = agent.post(reverse("login"), {"username": "agent_p", "password": "right-password-123"})
-    assert response.status_code == 302 and response["Location"] == "/desk/"
+    assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/setup/?next=%2Fdesk%2F"

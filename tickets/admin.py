@@ -3,9 +3,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from evidence.models import Evidence
 from supportdesk.client import client_ip
+from supportdesk.two_factor.services import second_factor_reset
 
 from .models import (
     Appeal,
@@ -160,13 +164,42 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
 User = get_user_model()
 admin.site.unregister(User)
+# Second factors are never created, read or edited in the admin (an administrator could otherwise give
+# themselves someone's authenticator secret): the user sets them up; an administrator only resets them.
+for _device_model in (TOTPDevice, StaticDevice, WebAuthnCredential, WebAuthnAttestation):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    """Django's user admin, with "sign out everywhere" for the selected users (a lost laptop, a leaver)."""
+    """Django's user admin, with "sign out everywhere" for the selected users (a lost laptop, a leaver) and
+    the two-factor reset (a lost phone and lost recovery codes), both recorded."""
 
-    actions = ["sign_out_everywhere"]
+    actions = ["sign_out_everywhere", "two_factor_reset"]
+
+    @admin.action(
+        description=_("Reset two-factor (delete every second factor; the user sets one up again at the next sign-in)"),
+        permissions=["change"],
+    )
+    def two_factor_reset(self, request, queryset):
+        users = [user for user in queryset if user.pk != request.user.pk]
+        if len(users) != queryset.count():
+            self.message_user(request, _("Your own second factor is changed on your security page, not here."), messages.WARNING)
+        for user in users:
+            second_factor_reset(user=user, actor=request.user, ip_address=client_ip(request))
+        if users:
+            count = len(users)
+            self.message_user(
+                request,
+                ngettext(
+                    "Two-factor reset for %(count)d user: their sessions have ended.",
+                    "Two-factor reset for %(count)d users: their sessions have ended.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
 
     @admin.action(description=_("Sign out everywhere (end every session of the selected users)"), permissions=["change"])
     def sign_out_everywhere(self, request, queryset):

@@ -354,6 +354,11 @@ def staff_signed_out_everywhere_event(*, user, actor, ip_address: str | None) ->
     )
 
 
+def staff_security_event(*, kind, user, actor, detail: str = "", ip_address: str | None = None) -> StaffSecurityEvent:
+    """One line of the staff's own audit trail (two-factor: supportdesk/two_factor/services.py)."""
+    return StaffSecurityEvent.objects.create(kind=kind, user=user, actor=actor, detail=detail[:255], ip_address=ip_address)
+
+
 def audit_exported_event(*, actor, detail: str, ip_address: str | None) -> StaffSecurityEvent:
     """A supervisor or administrator exported part of the audit log (`detail`: what, format, dates)."""
     return StaffSecurityEvent.objects.create(

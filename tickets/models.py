@@ -1104,12 +1104,19 @@ class StaffSessionGeneration(models.Model):
 
 
 class StaffSecurityEvent(models.Model):
-    """The staff's own audit trail, beside the appeals' (AppealEvent): sessions ended everywhere and
-    audit exports. Listed by the audit export (what=staff)."""
+    """The staff's own audit trail, beside the appeals' (AppealEvent): sessions ended everywhere, audit
+    exports, and second factors added, used, refused, removed or reset. Listed by the audit export
+    (what=staff)."""
 
     class Kind(models.TextChoices):
         SIGN_OUT_EVERYWHERE = "sign_out_everywhere", _("Signed out everywhere")
         AUDIT_EXPORT = "audit_export", _("Audit log exported")
+        TWO_FACTOR_ENROLLED = "two_factor_enrolled", _("Second factor added")
+        TWO_FACTOR_REMOVED = "two_factor_removed", _("Second factor removed")
+        RECOVERY_CODES_ISSUED = "recovery_codes_issued", _("Recovery codes issued")
+        TWO_FACTOR_VERIFIED = "two_factor_verified", _("Signed in with a second factor")
+        TWO_FACTOR_FAILED = "two_factor_failed", _("Second factor refused")
+        TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor reset by an administrator")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # Who acted, and whom it concerned (the same person when one signs oneself out).

@@ -10,6 +10,8 @@ from django.conf import settings
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests import files
+from tests.browser.conftest import second_step_passed
+from tests.conftest import one_recovery_code
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
 from tickets.portal.views import SUBMITTED_SESSION_KEY
@@ -49,8 +51,9 @@ def staff_page(browser, live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("[name=username]", user.username)
         page.fill("[name=password]", "a-long-demo-password-42")
+        code = one_recovery_code(user)
         page.click("main button[type=submit]")
-        page.wait_for_url("**/desk/")
+        second_step_passed(page, code)
         return page
 
     return open_as

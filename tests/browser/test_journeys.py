@@ -5,10 +5,12 @@ go to test-artifacts/screenshots/."""
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from evidence.models import Evidence
 from tests import files
-from tests.browser.conftest import preview_widths
+from tests.browser.conftest import preview_widths, second_step_passed
+from tests.conftest import one_recovery_code
 from tests.text import zh
 from tests.tickets.factories import VALID_ID_NUMBER, AgentFactory, SupervisorFactory
 from tickets.models import Appeal
@@ -30,8 +32,9 @@ def sign_in(browser, live_server, username):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("[name=username]", username)
     page.fill("[name=password]", PASSWORD)
+    code = one_recovery_code(get_user_model().objects.get(username=username))
     page.click("main button[type=submit]")
-    page.wait_for_url("**/desk/")
+    second_step_passed(page, code)
     return page
 
 

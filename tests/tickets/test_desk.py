@@ -215,12 +215,13 @@ def test_staff_login_is_throttled(en_client, appeal_types):
     assert "_auth_user_id" not in en_client.session
 
 
-def test_staff_login_reaches_the_console(client, appeal_types):
+def test_staff_login_reaches_the_console_after_the_second_factor(client, appeal_types):
     user = AgentFactory(username="agent_y")
     user.set_password("right-password-123")
     user.save()
     response = client.post(reverse("login"), {"username": "agent_y", "password": "right-password-123"})
-    assert response.status_code == 302 and response["Location"] == "/desk/"
+    # No factor yet: the enrolment first (tests/test_two_factor.py), then the console.
+    assert response.status_code == 302 and response["Location"] == "/accounts/two-factor/setup/?next=%2Fdesk%2F"
 
 
 def test_console_is_in_chinese_by_default(agent_client, agent, appeal_types):
@@ -433,7 +434,7 @@ def test_queue_reads_the_appeal_types_and_agents_from_the_cache(agent_client, ap
         assert agent_client.get(reverse("desk:queue")).status_code == 200
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert "tickets_appealtype" not in sql and '"auth_group"."name" IN' not in sql  # the types, the agent list
-    assert len(queries) <= 4  # session, user, the user's groups, the page
+    assert len(queries) <= 5  # session, user, the session's second factor (django-otp), the user's groups, the page
 
 
 def test_cached_types_and_agents_follow_the_admins_changes(agent_client, appeal_types):
@@ -470,7 +471,7 @@ def test_queue_filters_by_type_assignee_and_risk_without_queries_of_their_own(ag
     assert refs(appeal_type="999999") == {mine.reference, other.reference}  # not a type: no filter
     with CaptureQueriesContext(connection) as queries:
         agent_client.get(reverse("desk:queue"), {"queue": "open", "appeal_type": high.pk, "assignee": agent.pk, "risk": "high"})
-    assert len(queries) <= 4  # session, user, the user's groups, the page
+    assert len(queries) <= 5  # session, user, the session's second factor (django-otp), the user's groups, the page
 
 
 def test_queue_rows_and_filters_escape_what_an_admin_typed(client, appeal_types):
@@ -510,7 +511,7 @@ def test_the_queue_works_while_the_cache_is_down_and_an_admin_can_still_edit_a_t
 
 
 @pytest.mark.parametrize("size", [3, 12])
-def test_appeal_page_runs_the_same_13_queries_however_many_files_records_and_events(
+def test_appeal_page_runs_the_same_14_queries_however_many_files_records_and_events(
     client, appeal_types, django_assert_num_queries, size
 ):
     agent = AgentFactory()
@@ -518,8 +519,9 @@ def test_appeal_page_runs_the_same_13_queries_however_many_files_records_and_eve
     client.force_login(agent)
     url = reverse("desk:appeal", args=[appeal.reference])
     client.get(url)  # the appeal types and agents are cached, as on a working console
-    # Session, user, the user's groups; the appeal with its type, its files, its events with their
-    # actors; each kind of record counted and paged; files seen on other appeals; that day's appeals
-    # from the same contacts, listed and counted. An N+1 (a query per file, record or event) fails here.
-    with django_assert_num_queries(13):
+    # Session, user, the session's second factor (django-otp), the user's groups; the appeal with its
+    # type, its files, its events with their actors; each kind of record counted and paged; files seen
+    # on other appeals; that day's appeals from the same contacts, listed and counted. An N+1 (a query
+    # per file, record or event) fails here.
+    with django_assert_num_queries(14):
         assert client.get(url).status_code == 200

@@ -35,6 +35,7 @@ from integrations.models import Integration, IntegrationEvent, WebhookDelivery, 
 from supportdesk.celery import app
 from tests import files
 from tests.concurrency import at_once
+from tests.conftest import one_recovery_code
 from tests.faults import wait_until
 from tests.integrations.conftest import Receiver
 from tests.tickets.factories import AgentFactory, SupervisorFactory, submission
@@ -96,7 +97,10 @@ def signed_in(base_url: str, user) -> Browser:
     browser = Browser(base_url)
     login = reverse("login")
     page = browser.get(login)
+    code = one_recovery_code(user)  # the second step, with a recovery code (tests/test_two_factor.py)
     response = browser.submit(login, page.text, {"username": user.username, "password": PASSWORD})
+    assert "/accounts/two-factor/?next=" in response.url, response.url
+    response = browser.submit(response.url, response.text, {"code": code, "next": reverse("desk:queue")})
     assert response.url == base_url + reverse("desk:queue"), response.text[:2000]
     return browser
 
