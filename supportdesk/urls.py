@@ -1,12 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .health import healthz
 from .signin import StaffLoginView
+
+
+def admin_login(request):
+    """The admin signs in through the staff sign-in: its throttling, then the second factor."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 def favicon(request):
@@ -25,6 +31,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", include("supportdesk.two_factor.urls")),
     path("accounts/passkeys/", include("supportdesk.two_factor.passkey_urls")),
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -122,6 +122,8 @@ MATRIX = {
     "favicon": ("get", lambda w: (reverse("favicon"), {}), dict.fromkeys(ROLES, MOVED)),  # to the static SVG
     "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
+    # The admin's own sign-in page sends everyone to the staff sign-in (throttled, then the second factor).
+    "admin_login": ("get", lambda w: (reverse("admin_login"), {}), dict.fromkeys(ROLES, LOGIN)),
     # Staff two-factor (tests/test_two_factor.py; a password-only session: test_protected_routes_*).
     # These staff sessions are signed in with a second factor (tests/conftest.py): the second step
     # sends them on, and the enrolment page offers to move the app to another phone.

@@ -282,10 +282,11 @@ def staff_signed_in(browser, live_server, user, *, locale: str = "en-US") -> Wat
     return watched
 
 
-def second_step_passed(page, code: str) -> None:
+def second_step_passed(page, code: str, landing: str = "**/desk/") -> None:
     """After the password: the second step, with a recovery code made for this sign-in before it
-    (`one_recovery_code`; the app and passkeys are tested in test_two_factor_sign_in.py); then the console."""
+    (`one_recovery_code`; the app and passkeys are tested in test_two_factor_sign_in.py); then
+    `landing`, the console by default."""
     page.wait_for_url("**/accounts/two-factor/?next=**")
     page.fill("[name=code]", code)
     page.click("[data-code-form] button[type=submit]")
-    page.wait_for_url("**/desk/")
+    page.wait_for_url(landing)

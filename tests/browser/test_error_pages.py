@@ -7,6 +7,8 @@ import pytest
 from django.db import OperationalError
 
 from tests import files
+from tests.browser.conftest import second_step_passed
+from tests.conftest import one_recovery_code
 from tests.text import zh
 from tests.tickets.factories import VALID_ID_NUMBER, UserFactory
 from tickets.models import Appeal
@@ -102,11 +104,13 @@ def test_admin_pages_render_without_csp_violations(live_server, watched, appeal_
     admin.set_password("a-long-admin-password-42")
     admin.save()
     page = watched.page
-    page.goto(f"{live_server.url}/admin/login/")
+    page.goto(f"{live_server.url}/admin/login/")  # the staff sign-in, then the second step
+    page.wait_for_url("**/accounts/login/?next=/admin/")
     page.fill("[name=username]", "root_admin")
     page.fill("[name=password]", "a-long-admin-password-42")
-    page.click("[type=submit]")
-    page.wait_for_url("**/admin/")
+    code = one_recovery_code(admin)
+    page.click("main button[type=submit]")
+    second_step_passed(page, code, landing="**/admin/")
     for path in (
         "/admin/",
         "/admin/tickets/appeal/",

@@ -68,6 +68,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<11} {password}")
             else:
                 self.stdout.write(f"  {username:<11} {password}  (existing user left as it is: password unchanged)")
+        self.stdout.write(
+            "  each sets up a second factor at the first sign-in (an authenticator app; passkeys need a"
+            " domain name: open http://localhost:8000 rather than 127.0.0.1)"
+        )
         created = demo_appeals_create(
             agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor")
         )
