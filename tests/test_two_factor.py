@@ -19,8 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from evidence.models import EvidenceAccess
 from tests.conftest import second_factor_session
 from tests.evidence.factories import EvidenceFactory
+from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, UserFactory
-from tickets.models import AppealEvent, StaffSecurityEvent
+from tickets.models import AppealEvent, OutboundEmail, StaffSecurityEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.password_only]
 
@@ -89,6 +90,13 @@ def test_first_sign_in_enrols_an_app_shows_recovery_codes_then_opens_the_console
         assert set(codes) == set(StaticToken.objects.filter(device__user=agent).values_list("token", flat=True))
         assert client.get("/desk/").status_code == 200
     assert kinds(agent) == [Kind.TWO_FACTOR_ENROLLED, Kind.RECOVERY_CODES_ISSUED]
+    told = OutboundEmail.objects.get(template="staff_security_change")
+    assert told.to == agent.email and told.subject == zh("Your sign-in security changed")
+    assert zh("An authenticator app was set up for your account.") in told.body_text
+    assert (
+        zh("If this was not you, tell an administrator now: your password and your second factor may be known to someone else.")
+        in told.body_text
+    )
 
 
 def test_a_wrong_code_at_enrolment_is_refused_and_nothing_is_set_up(appeal_types):
@@ -229,6 +237,8 @@ def test_new_recovery_codes_replace_the_old_ones(appeal_types):
     answer = client.post(reverse("two_factor:recovery_codes"), {"next": "/accounts/two-factor/manage/"}).content.decode()
     new = set(re.findall(r'<li class="list-group-item">([a-z0-9]+)</li>', answer))
     assert len(new) == 10 and not new & old and set(StaticToken.objects.values_list("token", flat=True)) == new
+    told = OutboundEmail.objects.filter(template="staff_security_change", to=agent.email).last()
+    assert zh("New recovery codes were made for your account; the old ones no longer work.") in told.body_text
 
 
 def test_an_administrator_resets_a_second_factor_logged_and_the_user_enrols_again(appeal_types):
@@ -251,6 +261,8 @@ def test_an_administrator_resets_a_second_factor_logged_and_the_user_enrols_agai
     assert phone.get("/desk/")["Location"].startswith("/accounts/login/")  # their sessions ended
     _, again = password_sign_in(agent)
     assert again["Location"].startswith("/accounts/two-factor/setup/")
+    told = OutboundEmail.objects.filter(template="staff_security_change", to=agent.email).last()
+    assert "管理员（root）重置了您的第二重验证并结束了您的所有会话。" in told.body_text  # staff e-mails: the console's language
 
 
 def test_an_administrator_cannot_reset_their_own_second_factor_from_the_admin(appeal_types):

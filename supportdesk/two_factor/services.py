@@ -8,7 +8,10 @@ for a lost phone or key; they do not count as an enrolment on their own."""
 import logging
 import time
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp import login as otp_login
@@ -19,6 +22,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from tickets.events import staff_security_event
 from tickets.models import StaffSecurityEvent
+from tickets.outbox.services import outbox_enqueue
 from tickets.roles import is_agent
 from tickets.services.staff_sessions import staff_sign_out_everywhere
 
@@ -28,6 +32,26 @@ Kind = StaffSecurityEvent.Kind
 RECOVERY_CODE_COUNT = 10
 APP_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
+
+
+def _tell(user, change: str, ip_address: str | None, actor=None) -> None:
+    """An e-mail to the staff member about a change to their own sign-in security (through the outbox,
+    in the same transaction): someone who holds their password and adds a factor is noticed."""
+    if not user.email:
+        return
+    outbox_enqueue(
+        template="staff_security_change",
+        to=user.email,
+        language=settings.LANGUAGE_CODE,
+        context={
+            "user": user,
+            "actor": actor,
+            "change": change,
+            "when": timezone.localtime(),
+            "ip_address": ip_address,
+            "security_url": f"{settings.SITE_URL}{reverse('two_factor:manage')}",
+        },
+    )
 
 
 def second_factor_required(user) -> bool:
@@ -100,6 +124,7 @@ def app_device_confirm(request, device: TOTPDevice, code: str, ip_address: str |
         staff_security_event(
             kind=Kind.TWO_FACTOR_ENROLLED, user=device.user, actor=device.user, detail="authenticator app", ip_address=ip_address
         )
+        _tell(device.user, "app", ip_address)
     otp_login(request, device)
     return True
 
@@ -108,6 +133,7 @@ def passkey_registered(user, credential, ip_address: str | None) -> None:
     staff_security_event(
         kind=Kind.TWO_FACTOR_ENROLLED, user=user, actor=user, detail=f"passkey {credential.name}", ip_address=ip_address
     )
+    _tell(user, "passkey", ip_address)
 
 
 def passkey_remove(user, credential_id, ip_address: str | None) -> bool:
@@ -122,17 +148,21 @@ def passkey_remove(user, credential_id, ip_address: str | None) -> bool:
     staff_security_event(
         kind=Kind.TWO_FACTOR_REMOVED, user=user, actor=user, detail=f"passkey {credential.name}", ip_address=ip_address
     )
+    _tell(user, "passkey_removed", ip_address)
     return True
 
 
 def recovery_codes_issue(user, ip_address: str | None) -> list[str]:
-    """Ten new single-use codes; the old ones stop working. Shown once."""
+    """Ten new single-use codes; the old ones stop working. Shown once. (The first ones come with an
+    enrolment, which is told about already.)"""
     with transaction.atomic():
-        StaticDevice.objects.filter(user=user).delete()
+        replaced, _ = StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
         codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
         StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
         staff_security_event(kind=Kind.RECOVERY_CODES_ISSUED, user=user, actor=user, ip_address=ip_address)
+        if replaced:
+            _tell(user, "codes", ip_address)
     return codes
 
 
@@ -203,5 +233,6 @@ def second_factor_reset(*, user, actor, ip_address: str | None) -> int:
             kind=Kind.TWO_FACTOR_RESET, user=user, actor=actor, detail=f"{deleted} device(s) deleted", ip_address=ip_address
         )
         staff_sign_out_everywhere(user=user, actor=actor, ip_address=ip_address)
+        _tell(user, "reset", ip_address, actor=actor)
     logger.info("Two-factor reset: user %s (id %s) by %s (id %s)", user.get_username(), user.pk, actor.get_username(), actor.pk)
     return deleted
