@@ -122,6 +122,15 @@ MATRIX = {
     "set_language": ("post", lambda w: (reverse("set_language"), {"language": "en", "next": "/"}), dict.fromkeys(ROLES, MOVED)),
     "login": ("get", lambda w: (reverse("login"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
+    # Single sign-on (mozilla-django-oidc's views): 404 for everyone while OIDC_ENABLED is off, as here
+    # (on: tests/supportdesk/test_sso.py).
+    "oidc_authentication_init": ("get", lambda w: (reverse("oidc_authentication_init"), {}), dict.fromkeys(ROLES, 404)),
+    "oidc_authentication_callback": (
+        "get",
+        lambda w: (reverse("oidc_authentication_callback") + "?code=x&state=y", {}),
+        dict.fromkeys(ROLES, 404),
+    ),
+    "oidc_logout": ("post", lambda w: (reverse("oidc_logout"), {}), dict.fromkeys(ROLES, 404)),
     # The platform API: an API key only (tests/tickets/api/); no session, however privileged, authorises it.
     "api:appeal-create": (
         "post",
