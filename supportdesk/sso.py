@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import transaction
 from django.shortcuts import render
 from django.utils import timezone
@@ -103,7 +103,7 @@ def _new_username(claims: dict, issuer: str, subject: str) -> str:
     wanted = (claims.get("preferred_username") or (claims.get("email") or "").split("@")[0] or "").strip()[:150]
     try:
         User.username_validator(wanted)
-    except Exception:  # noqa: BLE001 - any name Django would refuse: fall back to the subject's
+    except ValidationError:  # a name Django would refuse: the subject's instead
         wanted = ""
     if wanted and not User.objects.filter(username__iexact=wanted).exists():
         return wanted

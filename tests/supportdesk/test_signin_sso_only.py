@@ -90,3 +90,12 @@ def test_a_break_glass_account_still_signs_in_with_its_password(en_client, sso_o
 
     assert response.status_code == 302 and response["Location"] == "/desk/"
     assert not StaffSecurityEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_provider_that_does_not_answer_gives_a_try_again_later_page(en_client, sso_on):
+    response = en_client.get(reverse("oidc_authentication_init"))
+
+    assert response.status_code == 503
+    assert "The single sign-on provider does not answer. Try again later." in response.text
+    assert "oidc_states" not in en_client.session

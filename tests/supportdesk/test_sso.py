@@ -247,3 +247,14 @@ def test_a_password_sign_in_still_works_beside_single_sign_on(live_server, sso_s
     )
 
     assert_signed_in_to_console(response)
+
+
+def test_a_local_account_with_the_same_user_name_is_neither_taken_over_nor_clashed_with(live_server, sso_settings):
+    local_dave = UserFactory(username="dave", email="dave@elsewhere.example", is_superuser=True)
+
+    session, response = sso_sign_in(live_server, "dave")
+
+    assert_signed_in_to_console(response)
+    link = StaffOIDCLink.objects.get()
+    assert link.user != local_dave and link.user.username.startswith("sso-")
+    assert link.user.email == "dave@corp.example" and not link.user.is_superuser
