@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "mozilla_django_oidc",  # no models; its views answer only with OIDC_ENABLED (supportdesk/sso.py)
     "tickets",
     "evidence",
     "integrations",
@@ -379,6 +380,43 @@ LOGIN_FAILURES_PER_IP = env("LOGIN_FAILURES_PER_IP", default="20/h")
 LOGIN_FAILURES_PER_USERNAME = env("LOGIN_FAILURES_PER_USERNAME", default="10/15m")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Single sign-on for staff (OpenID Connect, optional; supportdesk/sso.py, docs/deployment.md "Single
+# sign-on"). Off: the pages and /accounts/oidc/ (404) behave as without it. On: the provider's endpoints
+# come from OIDC_ISSUER's discovery document on first use, unless set one by one (OIDC_OP_*_ENDPOINT);
+# provider groups are mapped to ours (OIDC_GROUP_MAP) at every sign-in.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")  # the button's label; empty: "single sign-on"
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ISSUER = env("OIDC_ISSUER", default="").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUP_MAP = env.dict("OIDC_GROUP_MAP", default={})  # provider group -> "agents" or "supervisors"
+OIDC_STAFF_LOCAL_PASSWORDS = env.bool("OIDC_STAFF_LOCAL_PASSWORDS", default=True)
+OIDC_BREAK_GLASS_USERS = env.list("OIDC_BREAK_GLASS_USERS", default=[])
+# mozilla-django-oidc's views, ours in its place: they 404 while OIDC_ENABLED is off.
+OIDC_AUTHENTICATE_CLASS = "supportdesk.sso.StaffOIDCAuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "supportdesk.sso.StaffOIDCCallbackView"
+if OIDC_ENABLED:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured("OIDC_ENABLED needs OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET.")
+    if not OIDC_ISSUER and not all(
+        (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT)
+    ):
+        raise ImproperlyConfigured("OIDC_ENABLED needs OIDC_ISSUER, or all four OIDC_OP_*_ENDPOINT settings.")
+    if not OIDC_GROUP_MAP:
+        raise ImproperlyConfigured("OIDC_ENABLED needs OIDC_GROUP_MAP (provider group=agents or supervisors).")
+    if set(OIDC_GROUP_MAP.values()) - {"agents", "supervisors"}:
+        raise ImproperlyConfigured("OIDC_GROUP_MAP may map provider groups to agents or supervisors only.")
+    AUTHENTICATION_BACKENDS.append("supportdesk.sso.StaffOIDCBackend")
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

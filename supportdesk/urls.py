@@ -32,6 +32,8 @@ urlpatterns = [
     path("accounts/two-factor/", include("supportdesk.two_factor.urls")),
     path("accounts/passkeys/", include("supportdesk.two_factor.passkey_urls")),
     path("admin/login/", admin_login, name="admin_login"),
+    # Single sign-on (OpenID Connect): 404 unless OIDC_ENABLED.
+    path("accounts/oidc/", include("supportdesk.sso_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -10,6 +10,29 @@ from tests.conftest import free_port
 from tests.faults import ROOT, subprocess_database_url, wait_until
 
 
+def server_answers(process, url: str, exited) -> bool:
+    """For wait_until: whether the server in `process` answers `url` yet (any HTTP status will do); an
+    AssertionError with `exited()` if the process ended."""
+    if process.poll() is not None:
+        raise AssertionError(exited())
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def server_stop(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 class Gunicorn:
     """gunicorn started as production starts it (supportdesk/gunicorn_conf.py), on 127.0.0.1; from this
     checkout, or from `root` (another version of the code, e.g. a benchmark's baseline)."""
@@ -56,23 +79,10 @@ class Gunicorn:
         return self
 
     def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError("gunicorn exited:\n" + self.logs())
-        try:
-            urllib.request.urlopen(self.url + "/healthz", timeout=2)
-            return True
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
+        return server_answers(self.process, self.url + "/healthz", lambda: "gunicorn exited:\n" + self.logs())
 
     def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        server_stop(self.process)
 
     def request(self, method: str, path: str, **headers) -> int:
         request = urllib.request.Request(

@@ -156,6 +156,15 @@ MATRIX = {
     ),
     "otp_webauthn:js-i18n-catalog": ("get", lambda w: (reverse("otp_webauthn:js-i18n-catalog"), {}), ALL_200),
     "logout": ("post", lambda w: (reverse("logout"), {}), dict.fromkeys(ROLES, LOGIN)),
+    # Single sign-on (mozilla-django-oidc's views): 404 for everyone while OIDC_ENABLED is off, as here
+    # (on: tests/supportdesk/test_sso.py).
+    "oidc_authentication_init": ("get", lambda w: (reverse("oidc_authentication_init"), {}), dict.fromkeys(ROLES, 404)),
+    "oidc_authentication_callback": (
+        "get",
+        lambda w: (reverse("oidc_authentication_callback") + "?code=x&state=y", {}),
+        dict.fromkeys(ROLES, 404),
+    ),
+    "oidc_logout": ("post", lambda w: (reverse("oidc_logout"), {}), dict.fromkeys(ROLES, 404)),
     # The platform API: an API key only (tests/tickets/api/); no session, however privileged, authorises it.
     "api:appeal-create": (
         "post",

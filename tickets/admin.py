@@ -20,6 +20,7 @@ from .models import (
     OutboundEmail,
     RechargeRecord,
     RiskWeight,
+    StaffOIDCLink,
 )
 from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
@@ -217,3 +218,14 @@ class StaffUserAdmin(UserAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(StaffOIDCLink)
+class StaffOIDCLinkAdmin(admin.ModelAdmin):
+    """Single sign-on links (supportdesk/sso.py): made at a first sign-on; an administrator may link an
+    account by hand (the provider's issuer and `sub`) or delete a link so that it is made again."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at")
+    search_fields = ("user__username", "user__email", "subject")
+    readonly_fields = ("created_at", "last_sign_in_at")
+    raw_id_fields = ("user",)

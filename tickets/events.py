@@ -364,3 +364,24 @@ def audit_exported_event(*, actor, detail: str, ip_address: str | None) -> Staff
     return StaffSecurityEvent.objects.create(
         kind=StaffSecurityEvent.Kind.AUDIT_EXPORT, actor=actor, detail=detail[:255], ip_address=ip_address
     )
+
+
+def staff_sso_signed_in_event(*, user, detail: str, ip_address: str | None) -> StaffSecurityEvent:
+    """`user` signed in with single sign-on (`detail`: the provider's subject and the groups given)."""
+    return StaffSecurityEvent.objects.create(
+        kind=StaffSecurityEvent.Kind.SSO_SIGN_IN, user=user, actor=user, detail=detail[:255], ip_address=ip_address
+    )
+
+
+def staff_sso_refused_event(*, user, detail: str, ip_address: str | None) -> StaffSecurityEvent:
+    """A single sign-on was refused (`user`: the account it concerned, when one was found; `detail`: why)."""
+    return StaffSecurityEvent.objects.create(
+        kind=StaffSecurityEvent.Kind.SSO_REFUSED, user=user, detail=detail[:255], ip_address=ip_address
+    )
+
+
+def staff_password_sign_in_refused_event(*, user, detail: str, ip_address: str | None) -> StaffSecurityEvent:
+    """A password sign-in was refused because staff sign in with single sign-on only (`detail`: the name typed)."""
+    return StaffSecurityEvent.objects.create(
+        kind=StaffSecurityEvent.Kind.PASSWORD_SIGN_IN_REFUSED, user=user, detail=detail[:255], ip_address=ip_address
+    )

@@ -1103,10 +1103,28 @@ class StaffSessionGeneration(models.Model):
         return f"user {self.user_id}: {self.generation}"
 
 
+class StaffOIDCLink(models.Model):
+    """A staff account's identity at the single sign-on provider: its issuer and subject (`sub`), which
+    never change, unlike an e-mail address. Made at the first sign-in (supportdesk/sso.py); an account
+    is found by its link afterwards, never by e-mail again."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_link")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="staff_oidc_link_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
 class StaffSecurityEvent(models.Model):
     """The staff's own audit trail, beside the appeals' (AppealEvent): sessions ended everywhere, audit
-    exports, and second factors added, used, refused, removed or reset. Listed by the audit export
-    (what=staff)."""
+    exports, single sign-on, and second factors added, used, refused, removed or reset. Listed by the
+    audit export (what=staff)."""
 
     class Kind(models.TextChoices):
         SIGN_OUT_EVERYWHERE = "sign_out_everywhere", _("Signed out everywhere")
@@ -1117,6 +1135,9 @@ class StaffSecurityEvent(models.Model):
         TWO_FACTOR_VERIFIED = "two_factor_verified", _("Signed in with a second factor")
         TWO_FACTOR_FAILED = "two_factor_failed", _("Second factor refused")
         TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor reset by an administrator")
+        SSO_SIGN_IN = "sso_sign_in", _("Signed in with single sign-on")
+        SSO_REFUSED = "sso_refused", _("Single sign-on refused")
+        PASSWORD_SIGN_IN_REFUSED = "password_sign_in_refused", _("Password sign-in refused (single sign-on only)")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # Who acted, and whom it concerned (the same person when one signs oneself out).
