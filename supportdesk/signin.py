@@ -23,6 +23,7 @@ from tickets.events import staff_password_sign_in_refused_event
 from tickets.portal.views import rate_limited
 
 from .client import client_ip, client_ip_key
+from .context_processors import site_name_for
 from .ratelimits import attempt_count, attempts_used_up
 from .sso import provider_name
 from .two_factor.services import second_factor_required
@@ -71,6 +72,9 @@ class StaffLoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         local_passwords = local_passwords_allowed()
         context.update(
+            # Django's LoginView names the site by its host (no sites framework): the product name, as
+            # on every other page.
+            site_name=site_name_for(),
             sso_enabled=settings.OIDC_ENABLED,
             sso_provider_name=provider_name() if settings.OIDC_ENABLED else "",
             local_passwords=local_passwords,

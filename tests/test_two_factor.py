@@ -10,7 +10,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 import time_machine
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
@@ -332,3 +332,10 @@ def test_protected_routes_need_the_second_factor(route, appeal_types, celery_pin
                 response.status_code,
             )
     assert AppealEvent.objects.count() == events_before and not EvidenceAccess.objects.exists()
+
+
+def test_the_sign_in_pages_name_the_product_not_the_host(appeal_types):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_HOST="support.example.com")
+    with override_settings(ALLOWED_HOSTS=["support.example.com"]):
+        page = client.get(reverse("login")).content.decode()
+    assert '<a class="navbar-brand fw-semibold" href="/">SupportDesk</a>' in page and "support.example.com" not in page
