@@ -103,6 +103,7 @@ MATRIX = {
         lambda w: (reverse("desk:outcome", args=[w["a"].reference]), {"outcome": "false_alarm"}),
         STAFF_POST,
     ),
+    "desk:presence": ("post", lambda w: (reverse("desk:presence", args=[w["a"].reference]), {"writing": "0"}), STAFF_ONLY),
     "desk:comment": ("post", lambda w: (reverse("desk:comment", args=[w["a"].reference]), {"text": "Checked."}), STAFF_POST),
     "desk:verify": (
         "post",

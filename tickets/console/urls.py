@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import presence, views
 
 app_name = "desk"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("appeals/<str:reference>/act/", views.appeal_action, name="act"),
     path("appeals/<str:reference>/records.csv", views.appeal_records_csv, name="records_csv"),
     path("appeals/<str:reference>/comment/", views.appeal_comment_add, name="comment"),
+    path("appeals/<str:reference>/presence/", presence.appeal_presence, name="presence"),
     path("appeals/<str:reference>/release-again/", views.appeal_release_again_view, name="release_again"),
     path("appeals/<str:reference>/outcome/", views.appeal_outcome_view, name="outcome"),
     path("appeals/<str:reference>/evidence-reason/", views.evidence_reason_add, name="evidence_reason"),

@@ -72,6 +72,7 @@ from tickets.services.agent import (
 from tickets.services.errors import WorkflowError
 from tickets.services.fulfilment import appeal_release_again, may_release_again
 from tickets.services.outcome import appeal_outcome_record
+from tickets.services.presence import BEAT_SECONDS as PRESENCE_BEAT_SECONDS
 from tickets.services.staff_sessions import staff_sign_out_everywhere
 
 PAGE_SIZES = ("25", "50", "100", "200")
@@ -263,6 +264,7 @@ def appeal_detail(request, reference: str):
         "agents": agents_cached() if any(a.needs_assignee for a in actions) else [],
         "comment_form": CommentForm(),
         "text_max_chars": TEXT_MAX_CHARS,
+        "presence_seconds": PRESENCE_BEAT_SECONDS,
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),
         "blockers": appeal.approval_blockers(),
