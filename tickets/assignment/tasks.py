@@ -1,0 +1,20 @@
+"""Automatic assignment's Celery tasks: thin, ids in, one service each (names fixed: the beat schedule
+and queued messages use them)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name=services.RUN_TASK, ignore_result=True)
+def assignment_run(appeal_ids: list[int], agent_ids: list[int]) -> int:
+    """After commit: assign the appeals that now wait, or fill the places these agents freed."""
+    if agent_ids and not appeal_ids:
+        return len(services.assignment_run(agent_ids=agent_ids))
+    return len(services.assignment_run(appeal_ids=appeal_ids or None))
+
+
+@shared_task(name="tickets.tasks.assignment_sweep", ignore_result=True)
+def assignment_sweep() -> int:
+    """Beat: assign whatever still waits."""
+    return len(services.assignment_sweep())
