@@ -5,20 +5,22 @@ supervisors' override."""
 import contextlib
 import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.concurrency import at_once
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
 from tickets.assignment import services, tasks
 from tickets.assignment.services import agent_duty_set, assignment_run, assignment_sweep
 from tickets.models import AgentProfile, Appeal, AppealEvent, AppealState
-from tickets.services.agent import appeal_assign, appeal_claim, appeal_reject
-from tickets.services.appellant import appeal_withdraw
+from tickets.services.agent import appeal_assign, appeal_claim, appeal_reject, appeal_resume
+from tickets.services.appellant import appeal_provide_info, appeal_reopen, appeal_withdraw
 from tickets.services.intake import appeal_submitted_follow_up
+from tickets.services.scheduled import appeal_abandon_stale
 
 automatic = override_settings(ASSIGNMENT_AUTOMATIC=True)
 
@@ -34,6 +36,13 @@ def _agents(count: int, capacity: int = 10, **profile) -> list:
 
 def _held(agent) -> int:
     return Appeal.objects.open().filter(assignee=agent).count()
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Events are written in the language active when they happen (the worker's: the site's default)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -171,6 +180,38 @@ def test_a_place_freed_by_a_decision_or_a_withdrawal_is_filled(appeal_types, que
 
 @automatic
 @pytest.mark.django_db
+def test_a_reopened_or_answered_unassigned_appeal_waits_again_and_is_assigned(
+    appeal_types, queued, django_capture_on_commit_callbacks
+):
+    agent = _agents(1)[0]
+    rejected = AppealFactory(state=AppealState.REJECTED, closed_at=timezone.now(), decision_reason="Blurry photo.")
+    answered = AppealFactory(state=AppealState.AWAITING_INFO, sla_paused_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        appeal_reopen(appeal=rejected, message="A sharper photo.", files=[])
+        appeal_provide_info(appeal=answered, message="Here it is.", files=[])
+    assert queued == [([rejected.pk], []), ([answered.pk], [])]
+    assert sum(tasks.assignment_run(*call) for call in queued) == 2
+    assert set(Appeal.objects.values_list("assignee", flat=True)) == {agent.pk}
+
+
+@automatic
+@pytest.mark.django_db
+def test_places_freed_by_the_abandon_sweep_and_by_a_resume_with_another_agent_are_filled(
+    appeal_types, queued, django_capture_on_commit_callbacks
+):
+    ana, bo = _agents(2)
+    supervisor = SupervisorFactory(username="boss")
+    stale = AppealFactory(state=AppealState.AWAITING_INFO, assignee=ana, sla_paused_at=timezone.now() - timedelta(days=15))
+    escalated = AppealFactory(state=AppealState.ESCALATED, assignee=bo, escalated_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        appeal_abandon_stale(days=14)
+        appeal_resume(appeal=escalated, actor=supervisor, assignee=ana)
+    assert Appeal.objects.get(pk=stale.pk).state == AppealState.CLOSED
+    assert queued == [([], [ana.pk]), ([], [bo.pk])]
+
+
+@automatic
+@pytest.mark.django_db
 def test_a_supervisors_override_is_recorded_and_frees_the_first_agents_place(
     appeal_types, queued, django_capture_on_commit_callbacks
 ):
@@ -201,7 +242,7 @@ def test_claiming_and_assigning_by_hand_still_work_beside_it(appeal_types):
 @pytest.mark.django_db
 def test_a_profile_with_an_unknown_language_is_refused(appeal_types):
     profile = AgentProfile(user=AgentFactory(), languages=["fr"])
-    with translation.override("en"), pytest.raises(ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused:
         profile.full_clean()
     assert "Unknown: fr. Known: zh-hans, en." in refused.value.message_dict["languages"][0]
 
