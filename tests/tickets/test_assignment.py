@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.concurrency import at_once
-from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory
+from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, console_act, submission
 from tickets.assignment import services, tasks
 from tickets.assignment.services import agent_duty_set, assignment_run, assignment_sweep
 from tickets.models import AgentProfile, Appeal, AppealEvent, AppealState
@@ -289,3 +290,24 @@ def test_two_sweeps_at_once_assign_each_appeal_once(appeal_types, monkeypatch):
     events = Counter(AppealEvent.objects.filter(kind=AppealEvent.Kind.ASSIGN).values_list("appeal_id", flat=True))
     assert len(events) == 30 and set(events.values()) == {1}
     assert [_held(agent) for agent in agents] == [10, 10, 10]
+
+
+@automatic
+@pytest.mark.django_db(transaction=True)
+def test_filed_on_the_form_assigned_in_the_worker_and_refilled_when_decided(appeal_types, celery_worker, en_client, client):
+    """End to end, with the real worker: the submission's follow-up assigns the new appeal; the agent's
+    decision frees their one place, and the task queued after commit gives them the next one."""
+    agent = _agents(1, capacity=1)[0]
+    appeal_type = appeal_types["realname_unbind"]
+    for n in range(2):
+        form = submission(appeal_type, contact_email=f"appellant{n}@example.com")
+        assert en_client.post(reverse("tickets:new", args=[appeal_type.code]), form).status_code == 302
+    celery_worker.finished.wait_for("tickets.tasks.appeal_submitted", count=2)
+    first = Appeal.objects.get(assignee=agent)
+    waiting = Appeal.objects.get(assignee=None)
+    assert first.state == AppealState.IN_REVIEW and waiting.state == AppealState.SUBMITTED
+    client.force_login(agent)
+    console_act(client, first, "reject", comment="The ID card does not match the account.")
+    celery_worker.finished.wait_for("tickets.tasks.assignment_run")
+    waiting.refresh_from_db()
+    assert waiting.assignee == agent and waiting.state == AppealState.IN_REVIEW
