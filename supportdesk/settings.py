@@ -206,6 +206,8 @@ CELERY_TASK_TIME_LIMITS = {  # task: (soft, hard)
     "integrations.tasks.webhook_deliver_pending": (240, 300),  # stops taking deliveries after WEBHOOK_SWEEP_BUDGET
     "tickets.tasks.fulfilment_overdue_sweep": (240, 300),  # batched over the overdue releases
     "tickets.tasks.release_sweep": (240, 300),  # batched over the holds that ended
+    "tickets.tasks.assignment_sweep": (240, 300),  # batched over the waiting appeals
+    "tickets.tasks.assignment_run": (60, 90),  # one appeal, or one agent's free places
     "tickets.tasks.risk_weights_reapply": (600, 660),  # every open appeal's stored score, in batches
     "evidence.tasks.evidence_process": (EVIDENCE_PROCESS_SOFT_TIME_LIMIT, EVIDENCE_PROCESS_TIME_LIMIT),
     "evidence.tasks.evidence_process_pending": (30, 45),  # only queues the files again
@@ -286,6 +288,21 @@ WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=2
 # none in production. `make run` and the tests use 127.0.0.1/32 for a local receiver.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 ABANDON_AFTER_DAYS = env.int("ABANDON_AFTER_DAYS", default=14)
+# Automatic assignment (tickets/assignment/): off, agents claim and supervisors assign by hand, as before.
+# On: a new (or reopened, or answered and unassigned) appeal goes to an on-duty agent with room and the
+# skills for it, and whenever an agent's capacity frees up they get the longest-waiting appeal they can
+# take; a beat sweep every ASSIGNMENT_SWEEP_SECONDS assigns whatever still waits. Strategy:
+# "least_loaded" (fewest open appeals held) or "round_robin" (each agent in turn).
+ASSIGNMENT_AUTOMATIC = env.bool("ASSIGNMENT_AUTOMATIC", default=False)
+ASSIGNMENT_STRATEGY = env.str("ASSIGNMENT_STRATEGY", default="least_loaded")
+if ASSIGNMENT_STRATEGY not in ("least_loaded", "round_robin"):
+    raise ImproperlyConfigured('ASSIGNMENT_STRATEGY must be "least_loaded" or "round_robin".')
+ASSIGNMENT_SWEEP_SECONDS = env.int("ASSIGNMENT_SWEEP_SECONDS", default=60)
+# The safety net of automatic assignment: assigns what still waits (nothing while it is off).
+CELERY_BEAT_SCHEDULE["assignment-sweep"] = {
+    "task": "tickets.tasks.assignment_sweep",
+    "schedule": ASSIGNMENT_SWEEP_SECONDS,
+}
 # Hours after its release by which the platform must report an approved appeal carried out (or failed);
 # past them the fulfilment sweep alerts the assignee and the supervisors, once per release.
 FULFILMENT_OVERDUE_HOURS = env.int("FULFILMENT_OVERDUE_HOURS", default=24)

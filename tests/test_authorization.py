@@ -76,6 +76,10 @@ MATRIX = {
     "desk:queue": ("get", lambda w: (reverse("desk:queue"), {}), STAFF_ONLY),
     "desk:metrics": ("get", lambda w: (reverse("desk:metrics"), {}), {**STAFF_ONLY, "agent": 403}),
     "desk:audit": ("get", lambda w: (reverse("desk:audit"), {}), {**STAFF_ONLY, "agent": 403}),
+    # Automatic assignment: everyone's load for the supervisors; each agent's own on duty / away switch
+    # (POST: tests/tickets/test_desk_assignment.py).
+    "desk:load": ("get", lambda w: (reverse("desk:load"), {}), {**STAFF_ONLY, "agent": 403}),
+    "desk:availability": ("get", lambda w: (reverse("desk:availability"), {}), STAFF_ONLY),
     "desk:audit_export": (
         "get",
         lambda w: (

@@ -60,3 +60,16 @@ def test_evidence_root_is_outside_static_and_media(settings):
     evidence = Path(settings.EVIDENCE_ROOT).resolve()
     for public in (settings.STATIC_ROOT, settings.MEDIA_ROOT, ROOT / "static"):
         assert not evidence.is_relative_to(Path(public).resolve())
+
+
+def test_automatic_assignment_is_off_by_default_and_reads_its_settings():
+    show = "settings.ASSIGNMENT_AUTOMATIC, settings.ASSIGNMENT_STRATEGY, settings.ASSIGNMENT_SWEEP_SECONDS"
+    assert load_settings(show, DJANGO_DEBUG="1").stdout.split() == ["False", "least_loaded", "60"]
+    result = load_settings(show, DJANGO_DEBUG="1", ASSIGNMENT_AUTOMATIC="true", ASSIGNMENT_STRATEGY="round_robin")
+    assert result.stdout.split() == ["True", "round_robin", "60"]
+
+
+def test_an_unknown_assignment_strategy_stops_start_up():
+    result = load_settings(DJANGO_DEBUG="1", ASSIGNMENT_STRATEGY="random")
+    assert result.returncode != 0
+    assert 'ASSIGNMENT_STRATEGY must be "least_loaded" or "round_robin".' in result.stderr

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -11,7 +12,9 @@ from evidence.models import Evidence
 from supportdesk.client import client_ip
 from supportdesk.two_factor.services import second_factor_reset
 
+from .assignment.services import agent_profile_save
 from .models import (
+    AgentProfile,
     Appeal,
     AppealEvent,
     AppealType,
@@ -22,6 +25,7 @@ from .models import (
     RiskWeight,
     StaffOIDCLink,
 )
+from .reference import agents_queryset
 from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
@@ -229,3 +233,51 @@ class StaffOIDCLinkAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "subject")
     readonly_fields = ("created_at", "last_sign_in_at")
     raw_id_fields = ("user",)
+
+
+class AgentProfileForm(forms.ModelForm):
+    """The languages as boxes to tick (stored as a list of codes); only agents and supervisors as users."""
+
+    languages = forms.TypedMultipleChoiceField(
+        label=_("languages"),
+        choices=Appeal.Language.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The appellants' languages this agent handles; none ticked: every language."),
+    )
+
+    class Meta:
+        model = AgentProfile
+        fields = ("user", "on_duty", "capacity", "appeal_types", "languages")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = agents_queryset()
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    """Automatic assignment's per-agent settings (tickets/assignment/): on duty or away, capacity, and
+    skills. Saving calls the service, which fills an on-duty agent's free places after commit."""
+
+    form = AgentProfileForm
+    list_display = ("user", "on_duty", "capacity", "skills", "changed_at")
+    list_filter = ("on_duty", "appeal_types")
+    search_fields = ("user__username",)
+    filter_horizontal = ("appeal_types",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj else ()
+
+    @admin.display(description=_("skills"))
+    def skills(self, obj):
+        types = ", ".join(t.code for t in obj.appeal_types.all()) or _("every type")
+        languages = ", ".join(obj.languages) or _("every language")
+        return f"{types} · {languages}"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("appeal_types")
+
+    def save_model(self, request, obj, form, change):
+        agent_profile_save(profile=obj)

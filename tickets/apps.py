@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 # The rooms with Celery tasks (`<room>.tasks`), beside their services. Services queue a task by its
 # name (supportdesk/queueing.py), so every process registers them at start: the worker through
 # `app.autodiscover_tasks`, the web through `ready`.
-TASK_PACKAGES = ("tickets.outbox", "tickets.sla", "tickets.services", "tickets.risk")
+TASK_PACKAGES = ("tickets.outbox", "tickets.sla", "tickets.services", "tickets.risk", "tickets.assignment")
 
 
 class TicketsConfig(AppConfig):

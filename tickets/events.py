@@ -133,15 +133,43 @@ def appeal_outcome_recorded_event(*, appeal: Appeal, actor, note: str = "") -> A
     )
 
 
-def appeal_assigned_event(*, appeal: Appeal, actor, assignee, from_state: str) -> AppealEvent:
-    """A supervisor (re)assigned the appeal (claiming it for the assignee if nobody had)."""
+def appeal_assigned_event(*, appeal: Appeal, actor, assignee, from_state: str, previous=None) -> AppealEvent:
+    """A supervisor (re)assigned the appeal by hand (claiming it for the assignee if nobody had). Taking
+    it from someone else (`previous`, e.g. the agent automatic assignment chose) is an override, and
+    the event says whose it was."""
+    comment = assignee.get_username()
+    if previous is not None and previous.pk != assignee.pk:
+        comment = gettext("%(assignee)s (override: taken from %(previous)s)") % {
+            "assignee": comment,
+            "previous": previous.get_username(),
+        }
     return _transition_event(
         appeal=appeal,
         kind=AppealEvent.Kind.ASSIGN,
         actor=actor,
         from_state=from_state,
-        comment=assignee.get_username(),
+        comment=comment,
         public=False,
+    )
+
+
+def appeal_auto_assigned_events(*, assigned: list[tuple[Appeal, str]], strategy: str, now) -> list[AppealEvent]:
+    """Automatic assignment gave these appeals (each with the agent's username) to agents: claimed for
+    them, submitted → in review; their events in one INSERT (staff only)."""
+    how = gettext("round robin") if strategy == "round_robin" else gettext("least loaded")
+    text = gettext("%(assignee)s (assigned automatically, %(strategy)s)")
+    return AppealEvent.objects.bulk_create(
+        _event(
+            appeal=appeal,
+            kind=AppealEvent.Kind.ASSIGN,
+            actor_label=SYSTEM,
+            from_state="submitted",
+            to_state="in_review",
+            comment=text % {"assignee": username, "strategy": how},
+            public=False,
+            created_at=now,
+        )
+        for appeal, username in assigned
     )
 
 

@@ -1152,3 +1152,71 @@ class StaffSecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AssignmentStrategy(models.TextChoices):
+    """How automatic assignment (tickets/assignment/services.py) picks among the agents with room."""
+
+    LEAST_LOADED = "least_loaded", _("Least loaded: the agent holding the fewest open appeals")
+    ROUND_ROBIN = "round_robin", _("Round robin: each agent in turn")
+
+
+class AgentProfile(models.Model):
+    """An agent's place in automatic assignment: on duty or away, how many open appeals they hold at most,
+    and what they can take (appeal types and the appellant's language; none chosen: any). Edited in the
+    admin, and the on duty / away switch by the agents themselves in the console. An agent without a
+    profile is never assigned automatically (they still claim, and supervisors still assign to them)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="agent_profile",
+        verbose_name=_("agent"),
+    )
+    on_duty = models.BooleanField(_("on duty"), default=True, help_text=_("Away: no new appeals are assigned automatically."))
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"),
+        default=10,
+        validators=[MaxValueValidator(1000)],
+        help_text=_("At most this many open appeals held at once through automatic assignment (0: none)."),
+    )
+    appeal_types = models.ManyToManyField(
+        AppealType,
+        blank=True,
+        related_name="+",
+        verbose_name=_("appeal types"),
+        help_text=_("The types this agent handles; none chosen: every type."),
+    )
+    languages = models.JSONField(
+        _("languages"),
+        default=list,
+        blank=True,
+        help_text=_('The appellants\' languages this agent handles, e.g. ["zh-hans", "en"]; empty: every language.'),
+    )
+    # Round robin: the turn at which this agent last received an appeal (the lowest goes next).
+    last_turn = models.PositiveBigIntegerField(_("last turn"), default=0, editable=False)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def clean(self) -> None:
+        known = Appeal.Language.values
+        if not isinstance(self.languages, list) or not all(isinstance(code, str) for code in self.languages):
+            raise ValidationError(
+                {"languages": _("Give a list of language codes, e.g. %(example)s.") % {"example": '["zh-hans"]'}}
+            )
+        unknown = [code for code in self.languages if code not in known]
+        if unknown:
+            raise ValidationError(
+                {
+                    "languages": _("Unknown: %(unknown)s. Known: %(known)s.")
+                    % {"unknown": ", ".join(unknown), "known": ", ".join(known)}
+                }
+            )

@@ -99,6 +99,29 @@ def test_console_pages_have_no_serious_accessibility_violations(staff_page, live
     assert problems == {}
 
 
+def test_the_assignment_pages_work_without_serious_violations(staff_page, live_server, appeal_types):
+    """The supervisors' load page, and an agent switching themselves on duty from the keyboard (zh-CN)."""
+    from tickets.models import AgentProfile
+
+    agent = AgentFactory(username="agent_duty")
+    AgentProfile.objects.create(user=agent, on_duty=False, capacity=4)
+    AppealFactory(state="in_review", assignee=agent)
+    page = staff_page(SupervisorFactory(username="sup_load"))
+    page.goto(f"{live_server.url}/desk/load/")
+    assert page.locator("[data-agent=agent_duty] [data-on-duty='0']").is_visible()
+    assert serious_violations(page) == []
+    page = staff_page(agent)
+    page.goto(f"{live_server.url}/desk/availability/")
+    assert serious_violations(page) == []
+    tab_to(page, "[data-set-duty='1']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("[data-availability] [data-on-duty='1']").is_visible()
+    assert "您已在岗" in page.content()
+    assert AgentProfile.objects.get(user=agent).on_duty is True
+    assert serious_violations(page) == []
+
+
 def test_the_evidence_reason_form_works_from_the_keyboard_without_serious_violations(staff_page, live_server, appeal_types):
     """Need-to-know: an agent who does not hold the appeal states a reason, keyboard only, then sees the files."""
     appeal = AppealFactory(state="in_review", assignee=AgentFactory())

@@ -100,3 +100,55 @@ def test_admin_shows_appeals_read_only_except_the_legal_hold(admin_client, appea
     assert (appeal.legal_hold, appeal.legal_hold_reason) == (True, "Court order 2026-11")
     assert appeal.contact_email != "evil@example.com" and appeal.state == "submitted"
     assert admin_client.get(reverse("admin:tickets_appeal_add")).status_code == 403
+
+
+def test_admin_sets_an_agents_profile_and_their_free_places_are_filled(
+    admin_client, appeal_types, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Automatic assignment's per-agent settings: the admin saves through the service, which queues the
+    filling of an on-duty agent's places after commit."""
+    from tests.tickets.factories import AgentFactory
+    from tickets.assignment import tasks
+    from tickets.models import AgentProfile
+
+    settings.ASSIGNMENT_AUTOMATIC = True
+    queued = []
+    monkeypatch.setattr(tasks.assignment_run, "delay", lambda appeal_ids, agent_ids: queued.append((appeal_ids, agent_ids)))
+    agent = AgentFactory(username="ana")
+    data = {
+        "user": agent.pk,
+        "on_duty": "on",
+        "capacity": 7,
+        "appeal_types": [appeal_types["emergency_freeze"].pk],
+        "languages": ["en"],
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:tickets_agentprofile_add"), data)
+    assert response.status_code == 302
+    profile = AgentProfile.objects.get(user=agent)
+    assert (profile.capacity, profile.languages, [t.code for t in profile.appeal_types.all()]) == (
+        7,
+        ["en"],
+        ["emergency_freeze"],
+    )
+    assert queued == [([], [agent.pk])]
+    assert admin_client.get(reverse("admin:tickets_agentprofile_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("capacity", 5000, "Ensure this value is less than or equal to 1000."),
+        ("capacity", -1, "Ensure this value is greater than or equal to 0."),
+        ("languages", ["fr"], "Select a valid choice. fr is not one of the available choices."),
+    ],
+)
+def test_admin_refuses_a_bad_agent_profile_and_stores_nothing(admin_client, appeal_types, field, value, message):
+    from tests.tickets.factories import AgentFactory
+    from tickets.models import AgentProfile
+
+    data = {"user": AgentFactory().pk, "on_duty": "on", "capacity": 10, field: value}
+    response = admin_client.post(reverse("admin:tickets_agentprofile_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not AgentProfile.objects.exists()

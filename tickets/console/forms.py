@@ -141,3 +141,14 @@ class AuditExportForm(forms.Form):
         start = datetime.combine(self.cleaned_data["since"], time.min, tzinfo=zone)
         end = datetime.combine(self.cleaned_data["until"] + timedelta(days=1), time.min, tzinfo=zone)
         return start, end
+
+
+class AvailabilityForm(forms.Form):
+    """The agent's own on duty / away switch (automatic assignment gives appeals only to agents on duty)."""
+
+    on_duty = forms.TypedChoiceField(
+        label=_("Availability"),
+        choices=[("1", _("On duty")), ("0", _("Away"))],
+        coerce=lambda value: value == "1",
+        error_messages={"required": _("Choose on duty or away."), "invalid_choice": _("Choose on duty or away.")},
+    )

@@ -22,11 +22,14 @@ from django.views.decorators.http import require_POST
 from evidence.access import evidence_reason_allowed, evidence_reason_granted_until, evidence_seen_without_reason
 from evidence.reasons import evidence_reason_grant
 from supportdesk.client import client_ip
+from tickets.assignment.selectors import agent_load_list, agent_open_held, agent_profile_of
+from tickets.assignment.services import agent_duty_set
 from tickets.console.forms import (
     QUEUE_SORTS,
     TEXT_MAX_CHARS,
     ActionForm,
     AuditExportForm,
+    AvailabilityForm,
     BulkForm,
     CommentForm,
     EvidenceReasonForm,
@@ -553,3 +556,43 @@ def audit_export(request):
     filename = f"supportdesk-{what}-{since.isoformat()}-{until.isoformat()}.{file_format}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@agent_required
+def availability(request):
+    """The agent's own availability for automatic assignment: on duty or away (POST switches it), with
+    their capacity and skills as the administrators set them."""
+    status = 200
+    if request.method == "POST":
+        form = AvailabilityForm(request.POST)
+        if form.is_valid():
+            on_duty = form.cleaned_data["on_duty"]
+            agent_duty_set(user=request.user, on_duty=on_duty)
+            messages.success(
+                request,
+                _("You are on duty: new appeals may be assigned to you.")
+                if on_duty
+                else _("You are away: no new appeals are assigned to you automatically."),
+            )
+            return redirect("desk:availability")
+        messages.error(request, " ".join(form.errors.get("on_duty", [])))
+        status = 400
+    context = {
+        "profile": agent_profile_of(user=request.user),
+        "open_held": agent_open_held(user=request.user),
+        "automatic": settings.ASSIGNMENT_AUTOMATIC,
+    }
+    return render(request, "desk/availability.html", context, status=status)
+
+
+@agent_required
+def agent_load(request):
+    """Supervisors: every agent's load, availability, capacity and skills. (To assign by hand, an override:
+    the queue's "Assign to".)"""
+    _supervisor_required(request)
+    context = {
+        "agents": agent_load_list(),
+        "automatic": settings.ASSIGNMENT_AUTOMATIC,
+        "strategy": settings.ASSIGNMENT_STRATEGY,
+    }
+    return render(request, "desk/load.html", context)

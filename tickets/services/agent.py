@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from evidence.models import Evidence
 from integrations.models import IntegrationEvent
 from integrations.webhooks.services import integration_event_record
+from tickets.assignment.services import assignment_after_commit
 from tickets.events import (
     appeal_action_event,
     appeal_assigned_event,
@@ -221,7 +222,7 @@ def _transition(
         if needs_code_match:
             appeal.fresh_photo_code_confirmed_by, appeal.fresh_photo_code_confirmed_at = actor, timezone.now()
             fresh_photo_code_confirmed_event(appeal=appeal, actor=actor, action=action)
-        from_state = appeal.state
+        from_state, held_by = appeal.state, appeal.assignee_id
         method = getattr(appeal, action)
         if action in ("approve", "second_approve", "reject"):
             kwargs["reason"] = comment
@@ -238,6 +239,8 @@ def _transition(
             appeal = appeal_hold_or_release(appeal=appeal)  # `appeal.held` / `appeal.released` follow `appeal.decided`
         if spec.email:
             appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
+        if held_by is not None and (not appeal.is_open or appeal.assignee_id != held_by):
+            assignment_after_commit(agent_ids=[held_by])  # decided, or handed over: a place freed
     return appeal
 
 
@@ -328,8 +331,8 @@ def appeal_assign(*, appeal: Appeal, actor, assignee) -> Appeal:
         raise WorkflowError(_("Only supervisors can assign appeals to others."))
     if assignee is None or not is_agent(assignee):
         raise WorkflowError(_("Choose an agent."))
-    appeal = _locked(appeal, None)
-    from_state = appeal.state
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("appeal_type", "assignee").get(pk=appeal.pk)
+    from_state, previous = appeal.state, appeal.assignee
     if appeal.state == AppealState.SUBMITTED:
         appeal.claim(by=assignee)
     elif appeal.is_open:
@@ -337,7 +340,9 @@ def appeal_assign(*, appeal: Appeal, actor, assignee) -> Appeal:
     else:
         raise WorkflowError(_("A closed appeal cannot be assigned."))
     appeal.save()
-    appeal_assigned_event(appeal=appeal, actor=actor, assignee=assignee, from_state=from_state)
+    appeal_assigned_event(appeal=appeal, actor=actor, assignee=assignee, from_state=from_state, previous=previous)
+    if previous is not None and previous.pk != assignee.pk:
+        assignment_after_commit(agent_ids=[previous.pk])  # the override freed a place of the previous holder
     return appeal
 
 

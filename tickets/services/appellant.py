@@ -16,6 +16,7 @@ from evidence.services import evidence_assignee_notify, evidence_files_cleanup, 
 from integrations.models import IntegrationEvent
 from integrations.webhooks.services import integration_event_record
 from supportdesk.queueing import delay_on_commit
+from tickets.assignment.services import assignment_after_commit
 from tickets.events import (
     appeal_info_provided_event,
     appeal_reopened_event,
@@ -46,6 +47,7 @@ def appeal_withdraw(*, appeal: Appeal, comment: str = "") -> Appeal:
     from_state = appeal.state
     _appellant_transition(appeal, "withdraw", _("This appeal can no longer be withdrawn: it has already been decided or closed."))
     appeal.save()
+    assignment_after_commit(agent_ids=[appeal.assignee_id])  # its holder has a place free
     appeal_withdrawn_event(appeal=appeal, from_state=from_state, comment=comment)
     integration_event_record(type=IntegrationEvent.Type.WITHDRAWN, appeal=appeal)
     appellant_email_enqueue(appeal=appeal, template="withdrawn")
@@ -97,6 +99,8 @@ def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, fi
         added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
         _ANSWER_EVENTS[action](appeal=appeal, from_state=from_state, message=message)
         _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
+        if appeal.state == AppealState.SUBMITTED and appeal.assignee_id is None:
+            assignment_after_commit(appeal_ids=[appeal.pk])  # back in the queue, nobody's: it waits again
     return appeal
 
 

@@ -11,6 +11,7 @@ from evidence.services import PROCESS_TASK, evidence_files_cleanup, evidence_sto
 from integrations.models import IntegrationEvent
 from integrations.webhooks.services import integration_event_record
 from supportdesk.queueing import delay_now, delay_on_commit
+from tickets.assignment.services import assignment_run
 from tickets.events import appeal_submitted_event
 from tickets.id_numbers import id_number_hmac
 from tickets.models import (
@@ -71,8 +72,10 @@ def appeal_submitted_follow_up(*, appeal_id: int) -> None:
     on the evidence queue, under its own time limits), then its acknowledgement rendered in the
     appellant's language and sent. Safe to run twice: only pending files and e-mails are taken, and a
     file or e-mail already being handled is skipped by its own claim. Its risk score is computed here,
-    out of the request (and again as each file is processed), with the related appeals'."""
+    out of the request (and again as each file is processed), with the related appeals'. Then, when
+    automatic assignment is on, it goes to an agent with room (tickets/assignment/services.py)."""
     appeal_risk_score(appeal_id=appeal_id)
+    assignment_run(appeal_ids=[appeal_id])  # automatic assignment, when on: to an agent with room, or it waits
     pending = Evidence.objects.filter(appeal_id=appeal_id, status=Evidence.Status.PENDING).values_list("pk", flat=True)
     for evidence_id in pending:
         delay_now(PROCESS_TASK, str(evidence_id))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from tickets.assignment.services import assignment_after_commit
 from tickets.events import appeal_abandoned_event
 from tickets.models import Appeal, AppealState
 from tickets.outbox.services import appellant_email_enqueue
@@ -37,5 +38,6 @@ def appeal_abandon_stale(*, now=None, days: int = 14) -> list[str]:
             appeal.save()
             appeal_abandoned_event(appeal=appeal, from_state=AppealState.AWAITING_INFO)
             appellant_email_enqueue(appeal=appeal, template="abandoned", days=days)
+            assignment_after_commit(agent_ids=[appeal.assignee_id])  # its holder has a place free
             closed.append(appeal.reference)
     return closed
