@@ -151,7 +151,7 @@ def test_a_requested_slot_is_shown_with_its_reason_and_answered_on_a_phone(
     form = page.locator("form[data-answer-form]")
     slot_input = form.locator("[data-upload-slot=id_back] input[type=file][name=evidence_id_back]")
     assert "为什么需要：身份证反面照片模糊" in form.locator("[data-upload-slot=id_back]").inner_text()
-    screenshot(page, "status-04-requested-slot")
+    screenshot(page, "status-06-requested-slot")
 
     # Sent without the file: refused beside the slot, nothing stored.
     form.get_by_role("button", name=zh("Send my answer")).click()
