@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.reason_codes import reason_codes_seed
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -124,6 +125,15 @@ def appeal_types(db):
 
     appeal_types_seed(AppealType)
     return {t.code: t for t in AppealType.objects.all()}
+
+
+@pytest.fixture
+def reason_codes(db):
+    """The seeded reason codes by code (seeded again after a transactional test's flush)."""
+    from tickets.models import ReasonCode
+
+    reason_codes_seed(ReasonCode)
+    return {c.code: c for c in ReasonCode.objects.all()}
 
 
 class BulkRows:

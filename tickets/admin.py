@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -17,10 +18,12 @@ from .models import (
     AgentProfile,
     Appeal,
     AppealEvent,
+    AppealReason,
     AppealType,
     HoldNotice,
     LoginDeviceRecord,
     OutboundEmail,
+    ReasonCode,
     RechargeRecord,
     RiskWeight,
     StaffOIDCLink,
@@ -281,3 +284,44 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         agent_profile_save(profile=obj)
+
+
+@admin.register(ReasonCode)
+class ReasonCodeAdmin(admin.ModelAdmin):
+    """The reason codes of requests for information and rejections (tickets/services/reasons.py), in
+    both languages. A code that was used cannot be deleted (its uses keep it): make it inactive."""
+
+    list_display = (
+        "code",
+        "label_zh_hans",
+        "label_en",
+        "evidence_kind",
+        "for_requests",
+        "for_rejections",
+        "is_active",
+        "position",
+        "used_in_requests",
+        "used_in_rejections",
+    )
+    list_editable = ("is_active", "position")
+    list_filter = ("is_active", "for_requests", "for_rejections", "evidence_kind")
+    search_fields = ("code", "label_zh_hans", "label_en")
+
+    def get_queryset(self, request):
+        uses = AppealReason.Use
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                requests=Count("uses", filter=Q(uses__use=uses.REQUEST)),
+                rejections=Count("uses", filter=Q(uses__use=uses.REJECTION)),
+            )
+        )
+
+    @admin.display(description=_("used in requests"), ordering="requests")
+    def used_in_requests(self, obj):
+        return obj.requests
+
+    @admin.display(description=_("used in rejections"), ordering="rejections")
+    def used_in_rejections(self, obj):
+        return obj.rejections

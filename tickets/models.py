@@ -1220,3 +1220,87 @@ class AgentProfile(models.Model):
                     % {"unknown": ", ".join(unknown), "known": ", ".join(known)}
                 }
             )
+
+
+class ReasonCode(models.Model):
+    """A reason an agent gives, chosen from a list instead of typed: why a file is asked for again (a
+    request for information names an evidence kind with one of these) or why an appeal is rejected.
+    Managed in the admin, in both languages; counted in the metrics (tickets/reports/reasons.py)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label_zh_hans = models.CharField(_("label (Chinese)"), max_length=120)
+    label_en = models.CharField(_("label (English)"), max_length=120)
+    evidence_kind = models.CharField(
+        _("evidence kind"),
+        max_length=32,
+        choices=EvidenceKind.choices,
+        blank=True,
+        help_text=_("The kind of file this reason is about, if any: a request with this reason asks for that kind."),
+    )
+    for_requests = models.BooleanField(_("for requests for information"), default=True)
+    for_rejections = models.BooleanField(_("for rejections"), default=False)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive codes are kept for the appeals that used them but cannot be chosen.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("reason code")
+        verbose_name_plural = _("reason codes")
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.label}"
+
+    def clean(self) -> None:
+        if not (self.for_requests or self.for_rejections):
+            raise ValidationError(_("A reason code is for requests for information, for rejections, or both."))
+
+    @property
+    def label(self) -> str:
+        """The label in the active language (the page's, or the e-mail's recipient's)."""
+        lang = (get_language() or settings.LANGUAGE_CODE).lower()
+        return (self.label_en if lang.startswith("en") else self.label_zh_hans) or self.label_zh_hans
+
+
+class AppealReason(models.Model):
+    """A reason code given on an appeal: one per evidence kind a request for information asks for (an
+    upload slot on the status page, answered when the appellant sends a file of that kind), or the
+    reason of a rejection. Written by tickets/services/reasons.py beside the action's event."""
+
+    class Use(models.TextChoices):
+        REQUEST = "request", _("Request for information")
+        REJECTION = "rejection", _("Rejection")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="reasons")
+    event = models.ForeignKey(AppealEvent, on_delete=models.CASCADE, related_name="reasons")
+    use = models.CharField(_("used in"), max_length=10, choices=Use.choices)
+    reason = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="uses", verbose_name=_("reason code"))
+    # The kind asked for (a request), or the kind the rejection's reason is about (blank: none).
+    evidence_kind = models.CharField(_("evidence kind"), max_length=32, choices=EvidenceKind.choices, blank=True)
+    # A request's slot is answered by the first file of its kind the appellant sends after it.
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "evidence.Evidence", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("answering file")
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("reason given")
+        verbose_name_plural = _("reasons given")
+        constraints = [
+            # One reason per kind in one request: the status page shows one slot per kind.
+            models.UniqueConstraint(
+                fields=["event", "evidence_kind"], name="appeal_reason_one_per_kind", condition=models.Q(use="request")
+            ),
+        ]
+        # The metrics count uses per code and use.
+        indexes = [models.Index(fields=["reason", "use"], name="appeal_reason_code_use")]
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.use} {self.reason_id}"
+
+    @property
+    def kind_label(self) -> str:
+        return evidence_kind_label(self.evidence_kind) if self.evidence_kind else ""

@@ -20,13 +20,14 @@ from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from redis.exceptions import RedisError
 
-from .models import AppealType
+from .models import AppealType, ReasonCode
 from .roles import AGENTS, SUPERVISORS
 
 logger = logging.getLogger(__name__)
 
 TYPES_KEY = "desk:appeal-types:1"
 AGENTS_KEY = "desk:agents:1"
+REASONS_KEY = "desk:reason-codes:1"
 # A safety net only: every change drops the key itself.
 TIMEOUT = 3600
 
@@ -94,6 +95,11 @@ def agents_cached() -> list[Agent]:
     return _cached(AGENTS_KEY, lambda: [Agent(pk, name) for pk, name in agents_queryset().values_list("pk", "username")])
 
 
+def reason_codes_active_cached() -> list[ReasonCode]:
+    """The active reason codes, in the admin's order: the console's request and rejection forms."""
+    return _cached(REASONS_KEY, lambda: list(ReasonCode.objects.filter(is_active=True)))
+
+
 def _delete(key: str) -> None:
     try:
         cache.delete(key)
@@ -112,7 +118,7 @@ def _forget(key: str):
     return forget
 
 
-_forget_types, _forget_agents = _forget(TYPES_KEY), _forget(AGENTS_KEY)
+_forget_types, _forget_agents, _forget_reasons = _forget(TYPES_KEY), _forget(AGENTS_KEY), _forget(REASONS_KEY)
 
 
 def _forget_agents_unless_login(update_fields=None, **kwargs) -> None:
@@ -123,7 +129,12 @@ def _forget_agents_unless_login(update_fields=None, **kwargs) -> None:
 
 def connect_signals() -> None:
     user = get_user_model()
-    for model, forget in ((AppealType, _forget_types), (user, _forget_agents_unless_login), (Group, _forget_agents)):
+    for model, forget in (
+        (AppealType, _forget_types),
+        (user, _forget_agents_unless_login),
+        (Group, _forget_agents),
+        (ReasonCode, _forget_reasons),
+    ):
         post_save.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-save")
         post_delete.connect(forget, sender=model, dispatch_uid=f"reference-{model._meta.label}-delete")
     m2m_changed.connect(_forget_agents, sender=user.groups.through, dispatch_uid="reference-user-groups")

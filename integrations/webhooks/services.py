@@ -32,7 +32,7 @@ from standardwebhooks import Webhook
 
 from integrations.models import IntegrationEvent, WebhookDelivery, WebhookSubscription, webhook_secret_generate
 from supportdesk.queueing import delay_on_commit
-from tickets.models import Appeal, AppealState
+from tickets.models import Appeal, AppealReason, AppealState
 from tickets.outbox.services import outbox_enqueue
 
 from .guard import DeliveryRefused, pinned_session, url_check
@@ -54,6 +54,13 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
+def _rejection_code(appeal: Appeal) -> str | None:
+    """The code of the appeal's latest rejection (one query; only rejected appeals ask, and no sweep's
+    batch holds rejected appeals)."""
+    reasons = AppealReason.objects.filter(appeal_id=appeal.pk, use=AppealReason.Use.REJECTION).order_by("-event_id")
+    return reasons.values_list("reason__code", flat=True).first()
+
+
 def appeal_public_data(*, appeal: Appeal, type_code: str) -> dict:
     """The appeal's public facts: what the appellant could read on their status page, less the
     letter. Never evidence, ID numbers, contacts or internal notes."""
@@ -67,6 +74,8 @@ def appeal_public_data(*, appeal: Appeal, type_code: str) -> dict:
         "sla_due_at": _iso(appeal.sla_due_at),  # the time promised to the appellant
         "decision": appeal.state if decided else None,
         "decision_reason": appeal.decision_reason if decided else None,
+        # A rejection's reason code (tickets.ReasonCode), stable across languages; null otherwise.
+        "decision_reason_code": _rejection_code(appeal) if appeal.state == AppealState.REJECTED else None,
         "decided_at": _iso(appeal.closed_at) if decided else None,
         # Carrying out an approval: not_released, released (awaiting the platform's report), done, failed.
         "fulfilment": appeal.fulfilment,

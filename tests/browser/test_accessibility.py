@@ -230,13 +230,15 @@ def test_client_side_checks_stop_an_oversized_file_before_upload(phone, live_ser
     assert requests == []  # refused in the browser, nothing sent
 
 
-def test_console_main_actions_work_from_the_keyboard(staff_page, live_server, appeal_types):
+def test_console_main_actions_work_from_the_keyboard(staff_page, live_server, appeal_types, reason_codes):
     appeal = AppealFactory()
     page = staff_page(AgentFactory(username="agent_kb"))
     page.goto(f"{live_server.url}/desk/appeals/{appeal.reference}/")
     tab_to(page, "form[data-action=claim] button")
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-state=in_review]")
+    tab_to(page, "form[data-action=request_info] #request-reason-1")
+    page.keyboard.press("ArrowDown")  # the first reason the list offers
     tab_to(page, "form[data-action=request_info] textarea")
     page.keyboard.type("请补充材料。")
     page.keyboard.press("Tab")

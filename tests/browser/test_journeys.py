@@ -38,8 +38,10 @@ def sign_in(browser, live_server, username):
     return page
 
 
-def act(page, action, comment=None, *, code_matches=False):
+def act(page, action, comment=None, *, code_matches=False, requested_reason=None):
     form = page.locator(f"form[data-action='{action}']")
+    if requested_reason is not None:  # a request for information names a file and its reason
+        form.locator("select[name=request_reason]").first.select_option(requested_reason)
     if comment is not None:
         form.locator("textarea").fill(comment)
     if code_matches:  # the paper in the handheld photo shows the appeal's code
@@ -54,7 +56,7 @@ def link_in(message, base) -> str:
 
 
 def test_appeal_journey_from_phone_to_second_approval(
-    browser, phone, live_server, appeal_types, celery_worker, smtp_server, settings, tmp_path, screenshot
+    browser, phone, live_server, appeal_types, reason_codes, celery_worker, smtp_server, settings, tmp_path, screenshot
 ):
     settings.SITE_URL = live_server.url
     staff(AgentFactory, "agent_wu")
@@ -122,15 +124,15 @@ def test_appeal_journey_from_phone_to_second_approval(
     viewer.value.wait_for_load_state()
     screenshot(viewer.value, "journey-05-evidence-viewer")
     viewer.value.close()
-    act(agent, "request_info", "请补充一张更清晰的身份证反面照片。")
+    act(agent, "request_info", "请补充一张更清晰的身份证反面照片。", requested_reason="id_back_blurred")
     screenshot(agent, "journey-06-agent-requested-info")
 
     # 4. The appellant answers from the status page with a new photo.
     request_mail = smtp_server.wait_for(2)[1]
     page.goto(link_in(request_mail, live_server.url))
+    assert page.locator("[data-requested-slot=id_back]").inner_text() == "身份证反面：身份证反面照片模糊"
     page.fill("[name=message]", "已补充清晰照片。")
-    page.select_option("[name=kind]", "id_back")
-    page.set_input_files("[name=files]", str(photos["id_back"]))
+    page.set_input_files("[name=evidence_id_back]", str(photos["id_back"]))  # the slot asked for
     page.get_by_role("button", name=zh("Send my answer")).click()
     page.wait_for_selector("[data-state=in_review]")  # sent by the upload script, which then reloads the page
     screenshot(page, "journey-07-appellant-answered")

@@ -14,7 +14,8 @@ from tests import files
 from tests.evidence.factories import EvidenceFactory
 from tests.text import zh
 from tests.tickets.factories import AgentFactory, AppealFactory
-from tickets.models import AppealEvent
+from tickets.models import AppealEvent, AppealReason
+from tickets.services.agent import appeal_request_info
 from tickets.services.fulfilment import appeal_fulfilment_report, appeal_release
 from tickets.tracking import tracking_token_make
 
@@ -129,3 +130,43 @@ def test_the_appellants_rights_on_a_phone(live_server, watched, appeal_types, tm
         in page.content()
     )
     watched.check()
+
+
+def test_a_requested_slot_is_shown_with_its_reason_and_answered_on_a_phone(
+    live_server, watched, appeal_types, reason_codes, celery_worker, tmp_path, screenshot
+):
+    """A structured request (issue 18): the slot asked for, with its reason in Chinese, and its own
+    file input; a missing file is refused next to that input before anything is stored; the file sent
+    in it answers the slot."""
+    agent = AgentFactory()
+    appeal = AppealFactory(language="zh-hans", state="in_review", assignee=agent)
+    appeal_request_info(appeal=appeal, actor=agent, message=QUESTION, requested=[("", "id_back_blurred")])
+    page = watched.page
+    path = reverse("tickets:status", args=[tracking_token_make(appeal.reference)])
+    page.goto(live_server.url + path)
+
+    slot = page.locator("[data-requested-slot=id_back]")
+    assert slot.inner_text() == "身份证反面：身份证反面照片模糊"
+    assert slot.bounding_box()["y"] < 844  # on the first screen
+    form = page.locator("form[data-answer-form]")
+    slot_input = form.locator("[data-upload-slot=id_back] input[type=file][name=evidence_id_back]")
+    assert "为什么需要：身份证反面照片模糊" in form.locator("[data-upload-slot=id_back]").inner_text()
+    screenshot(page, "status-06-requested-slot")
+
+    # Sent without the file: refused beside the slot, nothing stored.
+    form.get_by_role("button", name=zh("Send my answer")).click()
+    page.wait_for_function("() => document.querySelector('[data-errors-for=evidence_id_back]').textContent.length > 0")
+    assert "请上传：身份证反面。" in form.locator("[data-errors-for=evidence_id_back]").inner_text()
+    assert not Evidence.objects.filter(appeal=appeal).exists()
+
+    scan = tmp_path / "back.pdf"
+    scan.write_bytes(files.pdf_bytes())
+    slot_input.set_input_files(str(scan))
+    form.get_by_role("button", name=zh("Send my answer")).click()
+    page.wait_for_selector("[data-state=in_review]")
+    celery_worker.finished.wait_for(PROCESS)
+    sent = Evidence.objects.get(appeal=appeal)
+    assert sent.kind == "id_back"
+    assert AppealReason.objects.get(appeal=appeal).answered_by == sent
+    assert page.locator("[data-requested-slot]").count() == 0
+    watched.check(expected=((400, path),))  # the answer sent without its file

@@ -213,6 +213,7 @@ def test_the_payload_carries_public_facts_only(appeal_types, subscription, recei
         "sla_due_at",
         "decision",
         "decision_reason",
+        "decision_reason_code",
         "decided_at",
         "fulfilment",
         "released_at",

@@ -86,10 +86,12 @@ def test_filing_on_the_form_records_appeal_submitted(client, appeal_types):
     assert WebhookDelivery.objects.filter(event=event).count() == 1
 
 
-def test_request_info_and_the_decisions_record_their_events(appeal_types, platform):
+def test_request_info_and_the_decisions_record_their_events(appeal_types, platform, reason_codes):
     agent, supervisor, supervisor2 = AgentFactory(), SupervisorFactory(), SupervisorFactory()
     asked = AppealFactory(integration=platform, state="in_review", assignee=agent)
-    agent_services.appeal_request_info(appeal=asked, actor=agent, message="Send a clearer photo.")
+    agent_services.appeal_request_info(
+        appeal=asked, actor=agent, message="Send a clearer photo.", requested=[("", "id_back_blurred")]
+    )
     assert _events(asked) == ["appeal.info_requested"]
 
     approved = AppealFactory(
@@ -99,7 +101,7 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
     agent_services.appeal_approve(appeal=approved, actor=supervisor, comment="Unbound today.")
     assert _events(approved) == ["appeal.decided", "appeal.released"]  # an approval is released at once
     data = IntegrationEvent.objects.get(appeal=approved, type="appeal.decided").data
-    assert (data["decision"], data["decision_reason"]) == ("approved", "Unbound today.")
+    assert (data["decision"], data["decision_reason"], data["decision_reason_code"]) == ("approved", "Unbound today.", None)
     assert data["decided_at"]
 
     high_risk = AppealFactory(integration=platform, state="in_review", assignee=agent)
@@ -115,9 +117,13 @@ def test_request_info_and_the_decisions_record_their_events(appeal_types, platfo
     assert _events(high_risk) == ["appeal.decided", "appeal.held", "appeal.released"]
 
     rejected = AppealFactory(integration=platform, state="in_review", assignee=agent)
-    agent_services.appeal_reject(appeal=rejected, actor=agent, reason="The photos do not match.")
+    agent_services.appeal_reject(appeal=rejected, actor=agent, reason="The photos do not match.", reason_code="holder_mismatch")
     data = IntegrationEvent.objects.get(appeal=rejected).data
-    assert (data["decision"], data["decision_reason"]) == ("rejected", "The photos do not match.")
+    assert (data["decision"], data["decision_reason"], data["decision_reason_code"]) == (
+        "rejected",
+        "The photos do not match.",
+        "holder_mismatch",
+    )
 
     claimed = AppealFactory(integration=platform)
     agent_services.appeal_claim(appeal=claimed, actor=agent)

@@ -17,7 +17,7 @@ from tickets.services.hold import release_sweep
 
 
 @pytest.mark.django_db(transaction=True)
-def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker, smtp_server, en_client):
+def test_appeal_loop_from_filing_to_second_approval(appeal_types, reason_codes, celery_worker, smtp_server, en_client):
     appellant, agent_client, supervisor_client = en_client, Client(), Client()
     agent, supervisor = AgentFactory(username="agent"), SupervisorFactory(username="supervisor")
     agent_client.force_login(agent)
@@ -33,7 +33,14 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
 
     # The agent claims it and asks for a clearer photo.
     console_act(agent_client, appeal, "claim")
-    console_act(agent_client, appeal, "request_info", comment="Please send a sharper photo of the back of your ID card.")
+    console_act(
+        agent_client,
+        appeal,
+        "request_info",
+        comment="Please send a sharper photo of the back of your ID card.",
+        request_kind=["id_back"],
+        request_reason=["id_back_blurred"],
+    )
     request_mail = smtp_server.wait_for(2)[1]
     assert "We need more information" in request_mail["Subject"]
     assert "sharper photo of the back" in request_mail.get_body(("plain",)).get_content()
@@ -43,13 +50,13 @@ def test_appeal_loop_from_filing_to_second_approval(appeal_types, celery_worker,
     # The appellant answers from the status page with a new file.
     page = appellant.get(link).content.decode()
     assert "Answer our request" in page and "sharper photo of the back" in page
+    assert "ID card, back: The back of the ID card is blurred" in page  # the slot asked for, with its reason
     response = appellant.post(
         link,
         {
             "action": "provide_info",
             "message": "Here is a sharper one.",
-            "kind": "id_back",
-            "files": files.jpeg("id_back_sharp.jpg", seed=9),
+            "evidence_id_back": files.jpeg("id_back_sharp.jpg", seed=9),
         },
     )
     assert response.status_code == 302

@@ -164,13 +164,15 @@ def test_a_suspected_takeover_waits_for_a_supervisor(appeal_types):
 
 @automatic
 @pytest.mark.django_db
-def test_a_place_freed_by_a_decision_or_a_withdrawal_is_filled(appeal_types, queued, django_capture_on_commit_callbacks):
+def test_a_place_freed_by_a_decision_or_a_withdrawal_is_filled(
+    appeal_types, reason_codes, queued, django_capture_on_commit_callbacks
+):
     agent = _agents(1, capacity=2)[0]
     first, second, waiting = AppealFactory.create_batch(3)
     assignment_sweep()
     assert _held(agent) == 2 and Appeal.objects.get(pk=waiting.pk).assignee is None
     with django_capture_on_commit_callbacks(execute=True):
-        appeal_reject(appeal=first, actor=agent, reason="The ID card does not match the account.")
+        appeal_reject(appeal=first, actor=agent, reason="The ID card does not match the account.", reason_code="holder_mismatch")
     assert queued == [([], [agent.pk])]
     tasks.assignment_run(*queued.pop())
     assert Appeal.objects.get(pk=waiting.pk).assignee == agent
@@ -294,7 +296,9 @@ def test_two_sweeps_at_once_assign_each_appeal_once(appeal_types, monkeypatch):
 
 @automatic
 @pytest.mark.django_db(transaction=True)
-def test_filed_on_the_form_assigned_in_the_worker_and_refilled_when_decided(appeal_types, celery_worker, en_client, client):
+def test_filed_on_the_form_assigned_in_the_worker_and_refilled_when_decided(
+    appeal_types, reason_codes, celery_worker, en_client, client
+):
     """End to end, with the real worker: the submission's follow-up assigns the new appeal; the agent's
     decision frees their one place, and the task queued after commit gives them the next one."""
     agent = _agents(1, capacity=1)[0]
@@ -307,7 +311,7 @@ def test_filed_on_the_form_assigned_in_the_worker_and_refilled_when_decided(appe
     waiting = Appeal.objects.get(assignee=None)
     assert first.state == AppealState.IN_REVIEW and waiting.state == AppealState.SUBMITTED
     client.force_login(agent)
-    console_act(client, first, "reject", comment="The ID card does not match the account.")
+    console_act(client, first, "reject", comment="The ID card does not match the account.", reason_code="holder_mismatch")
     celery_worker.finished.wait_for("tickets.tasks.assignment_run")
     waiting.refresh_from_db()
     assert waiting.assignee == agent and waiting.state == AppealState.IN_REVIEW

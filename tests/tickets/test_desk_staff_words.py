@@ -37,13 +37,13 @@ def test_awaiting_info_is_named_in_staff_words_in_the_queue_filter_and_appeal_pa
     assert APPELLANT_WORDS in status and STAFF_WORDS not in status
 
 
-def test_a_stale_action_names_the_new_state_in_staff_words(client, appeal_types):
+def test_a_stale_action_names_the_new_state_in_staff_words(client, appeal_types, reason_codes):
     agent = AgentFactory()
     appeal = AppealFactory(state="awaiting_info", assignee=agent, sla_paused_at=timezone.now())
     client.force_login(agent)
     response = client.post(
         reverse("desk:act", args=[appeal.reference]),
-        {"action": "reject", "expected_state": "in_review", "comment": "no"},
+        {"action": "reject", "expected_state": "in_review", "comment": "no", "reason_code": "ownership_not_shown"},
         follow=True,
     )
     html = response.content.decode()

@@ -111,9 +111,11 @@ def test_the_second_approval_holds_a_high_risk_appeal_and_the_sweep_releases_it_
     assert (appeal.state, appeal.fulfilment, appeal.fulfilment_release) == ("approved", "released", 1)
 
 
-def test_a_rejected_appeal_is_never_released_and_cannot_be_reported(appeal_types, staff):
+def test_a_rejected_appeal_is_never_released_and_cannot_be_reported(appeal_types, staff, reason_codes):
     appeal = AppealFactory(appeal_type=appeal_types["access_card_unbind"], state="in_review", assignee=staff["agent"])
-    agent_services.appeal_reject(appeal=appeal, actor=staff["agent"], reason="The ID does not match.")
+    agent_services.appeal_reject(
+        appeal=appeal, actor=staff["agent"], reason="The ID does not match.", reason_code="name_mismatch"
+    )
     appeal.refresh_from_db()
     assert (appeal.state, appeal.fulfilment) == ("rejected", "not_released")
     before = (AppealEvent.objects.count(), OutboundEmail.objects.count())

@@ -100,10 +100,10 @@ def test_no_approval_is_sampled_at_0_percent(settings, appeal_types, staff):
     assert not Appeal.objects.filter(review_sampled=True).exists()
 
 
-def test_a_rejection_is_never_sampled(settings, staff):
+def test_a_rejection_is_never_sampled(settings, staff, reason_codes):
     settings.RISK_REVIEW_SAMPLE_PERCENT = 100
     appeal = AppealFactory(state="in_review", assignee=staff["agent"])
-    agent_services.appeal_reject(appeal=appeal, actor=staff["agent"], reason="Not the owner.")
+    agent_services.appeal_reject(appeal=appeal, actor=staff["agent"], reason="Not the owner.", reason_code="ownership_not_shown")
     appeal.refresh_from_db()
     assert (appeal.state, appeal.review_sampled) == ("rejected", False)
 

@@ -101,10 +101,12 @@ def test_second_breach_24_hours_after_escalation_alerts_administrators(appeal_ty
     assert sweep_at(T0 + timedelta(hours=120)).second_breached == []
 
 
-def test_pause_in_awaiting_info_shifts_the_clock(appeal_types, staff):
+def test_pause_in_awaiting_info_shifts_the_clock(appeal_types, staff, reason_codes):
     appeal = filed_at(appeal_types, T0, state="in_review", assignee=staff["agent"])
     with time_machine.travel(T0 + timedelta(hours=10), tick=False):
-        agent_services.appeal_request_info(appeal=appeal, actor=staff["agent"], message="A clearer photo, please.")
+        agent_services.appeal_request_info(
+            appeal=appeal, actor=staff["agent"], message="A clearer photo, please.", requested=[("", "id_front_blurred")]
+        )
     assert sweep_at(T0 + timedelta(hours=73)).breached == []  # paused: no breach while we wait on them
     with time_machine.travel(T0 + timedelta(hours=40), tick=False):
         appeal_provide_info(appeal=appeal, message="Here.", files=[])
@@ -128,11 +130,13 @@ def test_a_decision_stops_the_clock(appeal_types, staff):
     assert appeal.closed_at <= appeal.sla_due_at  # met: the record stays for the metrics
 
 
-def test_reopen_starts_a_new_cycle_with_its_own_alerts(appeal_types, staff):
+def test_reopen_starts_a_new_cycle_with_its_own_alerts(appeal_types, staff, reason_codes):
     appeal = filed_at(appeal_types, T0, state="in_review", assignee=staff["agent"])
     sweep_at(T0 + timedelta(hours=72))  # breach, escalated, cycle 1
     with time_machine.travel(T0 + timedelta(hours=73), tick=False):
-        agent_services.appeal_reject(appeal=appeal, actor=staff["sup1"], reason="Photo of someone else.")
+        agent_services.appeal_reject(
+            appeal=appeal, actor=staff["sup1"], reason="Photo of someone else.", reason_code="holder_mismatch"
+        )
     reopened_at = T0 + timedelta(hours=80)
     with time_machine.travel(reopened_at, tick=False):
         appeal_reopen(appeal=appeal, message="Right photo now.", files=[])

@@ -83,12 +83,19 @@ def make_appeal(appeal_types, people, *, state: str, action: str) -> Appeal:
 
 
 @pytest.mark.parametrize(("action", "state", "role"), CASES, ids=[f"{a}-{s}-{r}" for a, s, r in CASES])
-def test_transition_matrix(appeal_types, people, action, state, role):
+def test_transition_matrix(appeal_types, people, reason_codes, action, state, role):
     appeal = make_appeal(appeal_types, people, state=state, action=action)
     actor = people[role]
     allowed = role in ALLOWED[action].get(state, set())
     # The approvers have checked the code in the handheld photo (tests/tickets/test_fresh_photo_code.py).
-    kwargs = {"comment": "Because the documents say so.", "assignee": people["other_agent"], "code_matches": True}
+    # A request names a file and its reason, a rejection its reason code (tickets/services/reasons.py).
+    kwargs = {
+        "comment": "Because the documents say so.",
+        "assignee": people["other_agent"],
+        "code_matches": True,
+        "requested": [("", "id_back_blurred")],
+        "reason_code": "holder_mismatch",
+    }
     if allowed:
         result = appeal_act(appeal=appeal, actor=actor, action=action, expected_state=state, **kwargs)
         assert result.state == TARGET[action]
@@ -153,11 +160,13 @@ def test_a_proposer_cannot_give_the_second_approval(appeal_types, people):
     assert OutboundEmail.objects.filter(appeal=appeal, template="approved").count() == 1
 
 
-def test_reject_needs_a_reason_and_emails_it(appeal_types, people):
+def test_reject_needs_a_reason_and_emails_it(appeal_types, people, reason_codes):
     appeal = make_appeal(appeal_types, people, state="in_review", action="reject")
     with pytest.raises(WorkflowError, match="Please fill in"):
-        agent_services.appeal_reject(appeal=appeal, actor=people["assignee"], reason="  ")
-    agent_services.appeal_reject(appeal=appeal, actor=people["assignee"], reason="The ID photo is of another person.")
+        agent_services.appeal_reject(appeal=appeal, actor=people["assignee"], reason="  ", reason_code="holder_mismatch")
+    agent_services.appeal_reject(
+        appeal=appeal, actor=people["assignee"], reason="The ID photo is of another person.", reason_code="holder_mismatch"
+    )
     appeal.refresh_from_db()
     assert (appeal.state, appeal.decision_reason) == ("rejected", "The ID photo is of another person.")
     email = OutboundEmail.objects.get(appeal=appeal, template="rejected")
@@ -205,12 +214,14 @@ def test_two_concurrent_approvals_leave_exactly_one_approval(appeal_types):
     assert OutboundEmail.objects.filter(appeal=appeal, template="approved").count() == 1
 
 
-def test_request_info_pauses_the_clock_and_provide_info_resumes_it(appeal_types, people):
+def test_request_info_pauses_the_clock_and_provide_info_resumes_it(appeal_types, people, reason_codes):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         appeal = make_appeal(appeal_types, people, state="in_review", action="request_info")
         due = appeal.sla_due_at
-        agent_services.appeal_request_info(appeal=appeal, actor=people["assignee"], message="Send a clearer ID photo.")
+        agent_services.appeal_request_info(
+            appeal=appeal, actor=people["assignee"], message="Send a clearer ID photo.", requested=[("", "id_back_blurred")]
+        )
     appeal.refresh_from_db()
     assert appeal.state == "awaiting_info" and appeal.sla_paused_at == start
     email = OutboundEmail.objects.get(appeal=appeal, template="request_info")

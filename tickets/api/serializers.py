@@ -157,7 +157,11 @@ class IntegrationEventSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=IntegrationEvent.Type.choices)
     appeal = serializers.CharField(source="appeal_reference", help_text="The appeal's reference.")
     created_at = serializers.DateTimeField()
-    data = serializers.DictField()
+    data = serializers.DictField(
+        help_text="The appeal's public facts when the event happened: reference, appeal_type, state, "
+        "account_identifier, created_at, sla_due_at, decision, decision_reason, decision_reason_code (a rejection's "
+        "reason code, stable across languages; null otherwise), decided_at, fulfilment, released_at, hold_until."
+    )
 
 
 class IntegrationEventPageSerializer(serializers.Serializer):

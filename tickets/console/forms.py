@@ -1,6 +1,7 @@
 """Forms of the agent console."""
 
 from datetime import datetime, time, timedelta
+from itertools import zip_longest
 
 from django import forms
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import EVIDENCE_REASON_MAX_CHARS
-from tickets.models import AppealState, Outcome, Risk
+from tickets.models import AppealState, EvidenceKind, Outcome, Risk
 from tickets.reference import agents_cached, agents_queryset, appeal_types_cached
 
 # The longest note, reply or action comment (a decision reason, a request for information) an agent
@@ -50,10 +51,21 @@ class ActionForm(forms.Form):
     assignee = AgentChoiceField(queryset=agents_queryset(), required=False)
     # Approving a type that asks for the handheld photo: the code on the paper matches the appeal's.
     code_matches = forms.BooleanField(required=False)
+    # A rejection's reason code (tickets/services/reasons.py checks it).
+    reason_code = forms.CharField(required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents_queryset()
+
+    def clean(self):
+        cleaned = super().clean()
+        kinds, codes = self.data.getlist("request_kind"), self.data.getlist("request_reason")
+        if max(len(kinds), len(codes)) > len(EvidenceKind.values):
+            raise forms.ValidationError(_("Too many files asked for at once."), code="too_many")
+        # A request's (evidence kind, reason code) rows, as sent; the service checks them.
+        cleaned["requested"] = list(zip_longest(kinds, codes, fillvalue=""))
+        return cleaned
 
 
 class CommentForm(forms.Form):

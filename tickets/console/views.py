@@ -46,6 +46,7 @@ from tickets.reports.audit import AUDIT_ROWS, audit_csv_lines, audit_export_reco
 from tickets.reports.exports import csv_safe, metrics_csv_rows, records_csv_lines
 from tickets.reports.fraud import fraud_signals
 from tickets.reports.metrics import metrics_compute
+from tickets.reports.reasons import reason_code_counts, reason_code_csv_rows
 from tickets.risk.services import risk_explanation, risk_is_high
 from tickets.roles import is_agent, is_supervisor
 from tickets.selectors import (
@@ -76,6 +77,7 @@ from tickets.services.errors import WorkflowError
 from tickets.services.fulfilment import appeal_release_again, may_release_again
 from tickets.services.outcome import appeal_outcome_record
 from tickets.services.presence import BEAT_SECONDS as PRESENCE_BEAT_SECONDS
+from tickets.services.reasons import reason_codes_for_console
 from tickets.services.staff_sessions import staff_sign_out_everywhere
 
 PAGE_SIZES = ("25", "50", "100", "200")
@@ -266,6 +268,10 @@ def appeal_detail(request, reference: str):
         # Only "resume" asks for an agent: query the list only when it is on the page.
         "agents": agents_cached() if any(a.needs_assignee for a in actions) else [],
         "comment_form": CommentForm(),
+        # The reason codes the request and rejection forms offer (tickets/services/reasons.py).
+        "reasons": reason_codes_for_console(
+            request=any(a.name == "request_info" for a in actions), rejection=any(a.name == "reject" for a in actions)
+        ),
         "text_max_chars": TEXT_MAX_CHARS,
         "presence_seconds": PRESENCE_BEAT_SECONDS,
         # A page of the records (`?records=<n>`), never all of them.
@@ -301,7 +307,8 @@ def appeal_detail(request, reference: str):
 def _form_refused(request, form, reference: str):
     """An action's form did not validate: a comment over its limit says so; anything else in the form
     is not something a person typed."""
-    messages.error(request, " ".join(form.errors.get("comment", [])) or _("The action could not be read; please try again."))
+    problems = [*form.errors.get("comment", []), *form.non_field_errors()]
+    messages.error(request, " ".join(problems) or _("The action could not be read; please try again."))
     return redirect("desk:appeal", reference=reference)
 
 
@@ -354,6 +361,8 @@ def appeal_action(request, reference: str):
             assignee=data["assignee"],
             expected_state=data["expected_state"] or None,
             code_matches=data["code_matches"],
+            requested=data["requested"],
+            reason_code=data["reason_code"],
         )
     except WorkflowError as exc:
         messages.error(request, exc.message)
@@ -442,11 +451,12 @@ def metrics(request):
     if not is_supervisor(request.user):
         raise PermissionDenied
     data = metrics_compute()
+    reasons = reason_code_counts(since=data.since)
     if request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="supportdesk-metrics.csv"'
         writer = csv.writer(response)
-        for row in metrics_csv_rows(data):
+        for row in metrics_csv_rows(data) + reason_code_csv_rows(reasons):
             writer.writerow([csv_safe(cell) for cell in row])
         return response
     compliance = [("met", GREEN, _("Met")), ("breached", RED, _("Breached"))]
@@ -494,7 +504,7 @@ def metrics(request):
             note=_("Bars: overdue (red) and open (blue). Decided in the last 7 days: %(decided)s") % {"decided": decided},
         ),
     ]
-    context = {"metrics": data, "charts": charts}
+    context = {"metrics": data, "charts": charts, "reason_counts": reasons}
     return render(request, "desk/metrics.html", context)
 
 

@@ -22,7 +22,16 @@ from tickets.fresh_photo import (
     fresh_photo_code_required,
 )
 from tickets.id_numbers import id_number_normalise, id_number_validate
-from tickets.models import APPELLANT_FIELDS, Appeal, AppealType, EvidenceKind, IdNumberRule, LoginDeviceRecord, RechargeRecord
+from tickets.models import (
+    APPELLANT_FIELDS,
+    Appeal,
+    AppealType,
+    EvidenceKind,
+    IdNumberRule,
+    LoginDeviceRecord,
+    RechargeRecord,
+    evidence_kind_label,
+)
 from tickets.risk.services import appeal_velocity_check
 
 from .records_csv import DEVICE_COLUMNS, RECHARGE_COLUMNS, records_parse_csv
@@ -557,10 +566,24 @@ class AppellantEvidenceForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("What the files show"), choices=EvidenceKind.choices, initial=EvidenceKind.OTHER)
     files = MultipleFileField(label=gettext_lazy("Files"), required=False)
 
-    def __init__(self, *args, appeal: Appeal, files_required: bool = False, **kwargs):
+    def __init__(self, *args, appeal: Appeal, files_required: bool = False, requested=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.appeal = appeal
         with_length_limit(self.fields["message"])
+        # The upload slots of a structured request (AppealReason rows): one required input per kind
+        # asked for, its reason under it; the files are the answer, the message is optional then.
+        self.requested = list(requested)
+        for slot in self.requested:
+            kind_label = evidence_kind_label(slot.evidence_kind)
+            self.fields[f"evidence_{slot.evidence_kind}"] = MultipleFileField(
+                label=kind_label,
+                help_text=_("Why we ask: %(reason)s") % {"reason": slot.reason.label},
+                error_messages={"required": _("Please upload: %(kind)s.") % {"kind": kind_label}},
+            )
+        if self.requested:  # the other files, and what they show, are optional then
+            self.fields["message"].required = False
+            self.fields["kind"].required = False
+            self.fields["files"].label = _("Other files (optional)")
         self.fields["kind"].initial = self.kind_to_ask(appeal)
         self.fields["files"].help_text = _(
             "Photos (JPEG, PNG or WebP) or PDF files, up to %(image)s each. At most %(max)d files and %(total)s "
@@ -593,8 +616,28 @@ class AppellantEvidenceForm(forms.Form):
         """The errors keyed by the inputs' names, for the page's upload script."""
         return {name: list(errors) for name, errors in self.errors.items()}
 
+    @property
+    def slot_field_names(self) -> list[str]:
+        return [f"evidence_{slot.evidence_kind}" for slot in self.requested]
+
+    @property
+    def slot_fields(self) -> list:
+        """The slots' bound fields with their reasons, for the template."""
+        return [(self[f"evidence_{slot.evidence_kind}"], slot) for slot in self.requested]
+
     def clean(self):
         cleaned = super().clean()
+        refused = False
+        for name in self.slot_field_names:
+            errors = []
+            for uploaded in cleaned.get(name) or []:
+                try:
+                    self.sniffed.append((name.removeprefix("evidence_"), uploaded, evidence_sniff(uploaded)))
+                except ValidationError as exc:
+                    errors.extend(exc.messages)
+            if errors:
+                self.add_error(name, errors)
+                refused = True
         errors = []
         for uploaded in cleaned.get("files") or []:
             try:
@@ -603,6 +646,7 @@ class AppellantEvidenceForm(forms.Form):
                 errors.extend(exc.messages)
         if errors:
             self.add_error("files", errors)
+        if errors or refused:
             return cleaned
         existing = list(self.appeal.evidence.all())
         limits_error(

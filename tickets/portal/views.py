@@ -51,6 +51,7 @@ from tickets.services.hold import (
     objection_notice_read,
 )
 from tickets.services.intake import appeal_submit
+from tickets.services.reasons import rejection_reason_of, requested_files_open
 from tickets.services.rights import (
     appeal_data_export,
     appeal_id_images_delete,
@@ -202,11 +203,14 @@ def appeal_status(request, token: str):
     action = (request.POST.get("action") or request.POST.get("answer")) if request.method == "POST" else None
     withdraw_form = WithdrawForm(request.POST if action == "withdraw" else None)
     can_reopen = appeal_may_reopen(appeal=appeal)
+    # The upload slots the agent's request asked for, each with its reason (tickets/services/reasons.py).
+    requested = requested_files_open(appeal=appeal) if appeal.state == AppealState.AWAITING_INFO else []
     evidence_form = AppellantEvidenceForm(
         request.POST if action in ("provide_info", "reopen") else None,
         request.FILES if action in ("provide_info", "reopen") else None,
         appeal=appeal,
         files_required=can_reopen,
+        requested=requested,
     )
     replacing = request.POST.get("evidence", "") if action == "replace" else ""
     evidence_rows = _evidence_rows(appeal, request.POST, request.FILES, replacing)
@@ -265,9 +269,11 @@ def appeal_status(request, token: str):
         if appeal.state == AppealState.AWAITING_INFO
         else None,
         "limits": _upload_limits(),
+        "requested_files": requested,
+        "rejection_reason": rejection_reason_of(appeal=appeal) if appeal.state == AppealState.REJECTED else None,
     }
     question = context["info_request"] and context["info_request"].comment
-    context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question))
+    context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question or requested))
     invalid = withdraw_form.errors or evidence_form.errors or (replace_form is not None and replace_form.errors)
     return render(request, "tickets/appeal_status.html", context, status=400 if invalid else 200)
 

@@ -12,8 +12,9 @@ from evidence.processing import evidence_process
 from evidence.validation import evidence_sniff
 from tickets.fresh_photo import fresh_photo_code_issue, fresh_photo_code_required
 from tickets.id_numbers import ID_CHECK, ID_WEIGHTS
-from tickets.models import Appeal, AppealType
+from tickets.models import Appeal, AppealType, ReasonCode
 from tickets.portal.forms import ID_IMAGE_KINDS, consent_text
+from tickets.seed.reason_codes import reason_codes_seed
 from tickets.services.agent import appeal_act, appeal_escalate, appeal_reject, appeal_request_info, evidence_set_verified
 from tickets.services.appellant import appeal_withdraw
 from tickets.services.fulfilment import appeal_fulfilment_report
@@ -114,6 +115,7 @@ def demo_appeals_create(*, agent, supervisor) -> int:
     if Appeal.objects.filter(contact_email__endswith=f"@{DEMO_DOMAIN}").exists():
         return 0
     types = {t.code: t for t in AppealType.objects.all()}
+    reason_codes_seed(ReasonCode)  # the migration seeds them; again, in case they were deleted since
     plan = [
         (1, "realname_unbind", []),
         (2, "phone_rebind", []),
@@ -137,9 +139,16 @@ def demo_appeals_create(*, agent, supervisor) -> int:
             elif step == "withdraw":
                 appeal_withdraw(appeal=appeal, comment="Solved it in the app.")
             elif step == "request_info":
-                appeal_request_info(appeal=appeal, actor=agent, message="请补充一张更清晰的身份证反面照片。")
+                appeal_request_info(
+                    appeal=appeal, actor=agent, message="请补充一张更清晰的身份证反面照片。", requested=[("", "id_back_blurred")]
+                )
             elif step == "reject":
-                appeal_reject(appeal=appeal, actor=agent, reason="The photo holding the ID does not match the ID card.")
+                appeal_reject(
+                    appeal=appeal,
+                    actor=agent,
+                    reason="The photo holding the ID does not match the ID card.",
+                    reason_code="holder_mismatch",
+                )
             elif step == "fulfilment_failed":
                 appeal_fulfilment_report(appeal=appeal, outcome="failed", detail="Demo: the card is locked by risk control.")
             elif step == "escalate":

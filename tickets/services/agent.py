@@ -35,6 +35,7 @@ from tickets.roles import is_agent, is_supervisor
 from .errors import AppealChanged, WorkflowError
 from .hold import appeal_hold_or_release
 from .outcome import review_sample_draw
+from .reasons import rejection_reason_check, rejection_reason_record, requested_files_check, requested_files_record
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,14 @@ def _transition(
     expected_state: str | None = None,
     comment: str = "",
     code_matches: bool = False,
+    requested=(),
+    reason_code: str = "",
     **kwargs,
 ) -> Appeal:
     """Run `action`. `code_matches`: the approver confirmed that the paper in the handheld photo shows
-    the appeal's fresh-photo code (needed to approve a type that asks for that photo)."""
+    the appeal's fresh-photo code (needed to approve a type that asks for that photo). `requested`: the
+    (evidence kind, reason code) pairs a request for information asks for; `reason_code`: a rejection's
+    (tickets/services/reasons.py); both checked before anything is written."""
     spec = ACTIONS[action]
     comment = (comment or "").strip()
     if spec.comment_required and not comment:
@@ -210,6 +215,9 @@ def _transition(
     with transaction.atomic():
         appeal = _locked(appeal, expected_state)
         _check(appeal, action, actor)
+        # The reasons once the action itself is possible (a stale or forbidden action says so first).
+        files = requested_files_check(requested) if action == "request_info" else []
+        rejection = rejection_reason_check(reason_code) if action == "reject" else None
         needs_code_match = action in APPROVING_ACTIONS and appeal_needs_code_match(appeal)
         if needs_code_match and not code_matches:
             raise WorkflowError(
@@ -232,13 +240,20 @@ def _transition(
         if actor is not None and appeal.assignee_id == actor.pk:
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
-        appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
+        event = appeal_action_event(
+            appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public
+        )
+        reasons = {}
+        if files:
+            reasons["requested"] = requested_files_record(appeal=appeal, event=event, files=files)
+        if rejection is not None:
+            reasons["reason_code"] = rejection_reason_record(appeal=appeal, event=event, reason=rejection).reason
         if action in INTEGRATION_EVENTS:
             integration_event_record(type=INTEGRATION_EVENTS[action], appeal=appeal)
         if appeal.state == AppealState.APPROVED:  # decided in favour: held, or released to the platform at once
             appeal = appeal_hold_or_release(appeal=appeal)  # `appeal.held` / `appeal.released` follow `appeal.decided`
         if spec.email:
-            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
+            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment, **reasons)
         if held_by is not None and (not appeal.is_open or appeal.assignee_id != held_by):
             assignment_after_commit(agent_ids=[held_by])  # decided, or handed over: a place freed
     return appeal
@@ -248,8 +263,12 @@ def appeal_claim(*, appeal: Appeal, actor, expected_state: str | None = None) ->
     return _transition(appeal=appeal, actor=actor, action="claim", expected_state=expected_state)
 
 
-def appeal_request_info(*, appeal: Appeal, actor, message: str, expected_state: str | None = None) -> Appeal:
-    return _transition(appeal=appeal, actor=actor, action="request_info", comment=message, expected_state=expected_state)
+def appeal_request_info(*, appeal: Appeal, actor, message: str, requested, expected_state: str | None = None) -> Appeal:
+    """`requested`: the (evidence kind, reason code) pairs asked for, at least one; the kind may be empty
+    when the code names it."""
+    return _transition(
+        appeal=appeal, actor=actor, action="request_info", comment=message, requested=requested, expected_state=expected_state
+    )
 
 
 def appeal_propose_approval(*, appeal: Appeal, actor, **options) -> Appeal:
@@ -271,8 +290,11 @@ def appeal_approve(*, appeal: Appeal, actor, **options) -> Appeal:
     return _transition(appeal=appeal, actor=actor, action="approve", **options)
 
 
-def appeal_reject(*, appeal: Appeal, actor, reason: str, expected_state: str | None = None) -> Appeal:
-    return _transition(appeal=appeal, actor=actor, action="reject", comment=reason, expected_state=expected_state)
+def appeal_reject(*, appeal: Appeal, actor, reason: str, reason_code: str, expected_state: str | None = None) -> Appeal:
+    """`reason_code`: a ReasonCode for rejections (required); `reason`: the free text beside it."""
+    return _transition(
+        appeal=appeal, actor=actor, action="reject", comment=reason, reason_code=reason_code, expected_state=expected_state
+    )
 
 
 def appeal_escalate(*, appeal: Appeal, actor, comment: str, expected_state: str | None = None) -> Appeal:
@@ -297,6 +319,8 @@ def appeal_act(
     assignee=None,
     expected_state: str | None = None,
     code_matches: bool = False,
+    requested=(),
+    reason_code: str = "",
 ) -> Appeal:
     """The console's entry point: run the named action (see ACTIONS)."""
     if action not in ACTIONS:
@@ -304,7 +328,14 @@ def appeal_act(
     if action == "resume":
         return appeal_resume(appeal=appeal, actor=actor, assignee=assignee, comment=comment, expected_state=expected_state)
     return _transition(
-        appeal=appeal, actor=actor, action=action, comment=comment, expected_state=expected_state, code_matches=code_matches
+        appeal=appeal,
+        actor=actor,
+        action=action,
+        comment=comment,
+        expected_state=expected_state,
+        code_matches=code_matches,
+        requested=requested,
+        reason_code=reason_code,
     )
 
 

@@ -28,6 +28,7 @@ from tickets.models import Appeal, AppealState
 from tickets.outbox.services import appellant_email_enqueue, outbox_enqueue
 
 from .errors import EvidenceReplaceRefused, WorkflowError
+from .reasons import requested_files_answer
 
 TRACKING_LINK_TASK = "tickets.tasks.appeal_tracking_link_send"  # services/tasks.py
 
@@ -97,6 +98,8 @@ def _appellant_files_transition(*, appeal: Appeal, action: str, message: str, fi
         appeal.answered_at = timezone.now()
         appeal.save()
         added = evidence_store(appeal=appeal, files=files, stored_names=stored_names)
+        if action == "provide_info":  # the files of the kinds asked for answer the request's slots
+            requested_files_answer(appeal=appeal, added=added)
         _ANSWER_EVENTS[action](appeal=appeal, from_state=from_state, message=message)
         _appellant_answered_notify(appeal=appeal, holder=holder, action=action, added=added)
         if appeal.state == AppealState.SUBMITTED and appeal.assignee_id is None:

@@ -45,6 +45,9 @@ def test_the_schema_is_public_and_documents_the_error_shape(client):
     create = schema["paths"]["/api/v1/appeals/"]["post"]["responses"]
     for status in ("400", "401", "403", "413", "422", "429"):
         assert create[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    # The events' data is documented, with a rejection's reason code.
+    data = schema["components"]["schemas"]["IntegrationEvent"]["properties"]["data"]
+    assert "decision_reason_code (a rejection's reason code, stable across languages; null otherwise)" in data["description"]
 
 
 def test_the_docs_page_uses_our_static_files_and_no_inline_script_or_style(client):
