@@ -20,11 +20,15 @@ from .models import (
     OutboundEmail,
     RechargeRecord,
     RiskWeight,
+    SlaCalendar,
+    SlaCalendarDay,
+    SlaPolicy,
 )
 from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
 from .services.staff_sessions import staff_sign_out_everywhere
+from .sla.coverage import sla_calendar_uncovered_years
 
 
 @admin.register(AppealType)
@@ -32,6 +36,48 @@ class AppealTypeAdmin(admin.ModelAdmin):
     list_display = ("code", "name_zh_hans", "name_en", "risk", "sla_hours", "is_active", "position")
     list_editable = ("is_active", "position")
     search_fields = ("code", "name_zh_hans", "name_en")
+
+
+class SlaCalendarGapWarningMixin:
+    """Warn on every SLA calendar and policy page while a year they need has no statutory holidays."""
+
+    def _warn_uncovered(self, request) -> None:
+        years = sla_calendar_uncovered_years()
+        if years and request.method == "GET":
+            messages.warning(
+                request,
+                _(
+                    "The chinesecalendar package has no statutory holidays for %(years)s yet: due times in those "
+                    "years count only weekends and the days set on the calendar. Add that year's holidays and "
+                    "make-up working days below, or upgrade the package."
+                )
+                % {"years": ", ".join(map(str, years))},
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        self._warn_uncovered(request)
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._warn_uncovered(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class SlaCalendarDayInline(admin.TabularInline):
+    model = SlaCalendarDay
+    extra = 1
+
+
+@admin.register(SlaCalendar)
+class SlaCalendarAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
+    list_display = ("name", "timezone", "work_start", "work_end", "statutory_holidays")
+    inlines = [SlaCalendarDayInline]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
+    list_display = ("appeal_type", "target", "unit", "calendar")
+    list_select_related = ("appeal_type", "calendar")
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -1,11 +1,13 @@
 """Appeals, their types, structured records, audit events and the e-mail outbox."""
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -14,6 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from .roles import is_agent, is_supervisor
+from .working_calendar import WorkingCalendar
+
+logger = logging.getLogger(__name__)
+
+SLA_WARN_FRACTION = 0.75  # the warning comes at 75 % of the target (SPEC §5)
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -144,9 +151,173 @@ class AppealType(models.Model):
         return self.risk == Risk.HIGH
 
     def sla_times(self, start):
-        """(due, warn) for an SLA cycle that starts now: the target, and 75 % of it."""
+        """(due, warn) for an SLA cycle that starts now: the target, and 75 % of it — in wall-clock
+        hours, or in working time when the type has an SLA policy on a calendar."""
+        policy = SlaPolicy.for_type(self)
+        if policy is not None:
+            return policy.times(start)
         target = timedelta(hours=self.sla_hours)
-        return start + target, start + target * 0.75
+        return start + target, start + target * SLA_WARN_FRACTION
+
+    def sla_resumed_times(self, *, due, warn, paused_at, now):
+        """(due, warn) when a paused clock resumes: wall-clock times move by the pause; working-time
+        ones by the working time left when it paused."""
+        policy = SlaPolicy.for_type(self)
+        if policy is not None:
+            return policy.resumed_times(due=due, warn=warn, paused_at=paused_at, now=now)
+        paused = now - paused_at
+        return due + paused, (warn or due) + paused
+
+
+class SlaCalendar(models.Model):
+    """Business hours on working days (China's statutory calendar and the administrator's overrides),
+    on which an SLA policy counts working time."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    work_start = models.TimeField(_("working hours start"), default=time(9))
+    work_end = models.TimeField(_("working hours end"), default=time(18))
+    statutory_holidays = models.BooleanField(
+        _("China's statutory holidays"),
+        default=True,
+        help_text=_(
+            "Public holidays and make-up working days from the chinesecalendar package. For a year it does not "
+            "know yet, only weekends and the days below count until the package is upgraded."
+        ),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("SLA calendar")
+        verbose_name_plural = _("SLA calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = _("Unknown time zone, e.g. Asia/Shanghai.")
+        if self.work_start is not None and self.work_end is not None:
+            if self.work_start == self.work_end:
+                errors["work_end"] = _("A calendar needs working hours: the end must be after the start.")
+            elif self.work_end < self.work_start:
+                errors["work_end"] = _("The working hours are inverted: they end (%(end)s) before they start (%(start)s).") % {
+                    "end": self.work_end.strftime("%H:%M"),
+                    "start": self.work_start.strftime("%H:%M"),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The calendar with its overrides, for computing (one query for the overrides)."""
+        return WorkingCalendar(
+            timezone=self.timezone,
+            work_start=self.work_start,
+            work_end=self.work_end,
+            statutory_holidays=self.statutory_holidays,
+            overrides=dict(self.days.values_list("date", "is_working_day")),
+        )
+
+
+class SlaCalendarDay(models.Model):
+    """An administrator's override: a company day off, or an extra working day."""
+
+    calendar = models.ForeignKey(SlaCalendar, on_delete=models.CASCADE, related_name="days", verbose_name=_("calendar"))
+    date = models.DateField(_("date"))
+    is_working_day = models.BooleanField(_("working day"), default=False, help_text=_("Unticked: a day off."))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_calendar_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.date} · {_('working day') if self.is_working_day else _('day off')}"
+
+
+class SlaPolicy(models.Model):
+    """An appeal type's SLA counted in working time on a calendar. A type without one keeps
+    wall-clock hours (its `sla_hours`)."""
+
+    class Unit(models.TextChoices):
+        WORKING_HOURS = "working_hours", _("working hours")
+        WORKING_DAYS = "working_days", _("working days")
+
+    appeal_type = models.OneToOneField(
+        AppealType, on_delete=models.CASCADE, related_name="sla_policy", verbose_name=_("appeal type")
+    )
+    calendar = models.ForeignKey(SlaCalendar, on_delete=models.PROTECT, related_name="policies", verbose_name=_("calendar"))
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices, default=Unit.WORKING_DAYS)
+    target = models.PositiveIntegerField(
+        _("resolution target"),
+        validators=[MinValueValidator(1)],
+        help_text=_("In the unit above. A working day is the calendar's working hours of one day."),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_type.code}: {self.target} {self.get_unit_display()}"
+
+    @classmethod
+    def for_type(cls, appeal_type: AppealType) -> "SlaPolicy | None":
+        """The type's policy with its calendar, read once per AppealType instance."""
+        if not hasattr(appeal_type, "_sla_policy_cache"):
+            appeal_type._sla_policy_cache = cls.objects.select_related("calendar").filter(appeal_type=appeal_type).first()
+        return appeal_type._sla_policy_cache
+
+    def _work(self, calendar: WorkingCalendar) -> timedelta:
+        if self.unit == self.Unit.WORKING_DAYS:
+            return calendar.day_length * self.target
+        return timedelta(hours=self.target)
+
+    def times(self, start):
+        """(due, warn): the target and 75 % of it, in working time from `start`."""
+        calendar = self.calendar.working_calendar()
+        work = self._work(calendar)
+        times = calendar.add(start, work), calendar.add(start, work * SLA_WARN_FRACTION)
+        _log_uncovered(calendar)
+        return times
+
+    def resumed_times(self, *, due, warn, paused_at, now):
+        """After a pause from `paused_at` to `now`: the working time that was left, counted again from now.
+        A time already passed when the clock paused stays where it is (its alert is due)."""
+        calendar = self.calendar.working_calendar()
+        due_now = calendar.add(now, calendar.between(paused_at, due)) if due > paused_at else due
+        warn_now = calendar.add(now, calendar.between(paused_at, warn)) if warn and warn > paused_at else warn
+        _log_uncovered(calendar)
+        return due_now, warn_now
+
+
+class SlaCalendarGap(models.Model):
+    """A year a calendar in use needs that chinesecalendar does not know: administrators were alerted
+    (once — the unique year), and are warned in the admin and /healthz until the package knows it."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    alerted_at = models.DateTimeField(_("administrators alerted at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("SLA calendar gap")
+        verbose_name_plural = _("SLA calendar gaps")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+def _log_uncovered(calendar: WorkingCalendar) -> None:
+    if calendar.uncovered:
+        logger.warning(
+            "SLA calendar: no statutory holiday data for %s; counted weekends and overrides only (upgrade chinesecalendar)",
+            ", ".join(map(str, sorted(calendar.uncovered))),
+        )
 
 
 class AppealState(models.TextChoices):
@@ -632,9 +803,9 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     def provide_info(self):
         """The appellant answered: the SLA clock resumes where it paused."""
         if self.sla_paused_at and self.sla_due_at:
-            paused = timezone.now() - self.sla_paused_at
-            self.sla_due_at += paused
-            self.sla_warn_at = (self.sla_warn_at or self.sla_due_at) + paused
+            self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_resumed_times(
+                due=self.sla_due_at, warn=self.sla_warn_at, paused_at=self.sla_paused_at, now=timezone.now()
+            )
         self.sla_paused_at = None
         return AppealState.IN_REVIEW if self.assignee_id else AppealState.SUBMITTED
 
