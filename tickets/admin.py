@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -22,6 +24,7 @@ from .models import (
     RiskWeight,
     SlaCalendar,
     SlaCalendarDay,
+    SlaEscalationLevel,
     SlaPolicy,
 )
 from .risk.services import risk_weights_changed
@@ -74,10 +77,47 @@ class SlaCalendarAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
     inlines = [SlaCalendarDayInline]
 
 
+class SlaEscalationLevelFormSet(BaseInlineFormSet):
+    """Levels in order: each position's threshold above the one before, and one escalation at most
+    (it is the cycle's breach)."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("threshold_percent")
+        ]
+        rows.sort(key=lambda row: row.get("position") or 0)
+        for before, after in zip(rows, rows[1:], strict=False):
+            if after["threshold_percent"] <= before["threshold_percent"]:
+                raise ValidationError(
+                    _(
+                        "Escalation levels are out of order: level %(after)s (%(after_percent)s %%) must come after "
+                        "a higher threshold than level %(before)s (%(before_percent)s %%)."
+                    )
+                    % {
+                        "after": after.get("position"),
+                        "after_percent": after["threshold_percent"],
+                        "before": before.get("position"),
+                        "before_percent": before["threshold_percent"],
+                    }
+                )
+        if sum(row.get("action") == SlaEscalationLevel.Action.ESCALATE for row in rows) > 1:
+            raise ValidationError(_("Only one escalation level can escalate the appeal."))
+
+
+class SlaEscalationLevelInline(admin.TabularInline):
+    model = SlaEscalationLevel
+    formset = SlaEscalationLevelFormSet
+    extra = 1
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
     list_display = ("appeal_type", "target", "unit", "calendar")
     list_select_related = ("appeal_type", "calendar")
+    inlines = [SlaEscalationLevelInline]
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -191,6 +191,8 @@ def test_no_warning_without_a_calendar_in_use(appeal_types):
 
 # --- Bad input in the admin ---
 
+NO_LEVELS = {"levels-TOTAL_FORMS": "0", "levels-INITIAL_FORMS": "0", "levels-MIN_NUM_FORMS": "0", "levels-MAX_NUM_FORMS": "9"}
+
 
 def calendar_form(**fields) -> dict:
     """The admin's add form for a calendar: 09:00-18:00 Beijing time, statutory holidays, no days."""
@@ -236,6 +238,7 @@ def test_admin_creates_a_calendar_with_a_day_off_and_a_policy(admin_client, appe
     calendar = SlaCalendar.objects.get()
     assert list(calendar.days.values_list("date", "is_working_day")) == [(at(2025, 10, 10).date(), False)]
     policy = {"appeal_type": appeal_types["realname_unbind"].pk, "calendar": calendar.pk, "unit": "working_days", "target": "2"}
+    policy.update(NO_LEVELS)
     assert admin_client.post(reverse("admin:tickets_slapolicy_add"), policy).status_code == 302
     assert SlaPolicy.objects.get().target == 2
 
@@ -247,6 +250,7 @@ def test_admin_refuses_a_zero_target(admin_client, appeal_types, two_working_day
         "calendar": two_working_days.pk,
         "unit": "working_days",
         "target": "0",
+        **NO_LEVELS,
     }
     response = admin_client.post(reverse("admin:tickets_slapolicy_add"), policy, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "target" in response.context["adminform"].form.errors
