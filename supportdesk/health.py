@@ -75,9 +75,27 @@ def _evidence_storage() -> str:
     return "ok"
 
 
+def _sla_calendar() -> str | None:
+    """A warning while an SLA calendar in use needs a year chinesecalendar does not know (not a failure:
+    due times are still computed, on weekends and the admin's overrides)."""
+    from tickets.sla.coverage import sla_calendar_uncovered_years
+
+    try:
+        years = sla_calendar_uncovered_years()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    if years:
+        return (
+            f"warning: no statutory holidays for {', '.join(map(str, years))} (upgrade chinesecalendar or add them in the admin)"
+        )
+    return None
+
+
 @never_cache
 def healthz(request):
     report = {"database": _database(), "redis": _redis(), "evidence_storage": _evidence_storage()}
     report["celery"] = _celery() if report["redis"] == "ok" else "unknown (redis unreachable)"
+    if report["database"] == "ok" and (calendar := _sla_calendar()):
+        report["sla_calendar"] = calendar
     healthy = all(report[check] == "ok" for check in ("database", "redis", "evidence_storage"))
     return JsonResponse(report, status=200 if healthy else 503)

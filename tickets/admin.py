@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -26,6 +28,10 @@ from .models import (
     ReasonCode,
     RechargeRecord,
     RiskWeight,
+    SlaCalendar,
+    SlaCalendarDay,
+    SlaEscalationLevel,
+    SlaPolicy,
     StaffOIDCLink,
 )
 from .reference import agents_queryset
@@ -33,6 +39,7 @@ from .risk.services import risk_weights_changed
 from .services.errors import WorkflowError
 from .services.legal_hold import appeal_legal_hold_set
 from .services.staff_sessions import staff_sign_out_everywhere
+from .sla.coverage import sla_calendar_uncovered_years
 
 
 @admin.register(AppealType)
@@ -40,6 +47,85 @@ class AppealTypeAdmin(admin.ModelAdmin):
     list_display = ("code", "name_zh_hans", "name_en", "risk", "sla_hours", "is_active", "position")
     list_editable = ("is_active", "position")
     search_fields = ("code", "name_zh_hans", "name_en")
+
+
+class SlaCalendarGapWarningMixin:
+    """Warn on every SLA calendar and policy page while a year they need has no statutory holidays."""
+
+    def _warn_uncovered(self, request) -> None:
+        years = sla_calendar_uncovered_years()
+        if years and request.method == "GET":
+            messages.warning(
+                request,
+                _(
+                    "The chinesecalendar package has no statutory holidays for %(years)s yet: due times in those "
+                    "years count only weekends and the days set on the calendar. Add that year's holidays and "
+                    "make-up working days below, or upgrade the package."
+                )
+                % {"years": ", ".join(map(str, years))},
+            )
+
+    def changelist_view(self, request, extra_context=None):
+        self._warn_uncovered(request)
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self._warn_uncovered(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class SlaCalendarDayInline(admin.TabularInline):
+    model = SlaCalendarDay
+    extra = 1
+
+
+@admin.register(SlaCalendar)
+class SlaCalendarAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
+    list_display = ("name", "timezone", "work_start", "work_end", "statutory_holidays")
+    inlines = [SlaCalendarDayInline]
+
+
+class SlaEscalationLevelFormSet(BaseInlineFormSet):
+    """Levels in order: each position's threshold above the one before, and one escalation at most
+    (it is the cycle's breach)."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("threshold_percent")
+        ]
+        rows.sort(key=lambda row: row.get("position") or 0)
+        for before, after in zip(rows, rows[1:], strict=False):
+            if after["threshold_percent"] <= before["threshold_percent"]:
+                raise ValidationError(
+                    _(
+                        "Escalation levels are out of order: level %(after)s (%(after_percent)s %%) must come after "
+                        "a higher threshold than level %(before)s (%(before_percent)s %%)."
+                    )
+                    % {
+                        "after": after.get("position"),
+                        "after_percent": after["threshold_percent"],
+                        "before": before.get("position"),
+                        "before_percent": before["threshold_percent"],
+                    }
+                )
+        if sum(row.get("action") == SlaEscalationLevel.Action.ESCALATE for row in rows) > 1:
+            raise ValidationError(_("Only one escalation level can escalate the appeal."))
+
+
+class SlaEscalationLevelInline(admin.TabularInline):
+    model = SlaEscalationLevel
+    formset = SlaEscalationLevelFormSet
+    extra = 1
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(SlaCalendarGapWarningMixin, admin.ModelAdmin):
+    list_display = ("appeal_type", "target", "unit", "calendar")
+    list_select_related = ("appeal_type", "calendar")
+    inlines = [SlaEscalationLevelInline]
 
 
 class ReadOnlyInline(admin.TabularInline):

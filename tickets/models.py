@@ -1,11 +1,14 @@
 """Appeals, their types, structured records, audit events and the e-mail outbox."""
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -14,6 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from .roles import is_agent, is_supervisor
+from .working_calendar import WorkingCalendar
+
+logger = logging.getLogger(__name__)
+
+SLA_WARN_FRACTION = 0.75  # the warning comes at 75 % of the target (SPEC §5)
 
 # Letters and digits that cannot be mistaken for one another when read aloud or typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -144,9 +152,288 @@ class AppealType(models.Model):
         return self.risk == Risk.HIGH
 
     def sla_times(self, start):
-        """(due, warn) for an SLA cycle that starts now: the target, and 75 % of it."""
+        """(due, warn) for an SLA cycle that starts now: the target, and 75 % of it — in wall-clock
+        hours, or in working time when the type has an SLA policy on a calendar."""
+        policy = SlaPolicy.for_type(self)
+        if policy is not None:
+            return policy.times(start)
         target = timedelta(hours=self.sla_hours)
-        return start + target, start + target * 0.75
+        return start + target, start + target * SLA_WARN_FRACTION
+
+    def sla_first_response_time(self, start):
+        """When the first reply or request for information is due (None: the type has no such target)."""
+        policy = SlaPolicy.for_type(self)
+        return policy.first_response_time(start) if policy is not None else None
+
+    def sla_level_times(self, start) -> list:
+        """The instants of the policy's escalation levels from `start` (empty: the default ladder)."""
+        policy = SlaPolicy.for_type(self)
+        return policy.level_times(start) if policy is not None else []
+
+    def sla_resumed_times(self, *, due, warn, paused_at, now):
+        """(due, warn) when a paused clock resumes: wall-clock times move by the pause; working-time
+        ones by the working time left when it paused."""
+        policy = SlaPolicy.for_type(self)
+        if policy is not None:
+            return policy.resumed_times(due=due, warn=warn, paused_at=paused_at, now=now)
+        paused = now - paused_at
+        return due + paused, (warn or due) + paused
+
+
+class SlaCalendar(models.Model):
+    """Business hours on working days (China's statutory calendar and the administrator's overrides),
+    on which an SLA policy counts working time."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    work_start = models.TimeField(_("working hours start"), default=time(9))
+    work_end = models.TimeField(_("working hours end"), default=time(18))
+    statutory_holidays = models.BooleanField(
+        _("China's statutory holidays"),
+        default=True,
+        help_text=_(
+            "Public holidays and make-up working days from the chinesecalendar package. For a year it does not "
+            "know yet, only weekends and the days below count until the package is upgraded."
+        ),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("SLA calendar")
+        verbose_name_plural = _("SLA calendars")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = _("Unknown time zone, e.g. Asia/Shanghai.")
+        if self.work_start is not None and self.work_end is not None:
+            if self.work_start == self.work_end:
+                errors["work_end"] = _("A calendar needs working hours: the end must be after the start.")
+            elif self.work_end < self.work_start:
+                errors["work_end"] = _("The working hours are inverted: they end (%(end)s) before they start (%(start)s).") % {
+                    "end": self.work_end.strftime("%H:%M"),
+                    "start": self.work_start.strftime("%H:%M"),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The calendar with its overrides, for computing (one query for the overrides)."""
+        return WorkingCalendar(
+            timezone=self.timezone,
+            work_start=self.work_start,
+            work_end=self.work_end,
+            statutory_holidays=self.statutory_holidays,
+            overrides=dict(self.days.values_list("date", "is_working_day")),
+        )
+
+
+class SlaCalendarDay(models.Model):
+    """An administrator's override: a company day off, or an extra working day."""
+
+    calendar = models.ForeignKey(SlaCalendar, on_delete=models.CASCADE, related_name="days", verbose_name=_("calendar"))
+    date = models.DateField(_("date"))
+    is_working_day = models.BooleanField(_("working day"), default=False, help_text=_("Unticked: a day off."))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="sla_calendar_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.date} · {_('working day') if self.is_working_day else _('day off')}"
+
+
+class SlaPolicy(models.Model):
+    """An appeal type's SLA counted in working time on a calendar. A type without one keeps
+    wall-clock hours (its `sla_hours`)."""
+
+    class Unit(models.TextChoices):
+        HOURS = "hours", _("hours (wall clock)")
+        WORKING_HOURS = "working_hours", _("working hours")
+        WORKING_DAYS = "working_days", _("working days")
+
+    appeal_type = models.OneToOneField(
+        AppealType, on_delete=models.CASCADE, related_name="sla_policy", verbose_name=_("appeal type")
+    )
+    calendar = models.ForeignKey(
+        SlaCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policies",
+        verbose_name=_("calendar"),
+        help_text=_("Required for working hours or days."),
+    )
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices, default=Unit.WORKING_DAYS)
+    target = models.PositiveIntegerField(
+        _("resolution target"),
+        validators=[MinValueValidator(1)],
+        help_text=_("In the unit above. A working day is the calendar's working hours of one day."),
+    )
+    first_response_target = models.PositiveIntegerField(
+        _("first-response target"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("In the unit above: the first public reply or request for information. Empty: none."),
+    )
+    urgent = models.BooleanField(
+        _("urgent"),
+        default=False,
+        help_text=_(
+            "Alerts at any hour. Otherwise alerts due outside the calendar's working hours are held and sent "
+            "as one digest when they start."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_type.code}: {self.target} {self.get_unit_display()}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.unit != self.Unit.HOURS and self.calendar_id is None:
+            errors["calendar"] = _("Working hours and working days are counted on a calendar: choose one.")
+        if self.first_response_target and self.target and self.first_response_target >= self.target:
+            errors["first_response_target"] = _("The first response must be due before the resolution target.")
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def for_type(cls, appeal_type: AppealType) -> "SlaPolicy | None":
+        """The type's policy with its calendar, read once per AppealType instance."""
+        if not hasattr(appeal_type, "_sla_policy_cache"):
+            appeal_type._sla_policy_cache = cls.objects.select_related("calendar").filter(appeal_type=appeal_type).first()
+        return appeal_type._sla_policy_cache
+
+    def _work(self, calendar: WorkingCalendar) -> timedelta:
+        if self.unit == self.Unit.WORKING_DAYS:
+            return calendar.day_length * self.target
+        return timedelta(hours=self.target)
+
+    def _instants(self, start, fractions: list[float], *, of: int | None = None) -> list:
+        """The instants at these fractions of the target (or of `of`, in the policy's unit) from
+        `start`, in wall-clock or working time."""
+        amount = of or self.target
+        if self.unit == self.Unit.HOURS:
+            return [start + timedelta(hours=amount) * fraction for fraction in fractions]
+        calendar = self.calendar.working_calendar()
+        work = self._work(calendar) / self.target * amount if of else self._work(calendar)
+        instants = [calendar.add(start, work * fraction) for fraction in fractions]
+        _log_uncovered(calendar)
+        return instants
+
+    def times(self, start):
+        """(due, warn): the target and 75 % of it from `start`."""
+        due, warn = self._instants(start, [1, SLA_WARN_FRACTION])
+        return due, warn
+
+    def first_response_time(self, start):
+        """When the first reply or request for information is due, or None without that target."""
+        return self._instants(start, [1], of=self.first_response_target)[0] if self.first_response_target else None
+
+    def level_times(self, start) -> list:
+        """Each escalation level's instant from `start` (none defined: the default ladder applies)."""
+        return self._instants(start, [level.threshold_percent / 100 for level in self.levels.all()])
+
+    def resumed_times(self, *, due, warn, paused_at, now):
+        """After a pause from `paused_at` to `now`: the working time that was left, counted again from now.
+        A time already passed when the clock paused stays where it is (its alert is due)."""
+        if self.unit == self.Unit.HOURS:
+            return due + (now - paused_at), (warn or due) + (now - paused_at)
+        calendar = self.calendar.working_calendar()
+        due_now = calendar.add(now, calendar.between(paused_at, due)) if due > paused_at else due
+        warn_now = calendar.add(now, calendar.between(paused_at, warn)) if warn and warn > paused_at else warn
+        _log_uncovered(calendar)
+        return due_now, warn_now
+
+
+class SlaEscalationLevel(models.Model):
+    """One step of a policy's escalation ladder: at this share of the target, tell these people and
+    do this. A policy without levels keeps the default ladder (75 % the assignee, 100 % the
+    supervisors and escalate, 24 h after escalation the administrators)."""
+
+    class Recipients(models.TextChoices):
+        ASSIGNEE = "assignee", _("the assignee (the agents while unassigned)")
+        SUPERVISORS = "supervisors", _("the supervisors")
+        ADMINISTRATORS = "administrators", _("the administrators")
+
+    class Action(models.TextChoices):
+        ALERT = "alert", _("alert")
+        ESCALATE = "escalate", _("escalate to the supervisors")
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="levels", verbose_name=_("SLA policy"))
+    position = models.PositiveSmallIntegerField(_("position"))
+    threshold_percent = models.PositiveSmallIntegerField(
+        _("threshold (percent of the target)"), validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    recipients = models.CharField(_("recipients"), max_length=16, choices=Recipients.choices)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices, default=Action.ALERT)
+
+    class Meta:
+        ordering = ["position", "threshold_percent"]
+        verbose_name = _("escalation level")
+        verbose_name_plural = _("escalation levels")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="sla_level_position_once"),
+            models.UniqueConstraint(fields=["policy", "threshold_percent"], name="sla_level_threshold_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_percent} % → {self.get_recipients_display()} → {self.get_action_display()}"
+
+
+class SlaHeldAlert(models.Model):
+    """An SLA alert that fell in quiet hours (outside its policy calendar's working hours, for a type
+    that is not urgent): held until `release_at`, then sent with the others to the same person as one
+    digest. Its SlaEvent was recorded when it fell due, so it is sent once."""
+
+    appeal = models.ForeignKey("Appeal", on_delete=models.CASCADE, related_name="sla_held_alerts")
+    kind = models.CharField(max_length=32)  # the sweep's alert kind ("warning", "breach", "level:0050:alert", …)
+    to = models.EmailField()
+    release_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["release_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to} at {self.release_at:%Y-%m-%d %H:%M}"
+
+
+class SlaCalendarGap(models.Model):
+    """A year a calendar in use needs that chinesecalendar does not know: administrators were alerted
+    (once — the unique year), and are warned in the admin and /healthz until the package knows it."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    alerted_at = models.DateTimeField(_("administrators alerted at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("SLA calendar gap")
+        verbose_name_plural = _("SLA calendar gaps")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+def _log_uncovered(calendar: WorkingCalendar) -> None:
+    if calendar.uncovered:
+        logger.warning(
+            "SLA calendar: no statutory holiday data for %s; counted weekends and overrides only (upgrade chinesecalendar)",
+            ", ".join(map(str, sorted(calendar.uncovered))),
+        )
 
 
 class AppealState(models.TextChoices):
@@ -198,6 +485,9 @@ class SlaStage(models.IntegerChoices):
 
 
 SECOND_BREACH_AFTER = timedelta(hours=24)
+# sla_stage from here on: an appeal on escalation levels defined as data, that many levels done. Above
+# every stage of the default ladder, so none of its partial indexes covers such an appeal.
+SLA_LEVELS_BASE = 10
 COOLING_OFF = timedelta(days=30)
 
 
@@ -267,6 +557,21 @@ class AppealQuerySet(models.QuerySet):
 
     def due_for_breach(self, now):
         return self.filter(state__in=SLA_RUNNING_STATES, sla_stage__lt=2, sla_due_at__lte=now).order_by("sla_due_at")
+
+    def due_for_first_response(self, now):
+        """No first reply or request yet at its due time: the rows of `appeal_first_response_pending`."""
+        return self.filter(
+            state__in=SLA_RUNNING_STATES,
+            first_responded_at__isnull=True,
+            sla_first_response_missed=False,
+            sla_first_response_due_at__lte=now,
+        ).order_by("sla_first_response_due_at")
+
+    def due_for_level(self, now):
+        """Escalation levels defined as data (SlaEscalationLevel): the rows of `appeal_sla_level_pending`."""
+        return self.filter(state__in=SLA_RUNNING_STATES, sla_level_at__isnull=False, sla_level_at__lte=now).order_by(
+            "sla_level_at"
+        )
 
     def due_for_second_breach(self, now):
         return self.filter(
@@ -343,6 +648,17 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     # How far the sweep has gone in this cycle (see SlaStage). The partial indexes below cover only
     # the rows whose next step is still to come, so a sweep reads only what is due.
     sla_stage = models.PositiveSmallIntegerField(_("SLA stage"), default=0)
+    # An appeal type whose SLA policy defines escalation levels: the instant of each level in this
+    # cycle (computed when the clock starts or resumes), and the next one's, which the sweep reads
+    # through its own partial index. sla_stage is then SLA_LEVELS_BASE + the levels done.
+    # Nullable: bulk loads (tickets/seed/generate.py's COPY) name only the columns they fill.
+    sla_levels_at = models.JSONField(_("SLA escalation level times"), null=True, blank=True)
+    sla_level_at = models.DateTimeField(_("next SLA escalation level at"), null=True, blank=True)
+    # The first-response target (SlaPolicy.first_response_target): when the first public reply or
+    # request for information is due, when it came, and whether the sweep alerted that it did not.
+    sla_first_response_due_at = models.DateTimeField(_("first response due at"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first responded at"), null=True, blank=True)
+    sla_first_response_missed = models.BooleanField(_("first response missed"), default=False, db_default=False)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -511,6 +827,21 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 name="appeal_second_breach_pending",
                 condition=models.Q(state="escalated", sla_stage__lt=3),
             ),
+            models.Index(
+                fields=["sla_first_response_due_at"],
+                name="appeal_first_response_pending",
+                condition=models.Q(
+                    state__in=SLA_RUNNING_STATES,
+                    first_responded_at__isnull=True,
+                    sla_first_response_missed=False,
+                    sla_first_response_due_at__isnull=False,
+                ),
+            ),
+            models.Index(
+                fields=["sla_level_at"],
+                name="appeal_sla_level_pending",
+                condition=models.Q(state__in=SLA_RUNNING_STATES, sla_level_at__isnull=False),
+            ),
             # The abandon sweep: appeals waiting on the appellant, by when they started waiting (a
             # closed appeal keeps its sla_paused_at, so the plain index on it grows with the history).
             models.Index(
@@ -572,8 +903,12 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     @property
     def sla_breached(self) -> bool:
         """Past the promised time in this cycle (recorded by the sweep, or due and not yet swept)."""
-        if self.sla_stage >= SlaStage.BREACHED:
+        if SlaStage.BREACHED <= self.sla_stage < SLA_LEVELS_BASE:
             return True
+        if self.sla_stage > SLA_LEVELS_BASE and self.sla_due_at:  # a level done at or after the due time
+            done = (self.sla_levels_at or [])[: self.sla_stage - SLA_LEVELS_BASE]
+            if any(datetime.fromisoformat(at) >= self.sla_due_at for at in done):
+                return True
         return self.state in SLA_RUNNING_STATES and self.sla_due_at is not None and self.sla_due_at <= timezone.now()
 
     def approval_blockers(self) -> list[str]:
@@ -613,6 +948,18 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
                 blockers.append(messages[found] % {"kind": label})
         return blockers
 
+    def sla_clock_start(self, now) -> None:
+        """A new SLA cycle's times from `now`: due, warning, and the escalation levels when the type's
+        policy defines them (then the default ladder's stages do not apply)."""
+        self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(now)
+        self.sla_paused_at = None
+        levels = self.appeal_type.sla_level_times(now)
+        self.sla_levels_at = [at.isoformat() for at in levels]
+        self.sla_level_at = levels[0] if levels else None
+        self.sla_stage = SLA_LEVELS_BASE if levels else SlaStage.NONE
+        if self.first_responded_at is None:  # until the first reply or request, in whichever cycle
+            self.sla_first_response_due_at = self.appeal_type.sla_first_response_time(now)
+
     # --- Transitions: the only way `state` changes. Services in tickets/services/ wrap them
     # (lock, check, transition, save, audit event, e-mail). `by` is the acting user.
 
@@ -627,14 +974,20 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=AppealState.IN_REVIEW, target=AppealState.AWAITING_INFO, permission=_assignee_or_supervisor)
     def request_info(self, *, by):
         self.sla_paused_at = timezone.now()
+        self.first_responded_at = self.first_responded_at or self.sla_paused_at
 
     @transition(field=state, source=AppealState.AWAITING_INFO, target=RETURN_VALUE(AppealState.IN_REVIEW, AppealState.SUBMITTED))
     def provide_info(self):
         """The appellant answered: the SLA clock resumes where it paused."""
         if self.sla_paused_at and self.sla_due_at:
-            paused = timezone.now() - self.sla_paused_at
-            self.sla_due_at += paused
-            self.sla_warn_at = (self.sla_warn_at or self.sla_due_at) + paused
+            now = timezone.now()
+            resumed = partial(self.appeal_type.sla_resumed_times, paused_at=self.sla_paused_at, now=now)
+            self.sla_due_at, self.sla_warn_at = resumed(due=self.sla_due_at, warn=self.sla_warn_at)
+            if self.sla_levels_at:  # each level still to come keeps the time that was left to it
+                levels = [resumed(due=datetime.fromisoformat(at), warn=None)[0] for at in self.sla_levels_at]
+                self.sla_levels_at = [at.isoformat() for at in levels]
+                done = self.sla_stage - SLA_LEVELS_BASE
+                self.sla_level_at = levels[done] if 0 <= done < len(levels) else None
         self.sla_paused_at = None
         return AppealState.IN_REVIEW if self.assignee_id else AppealState.SUBMITTED
 
@@ -755,10 +1108,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         self.decision_reason = ""
         self.proposed_by = None
         self.escalated_at = now
-        self.sla_paused_at = None
-        self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(now)
+        self.sla_clock_start(now)
         self.sla_cycle += 1
-        self.sla_stage = SlaStage.NONE
 
     @transition(
         field=fulfilment,
@@ -798,10 +1149,8 @@ class Appeal(ConcurrentTransitionMixin, models.Model):
         self.decision_reason = ""
         self.proposed_by = None
         self.assignee = None
-        self.sla_paused_at = None
-        self.sla_due_at, self.sla_warn_at = self.appeal_type.sla_times(timezone.now())
+        self.sla_clock_start(timezone.now())
         self.sla_cycle += 1
-        self.sla_stage = SlaStage.NONE
         self.escalated_at = None
 
 

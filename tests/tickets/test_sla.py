@@ -185,12 +185,8 @@ def test_running_the_sweep_twice_acts_once(appeal_types, staff):
     assert sorted(OutboundEmail.objects.values_list("to", flat=True)) == ["sup1@example.com", "sup2@example.com"]
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("due_count", [1, 30])
-def test_two_sweeps_at_once_act_once_per_appeal(appeal_types, due_count):
-    SupervisorFactory(username="sup1", email="sup1@example.com")
-    SupervisorFactory(username="sup2", email="sup2@example.com")
-    appeals = [filed_at(appeal_types, timezone.now() - timedelta(hours=73, minutes=i)) for i in range(due_count)]
+def two_sweeps_at_once() -> list:
+    """Two sweeps started together on two connections (a transactional test): both reports."""
     barrier = threading.Barrier(2)
     reports = []
 
@@ -207,14 +203,30 @@ def test_two_sweeps_at_once_act_once_per_appeal(appeal_types, due_count):
     for thread in threads:
         thread.join(timeout=60)
     assert len(reports) == 2
-    escalated = sorted(r for report in reports for r in report.escalated)
-    assert escalated == sorted(a.reference for a in appeals)  # each exactly once
+    return reports
+
+
+def assert_escalated_and_alerted_once(appeals) -> None:
+    """Each appeal escalated, recorded and e-mailed to each supervisor exactly once."""
+    due_count = len(appeals)
     assert AppealEvent.objects.filter(kind="escalate").count() == due_count
     assert SlaEvent.objects.filter(kind="breach").count() == due_count
     for recipient in ("sup1@example.com", "sup2@example.com"):
         bodies = list(OutboundEmail.objects.filter(to=recipient).values_list("body_text", flat=True))
         for appeal in appeals:
             assert sum(appeal.reference in body for body in bodies) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("due_count", [1, 30])
+def test_two_sweeps_at_once_act_once_per_appeal(appeal_types, due_count):
+    SupervisorFactory(username="sup1", email="sup1@example.com")
+    SupervisorFactory(username="sup2", email="sup2@example.com")
+    appeals = [filed_at(appeal_types, timezone.now() - timedelta(hours=73, minutes=i)) for i in range(due_count)]
+    reports = two_sweeps_at_once()
+    escalated = sorted(r for report in reports for r in report.escalated)
+    assert escalated == sorted(a.reference for a in appeals)  # each exactly once
+    assert_escalated_and_alerted_once(appeals)
     if due_count == 1:
         assert OutboundEmail.objects.count() == 2  # one e-mail per recipient
 

@@ -63,6 +63,8 @@ def test_sweep_queries_read_only_the_due_rows(hundred_thousand_open_hundred_due)
         ("due_for_breach", "appeal_sla_breach_pending", 100),
         ("due_for_warning", "appeal_sla_warn_pending", 100),
         ("due_for_second_breach", "appeal_second_breach_pending", 0),
+        ("due_for_level", "appeal_sla_level_pending", 0),
+        ("due_for_first_response", "appeal_first_response_pending", 0),
     ):
         assert index_scan(explain(getattr(Appeal.objects, selector)(now))) == (index, rows, 0), selector
 
@@ -84,6 +86,8 @@ PARTIAL_INDEX = {  # the due condition of each locking statement -> the partial 
     '"tickets_appeal"."sla_due_at" <=': "appeal_sla_breach_pending",
     '"tickets_appeal"."sla_warn_at" <=': "appeal_sla_warn_pending",
     '"tickets_appeal"."escalated_at" <=': "appeal_second_breach_pending",
+    '"tickets_appeal"."sla_level_at" <=': "appeal_sla_level_pending",
+    '"tickets_appeal"."sla_first_response_due_at" <=': "appeal_first_response_pending",
 }
 
 
@@ -152,7 +156,7 @@ def assert_reads_its_partial_index(sql: str, nodes: list[dict]) -> None:
 def test_each_locking_statement_of_a_busy_sweep_reads_its_partial_index_on_mixed_data(appeal_types):
     now = mixed(due=DUE)
     statements = locking_statements(now)
-    assert len(statements) == 3, statements  # breach, warning, second breach: one batch
+    assert len(statements) == 5, statements  # breach, warning, second breach, first response, levels: one batch
     for sql in statements:
         nodes = explain_analyze(sql)
         assert_reads_its_partial_index(sql, nodes)

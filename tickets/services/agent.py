@@ -422,6 +422,8 @@ def appeal_comment(*, appeal: Appeal, actor, text: str, public: bool) -> AppealE
         raise WorkflowError(_("Only the agent handling this appeal or a supervisor can reply to the appellant."))
     event = appeal_comment_event(appeal=appeal, actor=actor, text=text, public=public)
     appeal_answer_seen(appeal=appeal, user=actor)
+    if public and appeal.first_responded_at is None:  # the first response (SLA first-response target)
+        Appeal.objects.filter(pk=appeal.pk).update(first_responded_at=event.created_at)
     if public:
         appellant_email_enqueue(appeal=appeal, template="reply", message=text)
     return event

@@ -109,13 +109,10 @@ def _cooling_off_of(*, appeal_type: AppealType, account_identifier: str, now) ->
 
 def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip: str | None) -> Appeal:
     now = timezone.now()
-    due, warn = appeal_type.sla_times(now)
     for _attempt in range(5):
         appeal = Appeal(
             appeal_type=appeal_type,
             created_at=now,
-            sla_due_at=due,
-            sla_warn_at=warn,
             submitted_ip=ip,
             cooling_off_of_id=_cooling_off_of(
                 appeal_type=appeal_type, account_identifier=fields.get("account_identifier", ""), now=now
@@ -124,6 +121,7 @@ def _appeal_create(*, appeal_type: AppealType, fields: dict, id_number: str, ip:
             id_number_hmac=id_number_hmac(id_number) if len(id_number) > 4 else "",
             **fields,
         )
+        appeal.sla_clock_start(now)  # due, warning and escalation levels: on the type's calendar if it has one
         try:
             with transaction.atomic():  # a savepoint: a reference collision retries with a new one
                 appeal.save()
