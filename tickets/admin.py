@@ -23,6 +23,7 @@ from .models import (
     OutboundEmail,
     RechargeRecord,
     RiskWeight,
+    SatisfactionRating,
     StaffOIDCLink,
 )
 from .reference import agents_queryset
@@ -281,3 +282,25 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         agent_profile_save(profile=obj)
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(admin.ModelAdmin):
+    """The appellants' ratings of decisions: readable, never written here (what an appellant said stays
+    as they said it; the metrics page counts them)."""
+
+    list_display = ("created_at", "appeal", "cycle", "outcome", "agent", "score")
+    list_filter = ("score", "outcome", "appeal__appeal_type")
+    search_fields = ("appeal__reference", "agent__username", "comment")
+    list_select_related = ("appeal", "agent")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in SatisfactionRating._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

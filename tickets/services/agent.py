@@ -35,6 +35,7 @@ from tickets.roles import is_agent, is_supervisor
 from .errors import AppealChanged, WorkflowError
 from .hold import appeal_hold_or_release
 from .outcome import review_sample_draw
+from .satisfaction import satisfaction_email_context
 
 
 @dataclass(frozen=True)
@@ -232,13 +233,16 @@ def _transition(
         if actor is not None and appeal.assignee_id == actor.pk:
             appeal.answered_at = None  # the assignee acted: the appellant's answer has been seen
         appeal.save()
-        appeal_action_event(appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public)
+        event = appeal_action_event(
+            appeal=appeal, actor=actor, action=action, from_state=from_state, comment=comment, public=spec.public
+        )
         if action in INTEGRATION_EVENTS:
             integration_event_record(type=INTEGRATION_EVENTS[action], appeal=appeal)
         if appeal.state == AppealState.APPROVED:  # decided in favour: held, or released to the platform at once
             appeal = appeal_hold_or_release(appeal=appeal)  # `appeal.held` / `appeal.released` follow `appeal.decided`
         if spec.email:
-            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment)
+            rating = satisfaction_email_context(appeal=appeal, decision=event)  # a decision: the rating link
+            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment, **rating)
         if held_by is not None and (not appeal.is_open or appeal.assignee_id != held_by):
             assignment_after_commit(agent_ids=[held_by])  # decided, or handed over: a place freed
     return appeal
