@@ -3,21 +3,26 @@ to rate the experience; GET shows the form and stores nothing, POST stores one r
 decision cycle; a repeated, tampered or expired link is told so and stores nothing. The ratings reach
 the metrics page and its CSV, the audit trail (internal) and the admin (read only)."""
 
+import contextlib
 import csv
 import io
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import signing
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.concurrency import at_once
 from tests.tickets.factories import AgentFactory, AppealFactory, SupervisorFactory, verify_required_evidence
 from tickets.models import Appeal, AppealEvent, OutboundEmail, SatisfactionRating
 from tickets.reports.metrics import metrics_compute
 from tickets.services import agent as agent_services
+from tickets.services import satisfaction as satisfaction_services
 from tickets.services.appellant import appeal_reopen
 from tickets.services.satisfaction import SALT, satisfaction_token_make
 from tickets.tracking import tracking_token_make
@@ -139,6 +144,35 @@ def test_a_second_use_says_already_rated_and_stores_nothing_more(en_client, appe
         assert ALREADY_EN in page and "nothing more was stored" in page and 'name="score"' not in page
     assert stored(appeal) == before
     assert SatisfactionRating.objects.get(appeal=appeal).score == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_ratings_sent_at_once_store_one(appeal_types, monkeypatch):
+    agent = AgentFactory(username="wang")
+    appeal = decided(appeal_types, agent)
+    path = rating_path(appeal)
+    # Both submissions are held just before "already rated?" until the other gets there too: without the
+    # appeal's row lock both would find none and both insert. With it, the second waits for the first's
+    # lock, so the first goes on once the meeting times out, and the second finds its rating.
+    meeting, check = threading.Barrier(2), satisfaction_services.satisfaction_rating_for
+
+    def check_together(link):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait(timeout=2)
+        return check(link)
+
+    monkeypatch.setattr(satisfaction_services, "satisfaction_rating_for", check_together)
+
+    def send():
+        response = Client(HTTP_ACCEPT_LANGUAGE="en").post(path, {"score": "5"})
+        return response.status_code, response.content.decode()
+
+    results = at_once(send, times=2)
+    assert len(results) == 2 and all(status == 200 for status, _page in results)
+    assert sorted(THANKS_EN in page for _status, page in results) == [False, True]
+    assert any(ALREADY_EN in page for _status, page in results)
+    assert SatisfactionRating.objects.filter(appeal=appeal).count() == 1
+    assert AppealEvent.objects.filter(appeal=appeal, kind="satisfaction").count() == 1
 
 
 @pytest.mark.parametrize(
