@@ -514,6 +514,8 @@ REQUEST_BODY_MAX_BYTES = env.int(
 TRACKING_LINK_MAX_AGE_DAYS = env.int("TRACKING_LINK_MAX_AGE_DAYS", default=30)
 # Days after a rejection during which the appellant may reopen the appeal with new evidence.
 REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=7)
+# Days the rating link in a decision e-mail works (tickets/services/satisfaction.py); used once.
+SATISFACTION_LINK_MAX_AGE_DAYS = env.int("SATISFACTION_LINK_MAX_AGE_DAYS", default=30)
 RATELIMIT_TRACK_PER_IP = env("RATELIMIT_TRACK_PER_IP", default="10/h")
 RATELIMIT_TRACK_PER_REFERENCE = env("RATELIMIT_TRACK_PER_REFERENCE", default="5/h")
 RATELIMIT_SUBMIT_PER_IP = env("RATELIMIT_SUBMIT_PER_IP", default="10/h")

@@ -73,6 +73,13 @@ MATRIX = {
         lambda w: (reverse("tickets:hold_objection", args=[f"{w['a'].reference}:forged"]), {}),
         dict.fromkeys(ROLES, 404),
     ),
+    # The decision e-mail's rating link is the capability, whoever holds it; without one, nobody gets in
+    # (a valid link: tests/tickets/test_satisfaction.py).
+    "tickets:rate": (
+        "get",
+        lambda w: (reverse("tickets:rate", args=[f"{w['a'].reference}:forged"]), {}),
+        dict.fromkeys(ROLES, 404),
+    ),
     "desk:queue": ("get", lambda w: (reverse("desk:queue"), {}), STAFF_ONLY),
     "desk:metrics": ("get", lambda w: (reverse("desk:metrics"), {}), {**STAFF_ONLY, "agent": 403}),
     "desk:audit": ("get", lambda w: (reverse("desk:audit"), {}), {**STAFF_ONLY, "agent": 403}),

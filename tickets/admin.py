@@ -28,6 +28,7 @@ from .models import (
     ReasonCode,
     RechargeRecord,
     RiskWeight,
+    SatisfactionRating,
     SlaCalendar,
     SlaCalendarDay,
     SlaEscalationLevel,
@@ -411,3 +412,25 @@ class ReasonCodeAdmin(admin.ModelAdmin):
     @admin.display(description=_("used in rejections"), ordering="rejections")
     def used_in_rejections(self, obj):
         return obj.rejections
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(admin.ModelAdmin):
+    """The appellants' ratings of decisions: readable, never written here (what an appellant said stays
+    as they said it; the metrics page counts them)."""
+
+    list_display = ("created_at", "appeal", "cycle", "outcome", "agent", "score")
+    list_filter = ("score", "outcome", "appeal__appeal_type")
+    search_fields = ("appeal__reference", "agent__username", "comment")
+    list_select_related = ("appeal", "agent")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in SatisfactionRating._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

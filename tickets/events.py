@@ -93,6 +93,13 @@ def appeal_tracking_links_revoked_event(*, appeal: Appeal) -> AppealEvent:
     return _create(appeal=appeal, kind=AppealEvent.Kind.TRACKING_LINKS_REVOKED, actor_label=APPELLANT, public=True)
 
 
+def appeal_satisfaction_rated_event(*, appeal: Appeal, score: int, comment: str) -> AppealEvent:
+    """The appellant rated the decision through the decision e-mail's link (staff only: it changes nothing
+    for the appellant)."""
+    text = f"{score}/5" + (f": {comment}" if comment else "")
+    return _create(appeal=appeal, kind=AppealEvent.Kind.SATISFACTION, actor_label=APPELLANT, comment=text, public=False)
+
+
 # Staff and system events.
 
 

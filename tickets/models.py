@@ -1229,6 +1229,7 @@ class AppealEvent(models.Model):
         FULFILMENT_OVERDUE = "fulfilment_overdue", _("Fulfilment overdue")
         FRESH_PHOTO_CODE_CONFIRMED = "fresh_photo_code_confirmed", _("Code in the handheld photo confirmed")
         OUTCOME = "outcome", _("Outcome recorded")
+        SATISFACTION = "satisfaction", _("Satisfaction rating received")
         DATA_DOWNLOADED = "data_downloaded", _("Your data downloaded")
         ID_IMAGES_DELETED = "id_images_deleted", _("Identity-document images deleted at your request")
         TRACKING_LINKS_REVOKED = "tracking_links_revoked", _("Other devices signed out")
@@ -1653,3 +1654,44 @@ class AppealReason(models.Model):
     @property
     def kind_label(self) -> str:
         return evidence_kind_label(self.evidence_kind) if self.evidence_kind else ""
+
+
+class SatisfactionRating(models.Model):
+    """The appellant's rating of a decision (1-5 and an optional comment), given once per appeal and
+    decision cycle through the signed link in the decision e-mail (tickets/services/satisfaction.py).
+    Read-only in the admin: nobody edits what an appellant said."""
+
+    SCORES = (1, 2, 3, 4, 5)
+    COMMENT_MAX_CHARS = 1000
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="satisfaction_ratings", verbose_name=_("appeal"))
+    # The appeal's `sla_cycle` when it was decided: a reopened appeal decided again may be rated again.
+    cycle = models.PositiveSmallIntegerField(_("decision cycle"))
+    decision_event = models.ForeignKey(
+        AppealEvent, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("decision")
+    )
+    # Who decided and how, kept here so the metrics need no walk through the audit trail.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("deciding agent"),
+    )
+    outcome = models.CharField(_("decision"), max_length=20, choices=[(s.value, s.label) for s in DECIDED_STATES])
+    score = models.PositiveSmallIntegerField(_("score"), validators=[MaxValueValidator(5)])  # at least 1: the constraint below
+    comment = models.TextField(_("comment"), max_length=COMMENT_MAX_CHARS, blank=True)
+    created_at = models.DateTimeField(_("rated at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("satisfaction rating")
+        verbose_name_plural = _("satisfaction ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "cycle"], name="satisfaction_once_per_decision"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="satisfaction_score_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal.reference} {self.score}/5"

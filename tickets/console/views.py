@@ -504,8 +504,14 @@ def metrics(request):
             note=_("Bars: overdue (red) and open (blue). Decided in the last 7 days: %(decided)s") % {"decided": decided},
         ),
     ]
-    context = {"metrics": data, "charts": charts, "reason_counts": reasons}
+    context = {"metrics": data, "charts": charts, "reason_counts": reasons, **_satisfaction_context(data)}
     return render(request, "desk/metrics.html", context)
+
+
+def _satisfaction_context(data) -> dict:
+    """The metrics page's satisfaction tables: (title, key, rows) each."""
+    groups = [("by_agent", _("By deciding agent")), ("by_type", _("By appeal type")), ("by_outcome", _("By decision"))]
+    return {"satisfaction_groups": [(title, key, data.satisfaction.get(key, [])) for key, title in groups]}
 
 
 @agent_required

@@ -30,6 +30,7 @@ from tickets.models import (
     IdNumberRule,
     LoginDeviceRecord,
     RechargeRecord,
+    SatisfactionRating,
     evidence_kind_label,
 )
 from tickets.risk.services import appeal_velocity_check
@@ -692,3 +693,28 @@ class EvidenceReplaceForm(forms.Form):
     def upload(self) -> tuple:
         """(uploaded file, what sniffing found) for `evidence_replace`."""
         return self.cleaned_data["file"], self.sniffed
+
+
+class SatisfactionForm(forms.Form):
+    """The rating from a decision e-mail's link: a score of 1-5 and, if they want, a comment."""
+
+    score = forms.TypedChoiceField(
+        label=gettext_lazy("How satisfied are you with how we handled your appeal?"),
+        choices=[(score, str(score)) for score in SatisfactionRating.SCORES],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": gettext_lazy("Choose a score from 1 to 5."),
+            "invalid_choice": gettext_lazy("Choose a score from 1 to 5."),
+        },
+    )
+    comment = forms.CharField(
+        label=gettext_lazy("Anything you would like to tell us? (optional)"),
+        required=False,
+        max_length=SatisfactionRating.COMMENT_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        with_length_limit(self.fields["comment"])

@@ -16,4 +16,6 @@ urlpatterns = [
     path("appeals/status/<str:token>/sign-out-others/", views.other_devices_sign_out, name="status_sign_out_others"),
     # The security hold's notice to the account's registered contacts: "not me, stop it".
     path("appeals/hold/<str:token>/", views.hold_objection, name="hold_objection"),
+    # The decision e-mail's rating link: GET shows the form, POST stores one rating per decision.
+    path("appeals/rate/<str:token>/", views.satisfaction_rate_page, name="rate"),
 ]

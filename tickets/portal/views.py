@@ -7,6 +7,7 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -22,6 +23,7 @@ from tickets.portal.forms import (
     EvidenceReplaceForm,
     HoldObjectionForm,
     IdImagesDeleteForm,
+    SatisfactionForm,
     TrackForm,
     WithdrawForm,
 )
@@ -58,6 +60,14 @@ from tickets.services.rights import (
     appeal_tracking_links_revoke,
     id_images_delete_refusal,
     id_images_left,
+)
+from tickets.services.satisfaction import (
+    SatisfactionLinkExpired,
+    SatisfactionLinkInvalid,
+    satisfaction_invitation_url,
+    satisfaction_link_open,
+    satisfaction_rate,
+    satisfaction_rating_for,
 )
 from tickets.tracking import TrackingLinkExpired, TrackingLinkInvalid, tracking_token_make, tracking_token_open
 
@@ -271,6 +281,8 @@ def appeal_status(request, token: str):
         "limits": _upload_limits(),
         "requested_files": requested,
         "rejection_reason": rejection_reason_of(appeal=appeal) if appeal.state == AppealState.REJECTED else None,
+        # Decided and not yet rated: the status page offers the rating too.
+        "rating_url": satisfaction_invitation_url(appeal=appeal),
     }
     question = context["info_request"] and context["info_request"].comment
     context["state_explained"] = appeal_state_explained(state=appeal.state, question_shown=bool(question or requested))
@@ -365,3 +377,31 @@ def hold_objection(request, token: str):
         "account": account_masked(appeal.account_identifier),
     }
     return render(request, "tickets/hold_objection.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key=client_ip_key, rate=_rate("RATELIMIT_TRACK_PER_IP"), method="POST", block=True)
+def satisfaction_rate_page(request, token: str):
+    """The decision e-mail's rating link. GET shows the form and changes nothing (mail scanners open
+    links); POST stores one rating per appeal and decision cycle. In the appellant's language, unless
+    this browser chose one with the language switch."""
+    template = "tickets/satisfaction.html"
+    try:
+        link = satisfaction_link_open(token)
+    except SatisfactionLinkExpired:
+        days = settings.SATISFACTION_LINK_MAX_AGE_DAYS
+        return render(request, template, {"outcome": "expired", "satisfaction_link_days": days}, status=410)
+    except SatisfactionLinkInvalid:
+        return render(request, template, {"outcome": "invalid"}, status=404)
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(link.appeal.language)
+        request.LANGUAGE_CODE = translation.get_language()
+    context = {"appeal": link.appeal, "decision": link.decision}
+    rating = satisfaction_rating_for(link)
+    if rating is not None:
+        return render(request, template, {**context, "outcome": "already", "rating": rating})
+    form = SatisfactionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        rating, stored = satisfaction_rate(link=link, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"])
+        return render(request, template, {**context, "outcome": "thanks" if stored else "already", "rating": rating})
+    return render(request, template, {**context, "outcome": "ask", "form": form}, status=400 if form.errors else 200)

@@ -39,6 +39,23 @@ def metrics_csv_rows(metrics: Metrics) -> list[list]:
         rows.append(["outcomes", key, "", "", metrics.outcomes[key]])
     for r in metrics.outcomes["signals"]:
         rows.append(["signal_precision", r["kind"], r["takeovers"], r["appeals"] - r["takeovers"], round(r["precision"], 3)])
+    rows.extend(_satisfaction_rows(metrics.satisfaction))
+    return rows
+
+
+def _satisfaction_rows(satisfaction: dict) -> list[list]:
+    """`satisfaction[_by_agent|_by_type|_by_outcome]`, key `<name> count|average|score N` (agents by
+    username, types by code, outcomes by state)."""
+    rows: list[list] = []
+    groups = [("satisfaction", [{"key": "all", **satisfaction["overall"]}])] if satisfaction else []
+    groups += [(f"satisfaction_{name}", satisfaction.get(name, [])) for name in ("by_agent", "by_type", "by_outcome")]
+    for section, found in groups:
+        for r in found:
+            key = r["key"]
+            average = "" if r["average"] is None else round(r["average"], 2)
+            rows.append([section, f"{key} count", "", "", r["count"]])
+            rows.append([section, f"{key} average", "", "", average])
+            rows.extend([section, f"{key} score {score}", "", "", n] for score, n in enumerate(r["distribution"], start=1))
     return rows
 
 

@@ -2,12 +2,12 @@
 aggregate query; nothing loops over appeals in Python — except the risk signals' precision, computed
 over the few decided appeals whose outcome a supervisor recorded."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
+from django.db.models import Aggregate, Avg, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from tickets.models import (
     FulfilmentState,
     Outcome,
     RiskSignal,
+    SatisfactionRating,
     SlaEvent,
 )
 
@@ -82,6 +83,9 @@ class Metrics:
     # Learning from outcomes (all time): each risk signal's precision among the decided appeals with an
     # outcome, the approvals later found to be takeovers, and the review sample reviewed / waiting.
     outcomes: dict
+    # The appellants' ratings of decisions received since `since`: overall and by deciding agent, appeal
+    # type and outcome, each with its count, average and distribution (how many gave 1, 2, … 5).
+    satisfaction: dict = field(default_factory=dict)
 
 
 def _outcomes() -> dict:
@@ -126,6 +130,38 @@ def _fulfilment(*, now, since) -> dict:
         end="fulfilment_reported_at",
     )
     return row
+
+
+def _satisfaction(*, since, types: dict) -> dict:
+    """Four aggregate queries: overall, by agent, by type, by outcome."""
+    ratings = SatisfactionRating.objects.filter(created_at__gte=since)
+    figures = {
+        "count": Count("pk"),
+        "average": Avg("score"),
+        **{f"s{score}": Count("pk", filter=Q(score=score)) for score in SatisfactionRating.SCORES},
+    }
+
+    def rows(group: str, label, key=lambda value: value) -> list[dict]:
+        """`key`: how the CSV names the group; `label`: how the page does."""
+        found = ratings.values(group).annotate(**figures).order_by(group)
+        return [{"key": key(row[group]), "label": label(row[group]), **_distribution(row)} for row in found]
+
+    outcomes = dict(AppealState.choices)
+    return {
+        "scores": SatisfactionRating.SCORES,
+        "overall": _distribution(ratings.aggregate(**figures)),
+        "by_agent": rows("agent__username", lambda username: username or "—", key=lambda username: username or ""),
+        "by_type": rows("appeal__appeal_type", lambda pk: types[pk].name, key=lambda pk: types[pk].code),
+        "by_outcome": rows("outcome", lambda outcome: outcomes.get(outcome, outcome)),
+    }
+
+
+def _distribution(row: dict) -> dict:
+    return {
+        "count": row["count"],
+        "average": row["average"],
+        "distribution": [row[f"s{score}"] for score in SatisfactionRating.SCORES],
+    }
 
 
 def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
@@ -188,4 +224,5 @@ def metrics_compute(*, now=None, weeks: int = 12) -> Metrics:
         workload=workload,
         fulfilment=_fulfilment(now=now, since=since),
         outcomes=_outcomes(),
+        satisfaction=_satisfaction(since=since, types=types),
     )

@@ -36,6 +36,7 @@ from .errors import AppealChanged, WorkflowError
 from .hold import appeal_hold_or_release
 from .outcome import review_sample_draw
 from .reasons import rejection_reason_check, rejection_reason_record, requested_files_check, requested_files_record
+from .satisfaction import satisfaction_email_context
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,8 @@ def _transition(
         if appeal.state == AppealState.APPROVED:  # decided in favour: held, or released to the platform at once
             appeal = appeal_hold_or_release(appeal=appeal)  # `appeal.held` / `appeal.released` follow `appeal.decided`
         if spec.email:
-            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment, **reasons)
+            rating = satisfaction_email_context(appeal=appeal, decision=event)  # a decision: the rating link
+            appellant_email_enqueue(appeal=appeal, template=spec.email, message=comment, **reasons, **rating)
         if held_by is not None and (not appeal.is_open or appeal.assignee_id != held_by):
             assignment_after_commit(agent_ids=[held_by])  # decided, or handed over: a place freed
     return appeal
