@@ -18,6 +18,7 @@ from .models import (
     Appeal,
     AppealEvent,
     AppealType,
+    CannedReply,
     HoldNotice,
     LoginDeviceRecord,
     OutboundEmail,
@@ -281,3 +282,15 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         agent_profile_save(profile=obj)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Replies agents insert from the console's reply box, per language. The model's `clean` refuses a
+    body with an unknown placeholder (or a stray brace), so nothing is stored until it is fixed."""
+
+    list_display = ("title", "language", "active", "updated_at")
+    list_filter = ("language", "active")
+    list_editable = ("active",)
+    search_fields = ("title", "body")
+    fields = ("title", "language", "body", "active")
