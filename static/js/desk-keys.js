@@ -49,7 +49,7 @@
 
   // --- Queue page.
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-appeal]"));
-  if (rows.length && !reference) {
+  if (!reference) { // the queue page (an empty one too: its order replaces the last one's)
     var refs = rows.map(function (row) { return row.getAttribute("data-appeal"); });
     var kept = storage();
     if (kept) {

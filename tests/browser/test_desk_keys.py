@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.conftest import staff_signed_in
+from tests.browser.test_accessibility import serious_violations
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory
 from tickets.models import CannedReply
@@ -142,3 +143,34 @@ def test_v_goes_from_one_file_to_verify_to_the_next_and_enter_verifies_it(browse
     assert back.verified_at is not None and front.verified_at is None
     page.keyboard.press("v")  # the one left
     assert page.evaluate(mark).endswith(f"/evidence/{front.pk}/verify/")
+
+
+def test_in_chinese_the_picker_and_the_help_have_no_serious_accessibility_violations(
+    browser, live_server, appeal_types, screenshot
+):
+    agent = AgentFactory()
+    appeal = AppealFactory(state="in_review", assignee=agent, language="zh-hans", account_identifier="李雷")
+    CannedReply.objects.create(
+        title="身份证背面模糊", language="zh-hans", body="{name} 您好，申诉 {reference} 的身份证背面不清晰。"
+    )
+    CannedReply.objects.create(title="English only", language="en", body="Dear {name}.")
+    # axe-core is injected as a script: a context that bypasses the CSP, as tests/browser/test_accessibility.py does.
+    page = staff_signed_in(browser, live_server, agent, locale="zh-CN", bypass_csp=True).page
+    page.goto(f"{live_server.url}/desk/appeals/{appeal.reference}/")
+    page.click("#id_text")
+    page.keyboard.press("/")
+    page.locator("[data-canned-panel]").wait_for(state="visible")
+    assert page.locator("[data-canned-option]").all_inner_texts() == [
+        f"身份证背面模糊\n李雷 您好，申诉 {appeal.reference} 的身份证背面不清晰。"
+    ]
+    assert page.locator("label[for=canned-filter]").inner_text() == "申诉人所用语言的预设回复"
+    screenshot(page, "desk-canned-replies-picker-zh")
+    assert serious_violations(page) == []
+    page.keyboard.press("Enter")
+    assert page.input_value("#id_text") == f"李雷 您好，申诉 {appeal.reference} 的身份证背面不清晰。"
+    page.click("h1")
+    page.keyboard.press("?")
+    page.get_by_role("dialog", name="键盘快捷键").wait_for(state="visible")
+    screenshot(page, "desk-shortcuts-help-zh")
+    assert serious_violations(page) == []
+    page.keyboard.press("Escape")

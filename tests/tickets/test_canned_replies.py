@@ -1,10 +1,12 @@
 """Canned replies: the admin refuses a body with an unknown placeholder; the appeal page carries the active
 replies in the appeal's language, filled for that appeal, and nothing else."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 
 from tests.tickets.factories import AgentFactory, AppealFactory
@@ -121,3 +123,21 @@ def test_who_may_not_reply_is_not_offered_the_replies(client, appeal_types):
     CannedReply.objects.create(title="First", language="en", body="About {reference}.")
     client.force_login(AgentFactory())  # not the assignee: internal notes only
     assert "data-canned" not in _page(client, appeal)
+
+
+def test_seed_demo_adds_valid_replies_in_both_languages_once_and_keeps_an_admins_change(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    replies = list(CannedReply.objects.all())
+    assert {r.language for r in replies} == {"en", "zh-hans"}
+    for reply in replies:
+        reply.full_clean()  # the admin would accept each
+    changed = replies[0]
+    changed.body = "Changed by an administrator for {reference}."
+    changed.save()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "canned replies: already there" in out.getvalue()
+    assert CannedReply.objects.count() == len(replies)
+    changed.refresh_from_db()
+    assert changed.body == "Changed by an administrator for {reference}."
