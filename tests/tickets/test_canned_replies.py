@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.tickets.factories import AgentFactory, AppealFactory
@@ -141,3 +144,24 @@ def test_seed_demo_adds_valid_replies_in_both_languages_once_and_keeps_an_admins
     assert CannedReply.objects.count() == len(replies)
     changed.refresh_from_db()
     assert changed.body == "Changed by an administrator for {reference}."
+
+
+def test_the_replies_come_from_the_cache_the_appeal_page_runs_no_query_for_them(client, appeal_types):
+    agent = AgentFactory()
+    appeal = AppealFactory(state="in_review", assignee=agent)
+    client.force_login(agent)
+    url = reverse("desk:appeal", args=[appeal.reference])
+
+    def queries() -> list[str]:
+        client.get(url)  # the cache warmed, as on a working console
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    without = queries()
+    CannedReply.objects.bulk_create([CannedReply(title=f"Reply {n}", language="en", body="About {reference}.") for n in range(5)])
+    cache.clear()  # bulk_create sends no signal: drop the cached (empty) list by hand
+    with_replies = queries()
+    assert len(with_replies) == len(without)
+    assert not any("tickets_cannedreply" in sql for sql in with_replies)
+    assert client.get(url).content.decode().count(f"About {appeal.reference}.") == 5
