@@ -22,6 +22,7 @@ from .models import (
     AppealEvent,
     AppealReason,
     AppealType,
+    CannedReply,
     HoldNotice,
     LoginDeviceRecord,
     OutboundEmail,
@@ -434,3 +435,15 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Replies agents insert from the console's reply box, per language. The model's `clean` refuses a
+    body with an unknown placeholder (or a stray brace), so nothing is stored until it is fixed."""
+
+    list_display = ("title", "language", "active", "updated_at")
+    list_filter = ("language", "active")
+    list_editable = ("active",)
+    search_fields = ("title", "body")
+    fields = ("title", "language", "body", "active")

@@ -14,10 +14,12 @@ class TicketsConfig(AppConfig):
     def ready(self):
         from importlib import import_module
 
+        from .canned_replies import connect_signals as connect_canned_reply_signals
         from .reference import connect_signals
         from .services.staff_sessions import connect_signals as connect_staff_session_signals
 
         connect_signals()
         connect_staff_session_signals()
+        connect_canned_reply_signals()
         for package in TASK_PACKAGES:
             import_module(f"{package}.tasks")

@@ -1,6 +1,7 @@
 """Appeals, their types, structured records, audit events and the e-mail outbox."""
 
 import logging
+import re
 import secrets
 from datetime import datetime, time, timedelta
 from functools import partial
@@ -1695,3 +1696,56 @@ class SatisfactionRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal.reference} {self.score}/5"
+
+
+class CannedReply(models.Model):
+    """A reply agents insert from the console's reply box (tickets/canned_replies.py), in one language,
+    with placeholders filled for the appeal at hand. Edited in the admin; inactive ones are not offered."""
+
+    # The placeholders a body may use, filled by tickets/canned_replies.py. Anything else in braces is
+    # refused when the reply is saved, so that no appellant ever receives "{nmae}".
+    PLACEHOLDERS = ("reference", "deadline", "name")
+    PLACEHOLDER_PATTERN = re.compile(r"\{[^{}]*\}|[{}]")
+
+    title = models.CharField(_("title"), max_length=100)
+    language = models.CharField(_("language"), max_length=8, choices=Appeal.Language.choices)
+    body = models.TextField(
+        _("body"),
+        max_length=4000,
+        help_text=_(
+            "Placeholders, filled for each appeal: {reference} the appeal's reference; {deadline} the "
+            "appellant's reply deadline while we wait on them, else the promised time (Beijing time); "
+            "{name} the account name or ID the appellant gave, else their contact e-mail."
+        ),
+    )
+    active = models.BooleanField(_("active"), default=True, help_text=_("Inactive replies are not offered in the console."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["language", "title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        constraints = [models.UniqueConstraint(fields=["language", "title"], name="canned_reply_title_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+    @classmethod
+    def unknown_placeholders(cls, body: str) -> list[str]:
+        """What in `body` is in braces but is not a known placeholder (a stray brace included), in order."""
+        known = {"{" + name + "}" for name in cls.PLACEHOLDERS}
+        found = [token for token in cls.PLACEHOLDER_PATTERN.findall(body or "") if token not in known]
+        return list(dict.fromkeys(found))
+
+    def clean(self) -> None:
+        unknown = self.unknown_placeholders(self.body)
+        if unknown:
+            raise ValidationError(
+                {
+                    "body": _("Unknown placeholder or stray brace: %(unknown)s. Braces are only for %(known)s.")
+                    % {
+                        "unknown": " ".join(unknown),
+                        "known": ", ".join("{" + name + "}" for name in self.PLACEHOLDERS),
+                    }
+                }
+            )

@@ -267,11 +267,13 @@ def watched(browser):
 STAFF_PASSWORD = "a-long-demo-password-42"
 
 
-def staff_signed_in(browser, live_server, user, *, locale: str = "en-US") -> Watched:
-    """A watched desktop page, signed in to the console as `user` (whose password this sets)."""
+def staff_signed_in(browser, live_server, user, *, locale: str = "en-US", bypass_csp: bool = False) -> Watched:
+    """A watched desktop page, signed in to the console as `user` (whose password this sets). `bypass_csp`
+    lets a test inject axe-core (tests/browser/test_accessibility.py's `serious_violations`)."""
     user.set_password(STAFF_PASSWORD)
     user.save()
-    watched = Watched(browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale))
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale, bypass_csp=bypass_csp)
+    watched = Watched(context)
     page = watched.page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("[name=username]", user.get_username())

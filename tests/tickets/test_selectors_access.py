@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from tests.evidence.factories import EvidenceFactory
 from tests.tickets.factories import AgentFactory, AppealFactory, UserFactory
+from tickets.canned_replies import canned_replies_for
 from tickets.selectors import (
     access_appeal,
     access_appeal_list,
@@ -85,6 +86,7 @@ def test_console_requests_cost_no_more_queries_than_before(client, appeal_types,
     appeal = AppealFactory()
     evidence = EvidenceFactory(appeal=appeal)
     client.get(reverse("desk:queue"))  # the appeal types and agents cached, as on a working console
+    canned_replies_for(appeal=appeal)  # and the canned replies of the appeal's language
     method, url, body = {
         "act": ("post", reverse("desk:act", args=[appeal.reference]), {"action": "claim", "expected_state": "submitted"}),
         "comment": ("post", reverse("desk:comment", args=[appeal.reference]), {"text": "Checked."}),

@@ -24,6 +24,7 @@ from evidence.reasons import evidence_reason_grant
 from supportdesk.client import client_ip
 from tickets.assignment.selectors import agent_load_list, agent_open_held, agent_profile_of
 from tickets.assignment.services import agent_duty_set
+from tickets.canned_replies import canned_replies_for
 from tickets.console.forms import (
     QUEUE_SORTS,
     TEXT_MAX_CHARS,
@@ -273,6 +274,8 @@ def appeal_detail(request, reference: str):
             request=any(a.name == "request_info" for a in actions), rejection=any(a.name == "reject" for a in actions)
         ),
         "text_max_chars": TEXT_MAX_CHARS,
+        # Offered in the reply box's picker (templates/desk/_canned_replies.html), filled for this appeal.
+        "canned_replies": canned_replies_for(appeal=appeal),
         "presence_seconds": PRESENCE_BEAT_SECONDS,
         # A page of the records (`?records=<n>`), never all of them.
         "records": appeal_records_page(appeal=appeal, page=request.GET.get("records")),

@@ -6,8 +6,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tickets.models import AppealType
+from tickets.models import AppealType, CannedReply
 from tickets.seed.appeal_types import appeal_types_seed
+from tickets.seed.canned_replies import canned_replies_seed
 from tickets.seed.demo import demo_appeals_create
 
 DEMO_USERS = (
@@ -76,3 +77,5 @@ class Command(BaseCommand):
             agent=User.objects.get(username="agent"), supervisor=User.objects.get(username="supervisor")
         )
         self.stdout.write(f"demo appeals: {created} created" if created else "demo appeals: already there")
+        created = canned_replies_seed(CannedReply)
+        self.stdout.write(f"canned replies: {created} created" if created else "canned replies: already there")
