@@ -317,9 +317,34 @@ def _levels(appeals: list[Appeal], alerts: dict, report: SweepReport) -> None:
             for email in recipients[appeal.pk]:
                 alerts[(f"level:{level.threshold_percent:04d}:{level.action}", email)].append(appeal)
     if moved:  # the next level of each, and what `escalate` set, in one UPDATE
-        Appeal.objects.bulk_update(moved, ["sla_stage", "sla_level_at", "state", "escalated_at", "updated_at"], batch_size=BATCH)
+        _levels_write(moved, stamp)
     sla_breach_escalated_events(escalated=escalated)
     integration_events_record_bulk(type=IntegrationEvent.Type.SLA_BREACHED, appeals=breached)
+
+
+def _levels_write(moved: list[Appeal], stamp) -> None:
+    """One UPDATE for the batch. On PostgreSQL the rows' new values travel as arrays joined with
+    `unnest` (Django's `bulk_update` builds a CASE of one branch per row for each column: for 1,000 rows
+    it spent 2 s building and running that); elsewhere (the development SQLite) `bulk_update`."""
+    if connection.vendor != "postgresql":
+        Appeal.objects.bulk_update(moved, ["sla_stage", "sla_level_at", "state", "escalated_at", "updated_at"], batch_size=BATCH)
+        return
+    table = Appeal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET sla_stage = v.sla_stage, sla_level_at = v.sla_level_at, state = v.state, "  # noqa: S608 - our table name
+            "escalated_at = v.escalated_at, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::varchar[], %s::timestamptz[]) "
+            "AS v(id, sla_stage, sla_level_at, state, escalated_at) WHERE a.id = v.id",
+            [
+                stamp,
+                [a.pk for a in moved],
+                [a.sla_stage for a in moved],
+                [a.sla_level_at for a in moved],
+                [a.state for a in moved],
+                [a.escalated_at for a in moved],
+            ],
+        )
 
 
 def _hold_quiet(alerts: dict, now) -> int:
