@@ -11,6 +11,8 @@ from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from supportdesk.admin_mixins import ViewOnlyAdminMixin
+
 from .models import Integration, IntegrationAPIKey, IntegrationEvent, Scope, WebhookDelivery, WebhookSubscription
 from .webhooks.guard import DeliveryRefused, url_check
 from .webhooks.services import webhook_delivery_resend, webhook_secret_rotate, webhook_subscription_enable
@@ -172,7 +174,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """The delivery log: read-only; "send again" goes through the service."""
 
     list_display = [
@@ -212,15 +214,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="webhook-id")
     def webhook_id(self, delivery):
         return delivery.event.message_id
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Send again"))
     def send_again(self, request, queryset):

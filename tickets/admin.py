@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential
 
 from evidence.models import Evidence
+from supportdesk.admin_mixins import ViewOnlyAdminMixin
 from supportdesk.client import client_ip
 from supportdesk.two_factor.services import second_factor_reset
 
@@ -416,7 +417,7 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SatisfactionRating)
-class SatisfactionRatingAdmin(admin.ModelAdmin):
+class SatisfactionRatingAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """The appellants' ratings of decisions: readable, never written here (what an appellant said stays
     as they said it; the metrics page counts them)."""
 
@@ -426,15 +427,6 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
     list_select_related = ("appeal", "agent")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in SatisfactionRating._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CannedReply)
