@@ -142,9 +142,13 @@ def _assign_batch(*, waiting: list[Appeal], agents: list[_Agent], strategy: str,
         chosen[agent.user_id].append(appeal)
         done.append((appeal, agent.username))
     for user_id, appeals in chosen.items():
-        # The claim transition's effect, for many rows at once (the rows are locked above, still submitted).
+        # The claim transition runs on each appeal in memory (it checks the state and says what changes),
+        # then one UPDATE writes what it set, for many rows at once (the rows are locked above).
+        agent_user = get_user_model()(pk=user_id)
+        for appeal in appeals:
+            appeal.claim(by=agent_user)
         Appeal.objects.filter(pk__in=[a.pk for a in appeals], state=AppealState.SUBMITTED, assignee__isnull=True).update(
-            state=AppealState.IN_REVIEW, assignee_id=user_id, updated_at=now
+            state=appeals[0].state, assignee_id=appeals[0].assignee_id, updated_at=now
         )
         AgentProfile.objects.filter(user_id=user_id).update(last_turn=by_id[user_id].last_turn)
     appeal_auto_assigned_events(assigned=done, strategy=strategy, now=now)
